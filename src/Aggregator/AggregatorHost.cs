@@ -1,0 +1,71 @@
+using System.Net.Sockets;
+using Akka.Actor;
+using Protocol;
+
+namespace Aggregator;
+
+/// <summary>Starts the aggregator's actor system from its configuration and hosts the lists actor.</summary>
+public sealed class AggregatorHost
+{
+    private AggregatorHost(ActorSystem system, IActorRef lists, Address address)
+    {
+        System = system;
+        Lists = lists;
+        Address = address;
+    }
+
+    public ActorSystem System { get; }
+
+    public IActorRef Lists { get; }
+
+    /// <summary>The real bound address (with the port chosen when 0 was asked).</summary>
+    public Address Address { get; }
+
+    public static string DefaultConfigFile => Path.Combine(AppContext.BaseDirectory, "aggregator.hocon");
+
+    /// <exception cref="ConfigurationException">the configuration is missing or wrong.</exception>
+    /// <exception cref="StartupException">the system could not start (port taken, address not local).</exception>
+    public static AggregatorHost Start(string? configFile, IEnumerable<KeyValuePair<string, string>> overrides)
+    {
+        var file = HoconFile.Load(configFile ?? DefaultConfigFile, overrides);
+        var settings = ListSettings.From(file);
+        var tcp = file.Config.GetConfig("akka.remote.dot-netty.tcp");
+        var endpoint = $"{tcp.GetString("hostname")}:{tcp.GetString("port")}";
+        ActorSystem system;
+        try
+        {
+            system = ActorSystem.Create(ActorNames.AggregatorSystem, file.Config);
+        }
+        catch (Exception e)
+        {
+            throw new StartupException(Describe(e, endpoint), e);
+        }
+
+        var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
+        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+        return new AggregatorHost(system, lists, address);
+    }
+
+    private static string Describe(Exception e, string endpoint)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.AddressAlreadyInUse =>
+                        $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
+                    SocketError.AddressNotAvailable =>
+                        $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
+                    SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
+                    _ => $"cannot listen on {endpoint}: {socket.Message}",
+                };
+            }
+        }
+
+        return $"the actor system did not start: {e.GetBaseException().Message}";
+    }
+}
+
+public sealed class StartupException(string message, Exception inner) : Exception(message, inner);

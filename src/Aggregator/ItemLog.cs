@@ -1,0 +1,194 @@
+using Protocol;
+
+namespace Aggregator;
+
+/// <summary>
+/// The items of one list, stored in the wire's packed form (varint length + UTF-8 bytes)
+/// in large segments, with a sparse index: one position for every <see cref="Stride"/>
+/// items. A 13-byte item costs 14 bytes plus half a byte of index, instead of a .NET
+/// string's ~50; an append is a validated copy, a read a copy of contiguous runs.
+/// Not thread-safe: owned by one actor.
+/// </summary>
+public sealed class ItemLog
+{
+    /// <summary>Items per index entry: a read skips at most Stride - 1 items.</summary>
+    public const int Stride = 16;
+
+    private const int DefaultSegmentBytes = 1 << 20;
+
+    private readonly int _segmentBytes;
+    private readonly List<byte[]> _segments = [];
+    private readonly List<int> _used = [];
+    private long[] _index = new long[256];
+    private byte[] _current = [];
+    private int _currentUsed;
+    private long _count;
+    private long _bytes;
+
+    public ItemLog(int segmentBytes = DefaultSegmentBytes) => _segmentBytes = segmentBytes;
+
+    /// <summary>Number of items.</summary>
+    public long Count => _count;
+
+    /// <summary>Packed bytes stored (lengths and items), not counting slack and index.</summary>
+    public long PackedBytes => _bytes;
+
+    /// <summary>Bytes held: segments and index, the figure memory per item is judged by.</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            long total = _index.LongLength * sizeof(long);
+            foreach (var segment in _segments)
+            {
+                total += segment.Length;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Appends <paramref name="count"/> items from a packed run already validated.</summary>
+    public void AppendPacked(ReadOnlySpan<byte> packed, long count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        var position = 0;
+        var runStart = 0;
+        for (long n = 0; n < count; n++)
+        {
+            PackedItems.TryReadVarint(packed[position..], out var length, out var consumed);
+            var size = consumed + (int)length;
+            var runLength = position - runStart;
+            if (_currentUsed + runLength + size > _current.Length)
+            {
+                packed.Slice(runStart, runLength).CopyTo(_current.AsSpan(_currentUsed));
+                _currentUsed += runLength;
+                runStart = position;
+                runLength = 0;
+                NewSegment(size);
+            }
+
+            if (_count % Stride == 0)
+            {
+                AddIndex(_segments.Count - 1, _currentUsed + runLength);
+            }
+
+            position += size;
+            _count++;
+        }
+
+        packed[runStart..position].CopyTo(_current.AsSpan(_currentUsed));
+        _currentUsed += position - runStart;
+        _used[^1] = _currentUsed;
+        _bytes += position;
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="maxCount"/> items from index <paramref name="from"/>, at
+    /// most <paramref name="maxBytes"/> packed bytes (at least one item if any), into a new
+    /// array; returns it and the number of items.
+    /// </summary>
+    public (byte[] Packed, int Count) Read(long from, int maxCount, int maxBytes)
+    {
+        if (from < 0 || from >= _count || maxCount <= 0)
+        {
+            return ([], 0);
+        }
+
+        var entry = _index[from / Stride];
+        var segment = (int)(entry >> 32);
+        var offset = (int)entry;
+        for (var skip = from % Stride; skip > 0; skip--)
+        {
+            offset += ItemSize(_segments[segment], offset);
+            if (offset == _used[segment])
+            {
+                segment++;
+                offset = 0;
+            }
+        }
+
+        // First pass: how many items, how many bytes.
+        var count = 0;
+        var total = 0;
+        var s = segment;
+        var o = offset;
+        while (count < maxCount && from + count < _count)
+        {
+            var size = ItemSize(_segments[s], o);
+            if (count > 0 && total + size > maxBytes)
+            {
+                break;
+            }
+
+            total += size;
+            count++;
+            o += size;
+            if (o == _used[s] && from + count < _count)
+            {
+                s++;
+                o = 0;
+            }
+        }
+
+        // Second pass: copy contiguous runs, one per segment touched.
+        var result = new byte[total];
+        var written = 0;
+        while (written < total)
+        {
+            var run = Math.Min(_used[segment] - offset, total - written);
+            _segments[segment].AsSpan(offset, run).CopyTo(result.AsSpan(written));
+            written += run;
+            segment++;
+            offset = 0;
+        }
+
+        return (result, count);
+    }
+
+    /// <summary>Forgets every item.</summary>
+    public void Clear()
+    {
+        _segments.Clear();
+        _used.Clear();
+        _index = new long[256];
+        _current = [];
+        _currentUsed = 0;
+        _count = 0;
+        _bytes = 0;
+    }
+
+    private static int ItemSize(byte[] segment, int offset)
+    {
+        PackedItems.TryReadVarint(segment.AsSpan(offset), out var length, out var consumed);
+        return consumed + (int)length;
+    }
+
+    private void NewSegment(int atLeast)
+    {
+        if (_segments.Count > 0)
+        {
+            _used[^1] = _currentUsed;
+        }
+
+        _current = new byte[Math.Max(_segmentBytes, atLeast)];
+        _currentUsed = 0;
+        _segments.Add(_current);
+        _used.Add(0);
+    }
+
+    private void AddIndex(int segment, int offset)
+    {
+        var slot = _count / Stride;
+        if (slot == _index.LongLength)
+        {
+            Array.Resize(ref _index, _index.Length * 2);
+        }
+
+        _index[slot] = ((long)segment << 32) | (uint)offset;
+    }
+}

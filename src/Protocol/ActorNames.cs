@@ -1,0 +1,24 @@
+namespace Protocol;
+
+/// <summary>Names both processes must agree on, defined once.</summary>
+public static class ActorNames
+{
+    /// <summary>The aggregator's actor system name: part of its address.</summary>
+    public const string AggregatorSystem = "aggregator";
+
+    /// <summary>The worker's actor system name.</summary>
+    public const string WorkerSystem = "worker";
+
+    /// <summary>The parent of all list actors, under /user.</summary>
+    public const string Lists = "lists";
+
+    /// <summary>The list used when none is named.</summary>
+    public const string DefaultList = "default";
+
+    /// <summary>The actor path of the lists actor in the aggregator at host:port.</summary>
+    public static string ListsPath(string host, int port) =>
+        $"akka.tcp://{AggregatorSystem}@{FormatHost(host)}:{port}/user/{Lists}";
+
+    private static string FormatHost(string host) =>
+        host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
+}

@@ -1,0 +1,16 @@
+namespace Protocol;
+
+/// <summary>The exit codes both executables document and tests pin down.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>Anything else, always with a message.</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad usage or configuration: unknown option, malformed HOCON, bad input.</summary>
+    public const int Usage = 2;
+
+    /// <summary>The aggregator was unreachable within the connect time-out.</summary>
+    public const int Unreachable = 3;
+}

@@ -1,0 +1,116 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Serialization;
+using Google.Protobuf;
+using Protocol.Messages;
+using ItemRange = Protocol.Messages.Range;
+
+namespace Protocol;
+
+/// <summary>
+/// The one serializer for everything that crosses a process boundary. Each message type
+/// of messages.proto has a short manifest; the manifest, never a type name from the wire,
+/// picks the parser. An unknown manifest or a malformed payload is a
+/// <see cref="SerializationException"/>: Akka drops that message and keeps the connection.
+/// </summary>
+public sealed class ProtocolSerializer : SerializerWithStringManifest
+{
+    /// <summary>Serializer id on the wire. Akka reserves 0-100 for itself.</summary>
+    public const int Id = 7301;
+
+    private static readonly (Type Type, string Manifest, MessageParser Parser)[] Table =
+    [
+        (typeof(AppendBatch), "ab", AppendBatch.Parser),
+        (typeof(BatchAppended), "ba", BatchAppended.Parser),
+        (typeof(AppendRefused), "ar", AppendRefused.Parser),
+        (typeof(GetResumePosition), "grp", GetResumePosition.Parser),
+        (typeof(ResumePosition), "rp", ResumePosition.Parser),
+        (typeof(GetRange), "gr", GetRange.Parser),
+        (typeof(ItemRange), "r", ItemRange.Parser),
+        (typeof(GetLength), "gl", GetLength.Parser),
+        (typeof(Length), "l", Length.Parser),
+        (typeof(DeleteList), "dl", DeleteList.Parser),
+        (typeof(ListDeleted), "ld", ListDeleted.Parser),
+        (typeof(RequestRefused), "rr", RequestRefused.Parser),
+        (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
+    ];
+
+    private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest);
+    private static readonly Dictionary<string, MessageParser> ParserByManifest = Table.ToDictionary(e => e.Manifest, e => e.Parser);
+
+    public ProtocolSerializer(ExtendedActorSystem system) : base(system)
+    {
+    }
+
+    public override int Identifier => Id;
+
+    /// <summary>Every wire message type, for specs that must cover them all.</summary>
+    public static IReadOnlyList<Type> MessageTypes { get; } = Table.Select(e => e.Type).ToArray();
+
+    /// <summary>
+    /// The serializer and one binding per message type, as HOCON. Each process puts it
+    /// under its own configuration, so the bindings are written once, here, and cannot
+    /// drift from the table above.
+    /// </summary>
+    public static Config Configuration { get; } = ConfigurationFactory.ParseString(BuildHocon());
+
+    public override string Manifest(object o) =>
+        ManifestByType.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"{o.GetType()} is not a wire message of messages.proto", nameof(o));
+
+    public override byte[] ToBinary(object obj) =>
+        obj is IMessage message && ManifestByType.ContainsKey(obj.GetType())
+            ? message.ToByteArray()
+            : throw new ArgumentException($"{obj.GetType()} is not a wire message of messages.proto", nameof(obj));
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!ParserByManifest.TryGetValue(manifest, out var parser))
+        {
+            throw new SerializationException($"Unknown manifest '{Truncate(manifest)}' for serializer {Id}");
+        }
+
+        try
+        {
+            return parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SerializationException($"Malformed '{manifest}' payload of {bytes.Length} bytes: {e.Message}", e);
+        }
+        catch (Exception e) when (e is not SerializationException)
+        {
+            // Defensive: whatever a hostile payload makes the parser throw, callers see one type.
+            throw new SerializationException($"Malformed '{manifest}' payload of {bytes.Length} bytes: {e.Message}", e);
+        }
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+
+    private static string BuildHocon()
+    {
+        var hocon = new System.Text.StringBuilder();
+        hocon.Append("akka.actor.serializers.actors-protocol = \"")
+            .Append(typeof(ProtocolSerializer).AssemblyQualifiedNameWithoutVersion())
+            .Append("\"\n");
+        hocon.Append("akka.actor.serialization-identifiers.\"")
+            .Append(typeof(ProtocolSerializer).AssemblyQualifiedNameWithoutVersion())
+            .Append("\" = ").Append(Id).Append('\n');
+        hocon.Append("akka.actor.serialization-bindings {\n");
+        foreach (var (type, _, _) in Table)
+        {
+            hocon.Append("  \"").Append(type.AssemblyQualifiedNameWithoutVersion()).Append("\" = actors-protocol\n");
+        }
+
+        hocon.Append("}\n");
+        return hocon.ToString();
+    }
+}
+
+internal static class TypeNames
+{
+    public static string AssemblyQualifiedNameWithoutVersion(this Type type) =>
+        $"{type.FullName}, {type.Assembly.GetName().Name}";
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Protocol;
+
+namespace Worker;
+
+/// <summary>
+/// Finds the aggregator's lists actor by <c>ActorSelection</c> + <c>Identify</c>, trying
+/// again with exponential back-off until a deadline. Immutable: the append actor pipes its
+/// result to itself, the read commands await it.
+/// </summary>
+public sealed class AggregatorLocator(ActorSystem system, string host, int port, TimeSpan minBackoff, TimeSpan maxBackoff)
+{
+    private static readonly TimeSpan MaxAttempt = TimeSpan.FromSeconds(2);
+
+    /// <summary>HOST:PORT as the user gave it.</summary>
+    public string Endpoint { get; } = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    public string Path { get; } = ActorNames.ListsPath(host, port);
+
+    /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
+    public async Task<IActorRef> LocateAsync(TimeSpan timeout, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var backoff = minBackoff;
+        var selection = system.ActorSelection(Path);
+        while (true)
+        {
+            var remaining = timeout - clock.Elapsed;
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new AggregatorUnreachableException(Endpoint, timeout);
+            }
+
+            try
+            {
+                var identity = await selection.Ask<ActorIdentity>(new Identify(null), Min(remaining, MaxAttempt), cancellation);
+                if (identity.Subject is not null)
+                {
+                    return identity.Subject;
+                }
+            }
+            catch (AskTimeoutException)
+            {
+                // Not there (yet): try again after the back-off.
+            }
+
+            remaining = timeout - clock.Elapsed;
+            if (remaining > TimeSpan.Zero)
+            {
+                await Task.Delay(Min(backoff, remaining), cancellation);
+            }
+
+            backoff = Min(backoff * 2, maxBackoff);
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}
+
+public sealed class AggregatorUnreachableException(string endpoint, TimeSpan timeout)
+    : Exception($"the aggregator at {endpoint} did not answer within {timeout.TotalSeconds:0.###} s (--connect-timeout)")
+{
+    public string Endpoint { get; } = endpoint;
+}

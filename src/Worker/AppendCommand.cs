@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Akka.Actor;
+using Google.Protobuf;
+using Protocol;
+using Protocol.Messages;
+
+namespace Worker;
+
+/// <summary>
+/// <c>worker append</c>: reads the input, offers it batch by batch to the
+/// <see cref="ProducerActor"/>, shows progress on a terminal and prints a summary once
+/// every item is acknowledged.
+/// </summary>
+public static class AppendCommand
+{
+    public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout)
+    {
+        var producerId = line.ProducerId ?? NewProducerId();
+        using var input = OpenInput(line, settings);
+        var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
+        var locator = new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff);
+        var producer = system.ActorOf(ProducerActor.Props(line.List, producerId, settings, locator, connectTimeout), "producer");
+        var clock = Stopwatch.StartNew();
+        using var progress = Console.IsErrorRedirected || line.Json ? null : new ProgressDisplay(producer);
+
+        var reply = await producer.Ask<object>(new ProducerActor.Start());
+        if (reply is not ProducerActor.Started started)
+        {
+            return Failed(reply, 0, line, producerId);
+        }
+
+        ulong skipped = 0;
+        InputException? badInput = null;
+        var offset = started.ResumeOffset;
+        try
+        {
+            skipped = input.Skip(started.ResumeOffset);
+            if (skipped < started.ResumeOffset)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"Worker: warning: the aggregator already holds {started.ResumeOffset} items from producer '{producerId}', more than this input's {skipped}: nothing to send (was the input changed?)");
+            }
+
+            while (input.ReadBatch(settings.BatchMaxItems, settings.BatchMaxBytes) is { } next)
+            {
+                var (packed, length, count) = next;
+                var batch = new AppendBatch
+                {
+                    List = line.List,
+                    Producer = producerId,
+                    FirstOffset = offset,
+                    Count = (uint)count,
+                    Items = UnsafeByteOperations.UnsafeWrap(packed.AsMemory(0, length)),
+                };
+                offset += (ulong)count;
+                reply = await producer.Ask<object>(new ProducerActor.Offer(batch));
+                if (reply is not ProducerActor.OfferAccepted)
+                {
+                    return Failed(reply, offset - (ulong)count, line, producerId);
+                }
+            }
+        }
+        catch (InputException e)
+        {
+            badInput = e;
+        }
+
+        reply = await producer.Ask<object>(new ProducerActor.Finish());
+        progress?.Dispose();
+        if (reply is not ProducerActor.Finished finished)
+        {
+            return Failed(reply, offset, line, producerId);
+        }
+
+        if (badInput is not null)
+        {
+            await Console.Error.WriteLineAsync(
+                $"Worker: bad input: {badInput.Message}; the {finished.NextOffset} items before it are acknowledged (fix the input and re-run with --id {producerId} to resume)");
+            return ExitCodes.Usage;
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var items = (ulong)input.ItemsRead;
+        var duplicates = skipped + finished.Duplicates;
+        await stdout.WriteLineAsync(line.Json
+            ? Json(line.List, producerId, items, finished.Applied, duplicates, seconds)
+            : string.Create(CultureInfo.InvariantCulture,
+                $"appended {items} items to list '{line.List}' as producer '{producerId}': {finished.Applied} new, {duplicates} duplicates skipped, {seconds:0.00} s, {Rate(items, seconds):0} items/s"));
+        return ExitCodes.Success;
+    }
+
+    private static InputReader OpenInput(CommandLine line, WorkerSettings settings) => line.File switch
+    {
+        null => InputReader.FromArguments(line.Items, settings.MaxItemBytes),
+        "-" => InputReader.FromStream(Console.OpenStandardInput(), settings.MaxItemBytes),
+        var path => InputReader.FromFile(path, settings.MaxItemBytes),
+    };
+
+    private static int Failed(object reply, ulong offset, CommandLine line, string producerId)
+    {
+        var (code, message) = reply is ProducerActor.AppendFailed failed
+            ? (failed.ExitCode, failed.Message)
+            : (ExitCodes.Failure, $"unexpected reply {reply.GetType().Name}");
+        Console.Error.WriteLine($"Worker: append to list '{line.List}' as producer '{producerId}' failed: {message}");
+        return code;
+    }
+
+    private static double Rate(ulong items, double seconds) => seconds > 0 ? items / seconds : 0;
+
+    private static string Json(string list, string producer, ulong items, ulong applied, ulong duplicates, double seconds)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("list", list);
+            json.WriteString("producer", producer);
+            json.WriteNumber("items", items);
+            json.WriteNumber("appended", applied);
+            json.WriteNumber("duplicates", duplicates);
+            json.WriteNumber("seconds", Math.Round(seconds, 3));
+            json.WriteNumber("itemsPerSecond", Math.Round(Rate(items, seconds)));
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>A producer id for a run without --id: host, process and a random suffix.</summary>
+    private static string NewProducerId()
+    {
+        var host = new string(Environment.MachineName.Where(char.IsAsciiLetterOrDigit).Take(40).ToArray());
+        return $"{(host.Length > 0 ? host : "worker")}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+    }
+
+    /// <summary>A progress line on the terminal (stderr), refreshed a few times a second.</summary>
+    private sealed class ProgressDisplay : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public ProgressDisplay(IActorRef producer) => _loop = RunAsync(producer, _stop.Token);
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _loop.ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(1));
+            Console.Error.Write("\r\u001b[K");
+            _stop.Dispose();
+        }
+
+        private static async Task RunAsync(IActorRef producer, CancellationToken stop)
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await Task.Delay(250, stop);
+                    var p = await producer.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(1), stop);
+                    var rate = p.Acknowledged / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
+                    Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"\r\u001b[K{p.Acknowledged:N0} items acknowledged, {rate:N0} items/s{(p.Connected ? string.Empty : " (waiting for the aggregator)")}"));
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or AskTimeoutException)
+            {
+                // stopped, or the actor is busy: the next tick will tell.
+            }
+        }
+    }
+}

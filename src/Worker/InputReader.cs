@@ -1,0 +1,237 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Unicode;
+using Protocol;
+
+namespace Worker;
+
+/// <summary>
+/// Reads the append input (arguments, a file, or stdin) as UTF-8 lines and packs them
+/// straight into batches: no string per item, one buffer per batch, and never more than
+/// one batch and one read buffer in memory.
+/// </summary>
+public sealed class InputReader : IDisposable
+{
+    private const int ReadBufferBytes = 1 << 20;
+
+    private readonly Stream? _stream;
+    private readonly IReadOnlyList<string>? _arguments;
+    private readonly int _maxItemBytes;
+    private readonly string _source;
+    private byte[] _buffer;
+    private int _start;
+    private int _end;
+    private bool _eof;
+    private byte[]? _carry;
+    private int _carryLength;
+    private bool _hasCarry;
+    private int _nextArgument;
+
+    private InputReader(Stream? stream, IReadOnlyList<string>? arguments, int maxItemBytes, string source)
+    {
+        _stream = stream;
+        _arguments = arguments;
+        _maxItemBytes = maxItemBytes;
+        _source = source;
+        _buffer = stream is null ? [] : new byte[Math.Max(ReadBufferBytes, maxItemBytes + 2)];
+    }
+
+    /// <summary>Items read so far (the line number of the last one, for files).</summary>
+    public long ItemsRead { get; private set; }
+
+    public static InputReader FromArguments(IReadOnlyList<string> items, int maxItemBytes) =>
+        new(null, items, maxItemBytes, "argument");
+
+    /// <exception cref="InputException">the file cannot be opened.</exception>
+    public static InputReader FromFile(string path, int maxItemBytes)
+    {
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return new InputReader(stream, null, maxItemBytes, "line");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(e is FileNotFoundException or DirectoryNotFoundException
+                ? $"input file '{path}' does not exist"
+                : $"cannot read input file '{path}': {e.Message}");
+        }
+    }
+
+    public static InputReader FromStream(Stream stream, int maxItemBytes) => new(stream, null, maxItemBytes, "line");
+
+    /// <summary>Reads and drops <paramref name="count"/> items; returns how many there were.</summary>
+    public ulong Skip(ulong count)
+    {
+        ulong skipped = 0;
+        while (skipped < count && TryReadItem(out _))
+        {
+            skipped++;
+        }
+
+        return skipped;
+    }
+
+    /// <summary>
+    /// The next batch: at most <paramref name="maxItems"/> items and <paramref name="maxBytes"/>
+    /// packed bytes, or null at the end of the input.
+    /// </summary>
+    /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
+    public (byte[] Packed, int Length, int Count)? ReadBatch(int maxItems, int maxBytes)
+    {
+        var packed = new byte[maxBytes];
+        var length = 0;
+        var count = 0;
+        if (_hasCarry)
+        {
+            _carry.AsSpan(0, _carryLength).CopyTo(packed);
+            length = _carryLength;
+            count = 1;
+            _hasCarry = false;
+        }
+
+        while (count < maxItems && TryReadItem(out var item))
+        {
+            var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
+            if (length + size > maxBytes)
+            {
+                Carry(item);
+                break;
+            }
+
+            length += PackedItems.WriteVarint(packed.AsSpan(length), (uint)item.Length);
+            item.CopyTo(packed.AsSpan(length));
+            length += item.Length;
+            count++;
+        }
+
+        return count == 0 ? null : (packed, length, count);
+    }
+
+    public void Dispose() => _stream?.Dispose();
+
+    private void Carry(ReadOnlySpan<byte> item)
+    {
+        var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
+        if (_carry is null || _carry.Length < size)
+        {
+            _carry = new byte[Math.Max(size, 256)];
+        }
+
+        _carryLength = PackedItems.WriteVarint(_carry, (uint)item.Length);
+        item.CopyTo(_carry.AsSpan(_carryLength));
+        _carryLength += item.Length;
+        _hasCarry = true;
+    }
+
+    private bool TryReadItem(out ReadOnlySpan<byte> item)
+    {
+        if (_arguments is not null)
+        {
+            if (_nextArgument == _arguments.Count)
+            {
+                item = default;
+                return false;
+            }
+
+            item = Encoding.UTF8.GetBytes(_arguments[_nextArgument++]);
+        }
+        else if (!TryReadLine(out item))
+        {
+            return false;
+        }
+
+        ItemsRead++;
+        Check(item);
+        return true;
+    }
+
+    private void Check(ReadOnlySpan<byte> item)
+    {
+        if (item.Length > _maxItemBytes)
+        {
+            throw new InputException(
+                $"{_source} {ItemsRead} is {item.Length} bytes; the limit is {_maxItemBytes} bytes (actors.worker.max-item-bytes)",
+                ItemsRead);
+        }
+
+        if (!Utf8.IsValid(item))
+        {
+            var chars = ArrayPool<char>.Shared.Rent(item.Length);
+            Utf8.ToUtf16(item, chars, out var valid, out _, replaceInvalidSequences: false);
+            ArrayPool<char>.Shared.Return(chars);
+            throw new InputException($"{_source} {ItemsRead} is not valid UTF-8 (at byte {valid + 1})", ItemsRead);
+        }
+    }
+
+    private bool TryReadLine(out ReadOnlySpan<byte> line)
+    {
+        var scanned = 0;
+        while (true)
+        {
+            var newline = _buffer.AsSpan(_start + scanned, _end - _start - scanned).IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                var length = scanned + newline;
+                line = TrimCarriageReturn(_buffer.AsSpan(_start, length));
+                _start += length + 1;
+                return true;
+            }
+
+            scanned = _end - _start;
+            if (scanned > _maxItemBytes + 1)
+            {
+                throw new InputException(
+                    $"{_source} {ItemsRead + 1} is longer than the limit of {_maxItemBytes} bytes (actors.worker.max-item-bytes)",
+                    ItemsRead + 1);
+            }
+
+            if (_eof)
+            {
+                if (scanned == 0)
+                {
+                    line = default;
+                    return false;
+                }
+
+                line = TrimCarriageReturn(_buffer.AsSpan(_start, scanned));
+                _start = _end;
+                return true;
+            }
+
+            Fill();
+        }
+    }
+
+    private void Fill()
+    {
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
+        }
+
+        if (_end == _buffer.Length)
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+
+        var read = _stream!.Read(_buffer, _end, _buffer.Length - _end);
+        if (read == 0)
+        {
+            _eof = true;
+        }
+
+        _end += read;
+    }
+
+    private static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
+        line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
+}
+
+/// <summary>Bad input: the message names the line (or argument) and the limit.</summary>
+public sealed class InputException(string message, long itemNumber = 0) : Exception(message)
+{
+    public long ItemNumber { get; } = itemNumber;
+}

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Protocol;
+
+namespace Worker;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        // Stdout carries the product's output only; Akka's logging goes to stderr.
+        var stdout = Console.Out;
+        Console.SetOut(Console.Error);
+        ActorSystem? system = null;
+        try
+        {
+            var line = CommandLine.Parse(args);
+            if (line is null)
+            {
+                await stdout.WriteLineAsync(CommandLine.Usage);
+                return ExitCodes.Success;
+            }
+
+            var file = HoconFile.Load(line.ConfigFile ?? Path.Combine(AppContext.BaseDirectory, "worker.hocon"));
+            var settings = WorkerSettings.From(file);
+            system = ActorSystem.Create(ActorNames.WorkerSystem, file.Config);
+            var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
+            var client = new AggregatorClient(
+                new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff),
+                connectTimeout, settings.RequestTimeout);
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+            var code = line.Command switch
+            {
+                "append" => await AppendCommand.RunAsync(line, settings, system, stdout),
+                "get" => await ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
+                "count" => await ReadCommands.CountAsync(line, client, stdout),
+                "delete" => await ReadCommands.DeleteAsync(line, client, stdout),
+                "follow" => await ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
+                _ => throw new UsageException($"unknown command '{line.Command}'"),
+            };
+            await stdout.FlushAsync();
+            return code;
+
+            void Interrupt(PosixSignalContext context)
+            {
+                if (line.Command == "follow")
+                {
+                    context.Cancel = true;
+                    stop.Cancel();
+                }
+            }
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: {e.Message}\n\n{CommandLine.Usage}");
+            return ExitCodes.Usage;
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: configuration error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (InputException e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: bad input: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (AggregatorUnreachableException e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: {e.Message}");
+            return ExitCodes.Unreachable;
+        }
+        catch (RequestRefusedException e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: the aggregator refused the request: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync($"Worker: failed: {e.GetBaseException().Message}");
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            if (system is not null)
+            {
+                await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+}
