@@ -245,7 +245,7 @@ public sealed class HoconSyntax
 
             if (c == '}')
             {
-                Fail("unexpected '}' inside '[' ... ']'");
+                Fail($"'[' opened on line {openLine} is not closed before this '}}'");
             }
 
             Value("array element");

@@ -86,6 +86,8 @@ public static class Program
         {
             if (system is not null)
             {
+                // The transport's shutdown chatter is no news to the user.
+                system.EventStream.SetLogLevel(Akka.Event.LogLevel.ErrorLevel);
                 await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }

@@ -1,0 +1,76 @@
+using Aggregator;
+using Protocol;
+
+namespace Aggregator.Tests;
+
+public sealed class ItemLogSpecs
+{
+    [Fact]
+    public void ItemLog_should_read_back_any_range_across_segment_boundaries()
+    {
+        var random = new Random(7);
+        var expected = new List<string>();
+        var log = new ItemLog(segmentBytes: 64);
+        for (var batch = 0; batch < 60; batch++)
+        {
+            var items = Enumerable.Range(0, random.Next(0, 20))
+                .Select(_ => new string((char)('a' + random.Next(26)), random.Next(0, 40)))
+                .ToArray();
+            log.AppendPacked(PackedItems.Encode(items).Span, items.Length);
+            expected.AddRange(items);
+        }
+
+        Assert.Equal(expected.Count, log.Count);
+        for (var from = 0; from < expected.Count; from++)
+        {
+            var maxCount = random.Next(1, 50);
+            var maxBytes = random.Next(1, 300);
+            var (packed, count) = log.Read(from, maxCount, maxBytes);
+
+            var items = PackedItems.Decode(packed);
+            Assert.Equal(count, items.Count);
+            Assert.True(count >= 1 && count <= maxCount);
+            Assert.True(count == 1 || packed.Length <= maxBytes, $"{packed.Length} bytes over {maxBytes}");
+            Assert.Equal(expected.Skip(from).Take(count), items);
+        }
+    }
+
+    [Fact]
+    public void ItemLog_should_hold_an_item_larger_than_a_segment()
+    {
+        var log = new ItemLog(segmentBytes: 16);
+        string[] items = ["small", new string('L', 100), "after"];
+
+        log.AppendPacked(PackedItems.Encode(items).Span, items.Length);
+
+        Assert.Equal(items, PackedItems.Decode(log.Read(0, 10, 1000).Packed));
+    }
+
+    [Fact]
+    public void ItemLog_should_answer_nothing_outside_the_list()
+    {
+        var log = new ItemLog();
+        log.AppendPacked(PackedItems.Encode(["a"]).Span, 1);
+
+        Assert.Equal(0, log.Read(1, 10, 100).Count);
+        Assert.Equal(0, log.Read(-1, 10, 100).Count);
+        Assert.Equal(0, log.Read(0, 0, 100).Count);
+    }
+
+    [Fact]
+    public void ItemLog_should_store_a_13_byte_item_in_at_most_16_bytes()
+    {
+        var log = new ItemLog();
+        const int items = 1_000_000;
+        for (var start = 0; start < items; start += 5000)
+        {
+            var batch = Enumerable.Range(start, 5000).Select(i => $"it-0-{i:D8}").ToArray();
+            log.AppendPacked(PackedItems.Encode(batch).Span, batch.Length);
+        }
+
+        var perItem = (double)log.AllocatedBytes / log.Count;
+
+        Assert.True(perItem <= 16, $"{perItem:0.00} bytes per item");
+        Assert.Equal(["it-0-00999999"], PackedItems.Decode(log.Read(items - 1, 1, 100).Packed));
+    }
+}
