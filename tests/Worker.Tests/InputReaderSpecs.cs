@@ -1,0 +1,117 @@
+using System.Text;
+using Protocol;
+using Worker;
+
+namespace Worker.Tests;
+
+public sealed class InputReaderSpecs
+{
+    [Fact]
+    public void InputReader_should_read_lines_with_either_line_ending_and_a_last_line_without_one()
+    {
+        using var reader = Reader("one\r\ntwo\n\nfour");
+
+        Assert.Equal(["one", "two", "", "four"], ReadAll(reader, 100, 1000));
+        Assert.Equal(4, reader.ItemsRead);
+    }
+
+    [Fact]
+    public void InputReader_should_read_nothing_from_an_empty_input()
+    {
+        using var reader = Reader(string.Empty);
+
+        Assert.Null(reader.ReadBatch(10, 1000));
+    }
+
+    [Fact]
+    public void InputReader_should_cut_batches_by_item_count_and_by_bytes_without_losing_an_item()
+    {
+        var lines = Enumerable.Range(0, 1000).Select(i => $"item-{i}").ToArray();
+        using var reader = Reader(string.Join('\n', lines) + "\n");
+
+        var batches = new List<int>();
+        var items = new List<string>();
+        while (reader.ReadBatch(64, 200) is { } batch)
+        {
+            Assert.True(batch.Length <= 200);
+            Assert.True(batch.Count <= 64);
+            batches.Add(batch.Count);
+            items.AddRange(PackedItems.Decode(batch.Packed.AsSpan(0, batch.Length)));
+        }
+
+        Assert.Equal(lines, items);
+        Assert.True(batches.Count > 40);
+    }
+
+    [Fact]
+    public void InputReader_should_skip_the_items_already_applied()
+    {
+        using var reader = Reader("a\nb\nc\nd\n");
+
+        Assert.Equal(2ul, reader.Skip(2));
+
+        Assert.Equal(["c", "d"], ReadAll(reader, 10, 1000));
+    }
+
+    [Fact]
+    public void InputReader_should_name_the_line_of_an_item_over_the_limit()
+    {
+        using var reader = Reader("ok\n" + new string('x', 11) + "\nafter\n", maxItemBytes: 10);
+
+        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+
+        Assert.Equal(2, error.ItemNumber);
+        Assert.Contains("line 2 is 11 bytes; the limit is 10 bytes", error.Message);
+    }
+
+    [Fact]
+    public void InputReader_should_refuse_a_line_longer_than_its_buffer_without_holding_it_all()
+    {
+        using var reader = Reader("first\n" + new string('y', 3 << 20) + "\n", maxItemBytes: 100);
+
+        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+
+        Assert.Contains("line 2 is longer than the limit of 100 bytes", error.Message);
+    }
+
+    [Fact]
+    public void InputReader_should_name_the_line_and_byte_of_invalid_utf8()
+    {
+        var bytes = "good\nba"u8.ToArray().Concat(new byte[] { 0xC3, 0x28 }).Concat("\n"u8.ToArray()).ToArray();
+        using var reader = InputReader.FromStream(new MemoryStream(bytes), 100);
+
+        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+
+        Assert.Contains("line 2 is not valid UTF-8 (at byte 3)", error.Message);
+    }
+
+    [Fact]
+    public void InputReader_should_say_when_the_input_file_does_not_exist()
+    {
+        var error = Assert.Throws<InputException>(() => InputReader.FromFile("/no/such/dir/items.txt", 100));
+
+        Assert.Contains("'/no/such/dir/items.txt' does not exist", error.Message);
+    }
+
+    [Fact]
+    public void InputReader_should_read_arguments_as_items()
+    {
+        using var reader = InputReader.FromArguments(["a b", "ünï", ""], 100);
+
+        Assert.Equal(["a b", "ünï", ""], ReadAll(reader, 10, 1000));
+    }
+
+    private static InputReader Reader(string text, int maxItemBytes = 1000) =>
+        InputReader.FromStream(new MemoryStream(Encoding.UTF8.GetBytes(text)), maxItemBytes);
+
+    private static List<string> ReadAll(InputReader reader, int maxItems, int maxBytes)
+    {
+        var items = new List<string>();
+        while (reader.ReadBatch(maxItems, maxBytes) is { } batch)
+        {
+            items.AddRange(PackedItems.Decode(batch.Packed.AsSpan(0, batch.Length)));
+        }
+
+        return items;
+    }
+}

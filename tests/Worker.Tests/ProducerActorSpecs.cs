@@ -1,0 +1,233 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Protocol;
+using Protocol.Messages;
+using Worker;
+using Xunit.Abstractions;
+
+namespace Worker.Tests;
+
+/// <summary>
+/// The producer against a scripted aggregator: a probe stands behind an actor at
+/// /user/lists, so the producer finds it by the same Identify it uses in production.
+/// </summary>
+public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly Config SpecConfig = ConfigurationFactory.ParseString("""
+        akka.loglevel = WARNING
+        akka.actor.provider = remote
+        akka.actor.serialize-messages = on
+        akka.actor.serialization-settings.allow-unregistered-types = false
+        akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+        akka.remote.retry-gate-closed-for = 100ms
+        akka.test.timefactor = 2
+        """).WithFallback(ProtocolSerializer.Configuration);
+
+    private static readonly WorkerSettings Settings = WorkerSettings.Default with
+    {
+        MaxInFlight = 2,
+        AckTimeout = TimeSpan.FromSeconds(30),
+        MinBackoff = TimeSpan.FromMilliseconds(10),
+        MaxBackoff = TimeSpan.FromMilliseconds(100),
+    };
+
+    private readonly TestProbe _aggregator;
+    private readonly Address _address;
+
+    public ProducerActorSpecs(ITestOutputHelper output) : base(SpecConfig, ActorNames.AggregatorSystem, output)
+    {
+        _aggregator = CreateTestProbe();
+        _address = ((ExtendedActorSystem)Sys).Provider.DefaultAddress;
+        Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_start_from_the_position_the_aggregator_names()
+    {
+        var producer = await StartAsync(resumeAt: 5);
+
+        producer.Tell(Offer(5, 2));
+
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        var batch = await _aggregator.ExpectMsgAsync<AppendBatch>();
+        Assert.Equal(("orders", "p1", 5ul, 2u), (batch.List, batch.Producer, batch.FirstOffset, batch.Count));
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_hold_back_an_offer_while_the_window_is_full()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+
+        producer.Tell(Offer(0, 3));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        producer.Tell(Offer(3, 3));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(Ack(0, 3, applied: 3), _aggregator.Ref);
+
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_finish_only_when_every_batch_is_acknowledged()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 3));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+
+        producer.Tell(new ProducerActor.Finish());
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        producer.Tell(Ack(0, 3, applied: 2, duplicates: 1), _aggregator.Ref);
+
+        var finished = await ExpectMsgAsync<ProducerActor.Finished>();
+        Assert.Equal((3ul, 2ul, 1ul), (finished.NextOffset, finished.Applied, finished.Duplicates));
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_resend_from_the_offset_named_by_a_gap()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 3));
+        producer.Tell(Offer(3, 3));
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 3, ExpectedOffset = 2, Reason = Refusal.Gap },
+            _aggregator.Ref);
+
+        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        Assert.Equal(3ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_resend_a_batch_not_acknowledged_in_time()
+    {
+        var producer = await StartAsync(resumeAt: 0, Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) });
+        producer.Tell(Offer(0, 3));
+        var first = await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        var again = await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_reconnect_after_losing_the_aggregator_and_resend_what_is_unacknowledged()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        producer.Tell(Offer(2, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2), _aggregator.Ref);
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+
+        var forwarder = await Sys.ActorSelection("/user/" + ActorNames.Lists).ResolveOne(RemainingOrDefault);
+        Watch(forwarder);
+        forwarder.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(forwarder);
+        Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists);
+
+        await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
+        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 2 });
+
+        Assert.Equal(2ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_fail_when_the_aggregator_has_lost_acknowledged_items()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 4));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 4, applied: 4), _aggregator.Ref);
+        producer.Tell(Offer(4, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 4, ExpectedOffset = 0, Reason = Refusal.Gap },
+            _aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
+        Assert.Contains("lost acknowledged items", failed.Message);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_fail_with_usage_when_the_aggregator_refuses_a_batch_for_good()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.ItemTooLarge, Message = "item 0 is too large" },
+            _aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        Assert.Equal(ExitCodes.Usage, failed.ExitCode);
+        Assert.Contains("item 0 is too large", failed.Message);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_give_up_with_unreachable_after_the_connect_timeout()
+    {
+        var nobody = new AggregatorLocator(Sys, "127.0.0.1", FreePort(), Settings.MinBackoff, Settings.MaxBackoff);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings, nobody, TimeSpan.FromSeconds(1)));
+
+        producer.Tell(new ProducerActor.Start());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10));
+        Assert.Equal(ExitCodes.Unreachable, failed.ExitCode);
+        Assert.Contains("did not answer within 1 s", failed.Message);
+    }
+
+    private async Task<IActorRef> StartAsync(ulong resumeAt, WorkerSettings? settings = null)
+    {
+        var locator = new AggregatorLocator(Sys, _address.Host!, _address.Port!.Value, Settings.MinBackoff, Settings.MaxBackoff);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator, TimeSpan.FromSeconds(10)));
+        producer.Tell(new ProducerActor.Start());
+        var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();
+        Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
+        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
+        Assert.Equal(resumeAt, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
+        return producer;
+    }
+
+    private static ProducerActor.Offer Offer(ulong first, int count) => new(new AppendBatch
+    {
+        List = "orders",
+        Producer = "p1",
+        FirstOffset = first,
+        Count = (uint)count,
+        Items = PackedItems.Encode(Enumerable.Range((int)first, count).Select(i => $"item-{i}")),
+    });
+
+    private static BatchAppended Ack(ulong first, uint count, uint applied, uint duplicates = 0) => new()
+    {
+        List = "orders",
+        Producer = "p1",
+        FirstOffset = first,
+        NextOffset = first + count,
+        Applied = applied,
+        Duplicates = duplicates,
+    };
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Forwarder : ReceiveActor
+    {
+        public Forwarder(IActorRef target) => ReceiveAny(message => target.Forward(message));
+    }
+}
