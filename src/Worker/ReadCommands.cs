@@ -71,6 +71,7 @@ public static class ReadCommands
         try
         {
             var position = line.From ?? ((Length)await client.RequestAsync(new GetLength { List = line.List }, cancellation: stop)).Count;
+            await Console.Error.WriteLineAsync($"Worker: following list '{line.List}' from item {position} (Ctrl+C to stop)");
             while (!stop.IsCancellationRequested)
             {
                 var reply = await client.RequestAsync(new GetRange { List = line.List, From = position, Wait = true }, followWait, stop);

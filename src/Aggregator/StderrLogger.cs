@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Text;
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace Aggregator;
+
+/// <summary>
+/// Akka's log, one line an event on stderr. A cause is shown as its chain of messages, not
+/// a stack trace: operators read these lines; a trace shows only at DEBUG level.
+/// </summary>
+public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    private readonly bool _traces;
+
+    public StderrLogger()
+    {
+        _traces = Context.System.Settings.LogLevel.Equals("DEBUG", StringComparison.OrdinalIgnoreCase);
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
+        Receive<LogEvent>(Write);
+    }
+
+    private void Write(LogEvent e)
+    {
+        var line = new StringBuilder(160)
+            .Append('[').Append(e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
+            .Append("][").Append(e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))
+            .Append("][").Append(e.LogSource).Append("] ")
+            .Append(e.Message);
+        for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
+        {
+            line.Append(" <- ").Append(cause.GetType().Name).Append(": ").Append(cause.Message);
+        }
+
+        if (_traces && e.Cause is not null)
+        {
+            line.Append('\n').Append(e.Cause);
+        }
+
+        Console.Error.WriteLine(line.ToString());
+    }
+}

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+
+namespace EndToEnd.Tests;
+
+/// <summary>The built executables, started as real OS processes.</summary>
+internal static class Executables
+{
+    public static string Aggregator { get; } = Metadata("AggregatorDll");
+
+    public static string Worker { get; } = Metadata("WorkerDll");
+
+    public static RunningProcess StartAggregator(params string[] args) => RunningProcess.Start(Aggregator, args);
+
+    public static RunningProcess StartWorker(params string[] args) => RunningProcess.Start(Worker, args);
+
+    /// <summary>Runs a worker to its end (bounded) and returns its exit code and output.</summary>
+    public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null)
+    {
+        await using var worker = RunningProcess.Start(Worker, args, stdin is not null);
+        if (stdin is not null)
+        {
+            await worker.WriteStdinAndCloseAsync(stdin);
+        }
+
+        return await worker.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Metadata(string key)
+    {
+        var path = typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built: run dotnet build first", path);
+    }
+}
+
+internal sealed record Completed(int ExitCode, string Stdout, string Stderr)
+{
+    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>A started process whose stdout lines can be awaited and whose tree is killed on dispose.</summary>
+internal sealed partial class RunningProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
+
+    private RunningProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static RunningProcess Start(string dll, string[] args, bool redirectStdin = false)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = redirectStdin,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = start };
+        var running = new RunningProcess(process);
+        process.OutputDataReceived += (_, e) => running.OnStdout(e.Data);
+        process.ErrorDataReceived += (_, e) => running.OnStderr(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return running;
+    }
+
+    /// <summary>The next stdout line, or a failure naming what the process said, within <paramref name="timeout"/>.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            return await _lines.Reader.ReadAsync(cancel.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            throw new TimeoutException($"no stdout line within {timeout.TotalSeconds} s (exited: {_process.HasExited}); stderr:\n{Stderr}");
+        }
+    }
+
+    /// <summary>Waits for a stderr line containing <paramref name="text"/>.</summary>
+    public async Task WaitForStderrAsync(string text, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            while (!(await _stderrLines.Reader.ReadAsync(cancel.Token)).Contains(text, StringComparison.Ordinal))
+            {
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            throw new TimeoutException($"no stderr line with '{text}' within {timeout.TotalSeconds} s; stderr:\n{Stderr}");
+        }
+    }
+
+    public async Task WriteStdinAndCloseAsync(string text)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        _process.StandardInput.Close();
+    }
+
+    public async Task<Completed> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            await Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task).WaitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            throw new TimeoutException($"process did not exit within {timeout.TotalSeconds} s; stderr:\n{Stderr}");
+        }
+
+        lock (_stdout)
+        {
+            return new Completed(_process.ExitCode, _stdout.ToString(), Stderr);
+        }
+    }
+
+    /// <summary>Sends a POSIX signal (SIGINT = 2, SIGTERM = 15) to the process.</summary>
+    public void Signal(int signal)
+    {
+        if (Native.Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>SIGKILL, the whole tree: no chance to clean up.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _process.Dispose();
+    }
+
+    private void OnStdout(string? line)
+    {
+        if (line is null)
+        {
+            _lines.Writer.TryComplete();
+            _stdoutClosed.TrySetResult();
+            return;
+        }
+
+        lock (_stdout)
+        {
+            _stdout.Append(line).Append('\n');
+        }
+
+        _lines.Writer.TryWrite(line);
+    }
+
+    private void OnStderr(string? line)
+    {
+        if (line is null)
+        {
+            _stderrLines.Writer.TryComplete();
+            _stderrClosed.TrySetResult();
+            return;
+        }
+
+        lock (_stderr)
+        {
+            _stderr.Append(line).Append('\n');
+        }
+
+        _stderrLines.Writer.TryWrite(line);
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        public static partial int Kill(int pid, int signal);
+    }
+}
+
+/// <summary>An aggregator started with serve on a free port, stopped (SIGKILL) on dispose.</summary>
+internal sealed class ServedAggregator : IAsyncDisposable
+{
+    private ServedAggregator(RunningProcess process, string address, string endpoint)
+    {
+        Process = process;
+        Address = address;
+        Endpoint = endpoint;
+    }
+
+    public RunningProcess Process { get; }
+
+    /// <summary>akka.tcp://aggregator@127.0.0.1:PORT, as the ready line said.</summary>
+    public string Address { get; }
+
+    /// <summary>HOST:PORT for --aggregator.</summary>
+    public string Endpoint { get; }
+
+    public static async Task<ServedAggregator> StartAsync(int port = 0, params string[] extra)
+    {
+        var process = Executables.StartAggregator(["serve", "--in-memory", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
+        var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
+        Assert.StartsWith("ready akka.tcp://aggregator@", ready);
+        var address = ready["ready ".Length..];
+        return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
+    }
+
+    public async Task<Completed> WorkerAsync(params string[] args) =>
+        await Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
+
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
+}
