@@ -7,12 +7,16 @@ namespace Aggregator;
 /// <summary>Starts the aggregator's actor system from its configuration and hosts the lists actor.</summary>
 public sealed class AggregatorHost
 {
-    private AggregatorHost(ActorSystem system, IActorRef lists, Address address)
+    private AggregatorHost(ActorSystem system, IActorRef lists, Address address, Storage storage)
     {
         System = system;
         Lists = lists;
         Address = address;
+        Storage = storage;
+        system.RegisterOnTermination(storage.Dispose);
     }
+
+    public Storage Storage { get; }
 
     public ActorSystem System { get; }
 
@@ -25,25 +29,37 @@ public sealed class AggregatorHost
 
     /// <exception cref="ConfigurationException">the configuration is missing or wrong.</exception>
     /// <exception cref="StartupException">the system could not start (port taken, address not local).</exception>
-    public static AggregatorHost Start(string? configFile, IEnumerable<KeyValuePair<string, string>> overrides)
+    /// <param name="dataDirectory">null: in memory; otherwise the data directory (or "" for the configured database).</param>
+    public static AggregatorHost Start(string? configFile, IEnumerable<KeyValuePair<string, string>> overrides, bool inMemory,
+        string? dataDirectory = null)
     {
         var file = HoconFile.Load(configFile ?? DefaultConfigFile, overrides);
-        var settings = ListSettings.From(file);
         var tcp = file.Config.GetConfig("akka.remote.dot-netty.tcp");
         var endpoint = $"{tcp.GetString("hostname")}:{tcp.GetString("port")}";
+        var storage = inMemory ? Storage.InMemory() : Storage.Open(file, dataDirectory);
         ActorSystem system;
         try
         {
-            system = ActorSystem.Create(ActorNames.AggregatorSystem, file.Config);
-        }
-        catch (Exception e)
-        {
-            throw new StartupException(Describe(e, endpoint), e);
-        }
+            var settings = ListSettings.From(file, storage.Durable);
+            var config = storage.Config.WithFallback(file.Config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+            try
+            {
+                system = ActorSystem.Create(ActorNames.AggregatorSystem, config);
+            }
+            catch (Exception e)
+            {
+                throw new StartupException(Describe(e, endpoint), e);
+            }
 
-        var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
-        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-        return new AggregatorHost(system, lists, address);
+            var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
+            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+            return new AggregatorHost(system, lists, address, storage);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
     }
 
     private static string Describe(Exception e, string endpoint)

@@ -8,7 +8,7 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
 {
     public const string Usage = """
         Usage:
-          Aggregator serve [--config FILE] [--hostname H] [--port P] [--public-hostname H] [--in-memory]
+          Aggregator serve [--config FILE] [--hostname H] [--port P] [--public-hostname H] [--data DIR | --in-memory]
           Aggregator demo  [--config FILE]
           Aggregator help
 
@@ -21,7 +21,8 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
           --hostname H            address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
           --port P                TCP port (default 25520; 0 picks a free port)
           --public-hostname H     the name other machines use to reach this one (NAT, containers)
-          --in-memory             keep lists in memory only (the only mode in this version)
+          --data DIR              journal lists in DIR (default ./data, an embedded SQLite database)
+          --in-memory             keep lists in memory only: nothing survives a restart
 
         Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
         """;
@@ -85,11 +86,6 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
         if (data is not null && inMemory)
         {
             throw new UsageException("--data and --in-memory exclude each other");
-        }
-
-        if (data is not null)
-        {
-            throw new UsageException("--data: this version keeps lists in memory only; use --in-memory");
         }
 
         return new CommandLine(command, config, hostname, port, publicHostname, data, inMemory);

@@ -31,7 +31,7 @@ public static class Demo
             new("akka.remote.dot-netty.tcp.hostname", "127.0.0.1"),
             new("akka.remote.dot-netty.tcp.port", "0"),
             new("akka.loglevel", "WARNING"),
-        ]);
+        ], inMemory: true);
         try
         {
             var endpoint = $"{host.Address.Host}:{host.Address.Port}";

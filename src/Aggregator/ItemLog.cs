@@ -150,6 +150,20 @@ public sealed class ItemLog
         return (result, count);
     }
 
+    /// <summary>All items as one packed run (for a snapshot).</summary>
+    public byte[] CopyAll()
+    {
+        var all = new byte[_bytes];
+        var written = 0;
+        for (var i = 0; i < _segments.Count; i++)
+        {
+            _segments[i].AsSpan(0, _used[i]).CopyTo(all.AsSpan(written));
+            written += _used[i];
+        }
+
+        return all;
+    }
+
     /// <summary>Forgets every item.</summary>
     public void Clear()
     {

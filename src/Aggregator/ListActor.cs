@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using Google.Protobuf;
 using Protocol;
 using Protocol.Messages;
@@ -8,35 +9,76 @@ using ItemRange = Protocol.Messages.Range;
 namespace Aggregator;
 
 /// <summary>
-/// Owns one list: applies appends exactly once per producer offset, answers reads page by
-/// page, and holds followers' requests at the end of the list until items arrive.
-/// The append protocol lives here, in <see cref="Append"/>.
+/// Owns one list: applies appends exactly once per producer offset, journals them,
+/// answers reads page by page, and holds followers' requests at the end of the list until
+/// items arrive. The append protocol lives here, in <see cref="Append"/>.
 /// </summary>
-public sealed class ListActor : ReceiveActor, IWithTimers
+/// <remarks>
+/// Durability: an append is applied to the state at once (so the next batch is checked
+/// against it) and journaled with <c>PersistAsync</c>; its acknowledgement is sent from
+/// the persist callback. Batches that arrive while a write is in flight are written
+/// together (Akka's journal batching), so throughput does not fall to one transaction per
+/// batch. Every other reply goes through <c>DeferAsync</c>: it is sent once everything
+/// applied before it is durable, so no reader or producer ever sees an item that a crash
+/// could take back.
+/// </remarks>
+public sealed class ListActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _name;
     private readonly ListSettings _settings;
     private readonly ListState _state = new();
     private readonly List<Waiter> _waiters = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _bytesSinceSnapshot;
+    private int _pendingWrites;
+    private IActorRef? _deleteRequester;
+    private bool _eventsDeleted;
+    private bool _snapshotsDeleted;
 
     public ListActor(string name, ListSettings settings)
     {
         _name = name;
         _settings = settings;
-        Receive<AppendBatch>(Append);
-        Receive<GetResumePosition>(m => Sender.Tell(new ResumePosition
+        PersistenceId = "list-" + name;
+
+        Recover<SnapshotOffer>(offer => _state.Restore((ListSnapshot)offer.Snapshot));
+        Recover<ItemsAppended>(appended =>
+        {
+            _state.Apply(appended);
+            _bytesSinceSnapshot += appended.Items.Length;
+        });
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (_state.Length > 0)
+            {
+                _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3}",
+                    _name, _state.Length, _state.ProducerCount, LastSequenceNr);
+            }
+        });
+
+        Command<AppendBatch>(Append);
+        Command<GetResumePosition>(m => Reply(new ResumePosition
         {
             List = _name,
             Producer = m.Producer,
             NextOffset = _state.NextOffset(m.Producer),
             Length = (ulong)_state.Length,
         }));
-        Receive<GetLength>(_ => Sender.Tell(new Length { List = _name, Count = (ulong)_state.Length }));
-        Receive<GetRange>(Read);
-        Receive<DeleteList>(Delete);
-        Receive<ExpireWaiters>(_ => Expire());
+        Command<GetLength>(_ => Reply(new Length { List = _name, Count = (ulong)_state.Length }));
+        Command<GetRange>(Read);
+        Command<DeleteList>(Delete);
+        Command<ExpireWaiters>(_ => Expire());
+        Command<SaveSnapshotSuccess>(SnapshotSaved);
+        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of list {0} failed: {1}", _name, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => DeletionStep(events: true));
+        Command<DeleteSnapshotsSuccess>(_ => DeletionStep(events: false));
+        Command<DeleteMessagesFailure>(f => DeletionFailed(f.Cause));
+        Command<DeleteSnapshotsFailure>(f => DeletionFailed(f.Cause));
+        Command<DeleteSnapshotSuccess>(_ => { });
+        Command<DeleteSnapshotFailure>(_ => { });
     }
+
+    public override string PersistenceId { get; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -91,6 +133,12 @@ public sealed class ListActor : ReceiveActor, IWithTimers
             return;
         }
 
+        if (_deleteRequester is not null)
+        {
+            Refuse(batch, Refusal.Unavailable, $"list '{_name}' is being deleted");
+            return;
+        }
+
         var skip = (uint)(next - batch.FirstOffset);
         var items = skip == 0
             ? batch.Items
@@ -103,15 +151,31 @@ public sealed class ListActor : ReceiveActor, IWithTimers
             Items = items,
         };
         _state.Apply(appended);
-        Acknowledge(batch, end, appended.Count, skip);
-        if (_waiters.Count > 0)
+        var ack = Acknowledgement(batch, end, appended.Count, skip);
+        if (!_settings.Durable)
         {
+            Sender.Tell(ack);
             AnswerWaiters();
+            return;
         }
+
+        var sender = Sender;
+        _pendingWrites++;
+        _bytesSinceSnapshot += appended.Items.Length;
+        PersistAsync(appended, _ =>
+        {
+            _pendingWrites--;
+            sender.Tell(ack);
+            AnswerWaiters();
+            MaybeSnapshot();
+        });
     }
 
     private void Acknowledge(AppendBatch batch, ulong next, uint applied, uint duplicates) =>
-        Sender.Tell(new BatchAppended
+        Reply(Acknowledgement(batch, next, applied, duplicates));
+
+    private BatchAppended Acknowledgement(AppendBatch batch, ulong next, uint applied, uint duplicates) =>
+        new()
         {
             List = _name,
             Producer = batch.Producer,
@@ -120,7 +184,42 @@ public sealed class ListActor : ReceiveActor, IWithTimers
             Applied = applied,
             Duplicates = duplicates,
             Length = (ulong)_state.Length,
-        });
+        };
+
+    /// <summary>Answers the sender once everything applied so far is durable (at once in memory).</summary>
+    private void Reply(object message)
+    {
+        var sender = Sender;
+        DeferAsync(message, m => sender.Tell(m));
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_pendingWrites == 0 && _deleteRequester is null
+            && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2))
+        {
+            _bytesSinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+    }
+
+    private void SnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        _log.Info("Saved a snapshot of list {0} at event {1} ({2} items)", _name, saved.Metadata.SequenceNr, _state.Length);
+        if (_deleteRequester is null)
+        {
+            // Recovery needs only the newest snapshot and the events after it.
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+            DeleteMessages(saved.Metadata.SequenceNr);
+        }
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The state already holds the rejected event: start again from the journal.
+        _log.Error(cause, "The journal rejected an append to list {0}; reloading the list", _name);
+        throw new InvalidOperationException($"journal rejected event {sequenceNr} of list {_name}", cause);
+    }
 
     private void Refuse(AppendBatch batch, Refusal reason, string message)
     {
@@ -130,7 +229,7 @@ public sealed class ListActor : ReceiveActor, IWithTimers
                 _name, batch.Producer, batch.FirstOffset, message);
         }
 
-        Sender.Tell(new AppendRefused
+        Reply(new AppendRefused
         {
             List = _name,
             Producer = batch.Producer,
@@ -156,7 +255,7 @@ public sealed class ListActor : ReceiveActor, IWithTimers
             return;
         }
 
-        Sender.Tell(Page(request.From, request.MaxCount));
+        Reply(Page(request.From, request.MaxCount));
     }
 
     private ItemRange Page(ulong from, uint maxCount)
@@ -178,6 +277,11 @@ public sealed class ListActor : ReceiveActor, IWithTimers
 
     private void AnswerWaiters()
     {
+        if (_waiters.Count == 0)
+        {
+            return;
+        }
+
         var length = (ulong)_state.Length;
         for (var i = _waiters.Count - 1; i >= 0; i--)
         {
@@ -218,7 +322,56 @@ public sealed class ListActor : ReceiveActor, IWithTimers
 
     private void Delete(DeleteList request)
     {
-        var deleted = new ListDeleted { List = _name, Existed = true };
+        if (_deleteRequester is not null)
+        {
+            return;
+        }
+
+        _deleteRequester = Sender;
+        if (!_settings.Durable || LastSequenceNr == 0)
+        {
+            Deleted();
+            return;
+        }
+
+        // The name may be reused at once: both the events and the snapshots must be gone
+        // before this actor stops and a new one recovers under the same persistence id.
+        DeleteMessages(LastSequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
+    }
+
+    private void DeletionStep(bool events)
+    {
+        if (_deleteRequester is null)
+        {
+            return; // clean-up after a snapshot
+        }
+
+        _eventsDeleted |= events;
+        _snapshotsDeleted |= !events;
+        if (_eventsDeleted && _snapshotsDeleted)
+        {
+            Deleted();
+        }
+    }
+
+    private void DeletionFailed(Exception cause)
+    {
+        if (_deleteRequester is null)
+        {
+            _log.Warning("Cleaning up old events of list {0} failed: {1}", _name, cause.Message);
+            return;
+        }
+
+        _log.Error(cause, "Deleting list {0} failed", _name);
+        _deleteRequester.Tell(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = $"deleting list '{_name}' failed: {cause.Message}" });
+        _deleteRequester = null;
+        _eventsDeleted = _snapshotsDeleted = false;
+    }
+
+    private void Deleted()
+    {
+        var deleted = new ListDeleted { List = _name, Existed = _state.Length > 0 || _state.ProducerCount > 0 };
         foreach (var waiter in _waiters)
         {
             waiter.Follower.Tell(deleted);
@@ -226,7 +379,7 @@ public sealed class ListActor : ReceiveActor, IWithTimers
 
         _waiters.Clear();
         _log.Info("Deleted list {0} ({1} items, {2} producers)", _name, _state.Length, _state.ProducerCount);
-        Sender.Tell(deleted);
+        _deleteRequester!.Tell(deleted);
         Context.Stop(Self);
     }
 

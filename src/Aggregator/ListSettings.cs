@@ -9,12 +9,14 @@ public sealed record ListSettings(
     int PageMaxBytes,
     int MaxLists,
     int MaxProducersPerList,
-    TimeSpan FollowWait)
+    TimeSpan FollowWait,
+    bool Durable = false,
+    long SnapshotMinBytes = 64L << 20)
 {
     public static ListSettings Default { get; } = new(65536, 120000, 100000, 10000, 100000, TimeSpan.FromSeconds(10));
 
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
-    public static ListSettings From(HoconFile file)
+    public static ListSettings From(HoconFile file, bool durable)
     {
         const string prefix = "actors.aggregator.";
         var frame = (int)(file.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000);
@@ -24,7 +26,9 @@ public sealed record ListSettings(
             file.GetInt(prefix + "page-max-bytes", 1024, int.MaxValue),
             file.GetInt(prefix + "max-lists", 1, int.MaxValue),
             file.GetInt(prefix + "max-producers-per-list", 1, int.MaxValue),
-            file.GetTimeSpan(prefix + "follow-wait"));
+            file.GetTimeSpan(prefix + "follow-wait"),
+            durable,
+            file.GetInt(prefix + "snapshot-min-bytes", 1, int.MaxValue));
 
         // Envelope room: list name, producer id, offsets, Akka's own framing.
         const int envelope = 2048;

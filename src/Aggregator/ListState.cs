@@ -29,6 +29,34 @@ public sealed class ListState
         _nextOffsets[appended.Producer] = appended.FirstOffset + appended.Count;
     }
 
+    /// <summary>The whole state, for the snapshot store.</summary>
+    public ListSnapshot ToSnapshot()
+    {
+        var snapshot = new ListSnapshot
+        {
+            Count = (ulong)_items.Count,
+            Items = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(_items.CopyAll()),
+        };
+        foreach (var (producer, next) in _nextOffsets)
+        {
+            snapshot.Producers.Add(new ProducerPosition { Producer = producer, NextOffset = next });
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>Replaces the state with a snapshot's.</summary>
+    public void Restore(ListSnapshot snapshot)
+    {
+        _items.Clear();
+        _nextOffsets.Clear();
+        _items.AppendPacked(snapshot.Items.Span, (long)snapshot.Count);
+        foreach (var position in snapshot.Producers)
+        {
+            _nextOffsets[position.Producer] = position.NextOffset;
+        }
+    }
+
     /// <summary>Producer positions, for specs and snapshots.</summary>
     public IReadOnlyDictionary<string, ulong> Producers => _nextOffsets;
 }

@@ -8,14 +8,18 @@ namespace Aggregator;
 
 /// <summary>
 /// The aggregator's entry point (<c>/user/lists</c>): routes every request to the actor
-/// that owns the named list, creating it on the first append. Reads of a list that does
-/// not exist are answered here, as an empty list, without creating anything.
+/// that owns the named list, creating it on the first append. In memory, reads of a list
+/// that does not exist are answered here, as an empty list, without creating anything;
+/// with a journal every request starts the list's actor, which recovers what the journal
+/// holds. While a list is being deleted, requests for its name wait for the deletion.
 /// </summary>
 public sealed class ListsActor : ReceiveActor
 {
     private readonly ListSettings _settings;
     private readonly Dictionary<string, IActorRef> _lists = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _names = [];
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _waitingForDeletion = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _deleting = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _incarnation;
 
@@ -23,14 +27,14 @@ public sealed class ListsActor : ReceiveActor
     {
         _settings = settings;
         Receive<AppendBatch>(m => Route(m.List, m, create: true, () => m));
-        Receive<GetResumePosition>(m => Route(m.List, m, create: false, () => new ResumePosition
+        Receive<GetResumePosition>(m => Route(m.List, m, create: _settings.Durable, () => new ResumePosition
         {
             List = m.List,
             Producer = m.Producer,
         }));
-        Receive<GetLength>(m => Route(m.List, m, create: false, () => new Length { List = m.List }));
-        Receive<GetRange>(m => Route(m.List, m, create: m.Wait, () => new ItemRange { List = m.List, From = m.From }));
-        Receive<DeleteList>(m => Route(m.List, m, create: false, () => new ListDeleted { List = m.List }));
+        Receive<GetLength>(m => Route(m.List, m, create: _settings.Durable, () => new Length { List = m.List }));
+        Receive<GetRange>(m => Route(m.List, m, create: m.Wait || _settings.Durable, () => new ItemRange { List = m.List, From = m.From }));
+        Receive<DeleteList>(m => Route(m.List, m, create: _settings.Durable, () => new ListDeleted { List = m.List }));
         Receive<Terminated>(Forget);
     }
 
@@ -48,21 +52,33 @@ public sealed class ListsActor : ReceiveActor
     /// exist and <paramref name="create"/> is false, answers with <paramref name="empty"/>:
     /// the answer of an empty list.
     /// </summary>
-    private void Route(string name, object message, bool create, Func<object> empty)
+    private void Route(string name, object message, bool create, Func<object> empty) =>
+        Route(name, message, create, empty, Sender);
+
+    private void Route(string name, object message, bool create, Func<object> empty, IActorRef sender)
     {
         if (Names.Check(name, "list name") is { } badName)
         {
-            Refuse(message, Refusal.InvalidName, badName);
+            Refuse(message, Refusal.InvalidName, badName, sender);
+            return;
+        }
+
+        if (_waitingForDeletion.TryGetValue(name, out var waiting))
+        {
+            waiting.Add((message, sender));
             return;
         }
 
         if (_lists.TryGetValue(name, out var list))
         {
-            list.Forward(message);
+            list.Tell(message, sender);
             if (message is DeleteList)
             {
-                // From now on the name belongs to the next incarnation, even while this one stops.
+                // Until this incarnation has stopped, its journal is being cleared: hold the
+                // name's requests, then give them to the next incarnation in order.
                 _lists.Remove(name);
+                _waitingForDeletion[name] = [];
+                _deleting[list] = name;
             }
 
             return;
@@ -70,14 +86,14 @@ public sealed class ListsActor : ReceiveActor
 
         if (!create)
         {
-            Sender.Tell(empty());
+            sender.Tell(empty());
             return;
         }
 
         if (_lists.Count >= _settings.MaxLists)
         {
             Refuse(message, Refusal.TooManyLists,
-                $"the aggregator already holds {_lists.Count} lists; the limit is {_settings.MaxLists} (max-lists)");
+                $"the aggregator already holds {_lists.Count} lists; the limit is {_settings.MaxLists} (max-lists)", sender);
             return;
         }
 
@@ -86,14 +102,19 @@ public sealed class ListsActor : ReceiveActor
         Context.Watch(list);
         _lists[name] = list;
         _names[list] = name;
-        _log.Info("Created list {0}", name);
-        list.Forward(message);
+        list.Tell(message, sender);
+        if (message is DeleteList)
+        {
+            _lists.Remove(name);
+            _waitingForDeletion[name] = [];
+            _deleting[list] = name;
+        }
     }
 
-    private void Refuse(object request, Refusal reason, string text)
+    private void Refuse(object request, Refusal reason, string text, IActorRef sender)
     {
-        _log.Warning("Refused a request from {0}: {1}", Sender.Path.Address, text);
-        Sender.Tell(request switch
+        _log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);
+        sender.Tell(request switch
         {
             AppendBatch m => new AppendRefused
             {
@@ -122,6 +143,14 @@ public sealed class ListsActor : ReceiveActor
             && _lists.TryGetValue(name, out var current) && current.Equals(terminated.ActorRef))
         {
             _lists.Remove(name);
+        }
+
+        if (_deleting.Remove(terminated.ActorRef, out var deleted) && _waitingForDeletion.Remove(deleted, out var waiting))
+        {
+            foreach (var (message, sender) in waiting)
+            {
+                Self.Tell(message, sender);
+            }
         }
     }
 }

@@ -53,11 +53,11 @@ public static class Program
 
     private static async Task<int> ServeAsync(CommandLine line, TextWriter stdout)
     {
-        var host = AggregatorHost.Start(line.ConfigFile, Overrides(line));
+        var host = AggregatorHost.Start(line.ConfigFile, Overrides(line), line.InMemory, line.DataDirectory);
         var shutdown = CoordinatedShutdown.Get(host.System);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        host.System.Log.Info("Aggregator listening on {0} (lists in memory)", host.Address);
+        host.System.Log.Info("Aggregator listening on {0}; lists {1}", host.Address, host.Storage.Description);
         await stdout.WriteLineAsync($"ready {host.Address}");
         await stdout.FlushAsync();
         await host.System.WhenTerminated;

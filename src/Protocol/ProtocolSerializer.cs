@@ -34,6 +34,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(ListDeleted), "ld", ListDeleted.Parser),
         (typeof(RequestRefused), "rr", RequestRefused.Parser),
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
+        (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
     ];
 
     private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest);

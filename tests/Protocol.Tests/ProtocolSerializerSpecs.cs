@@ -25,6 +25,7 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         new ListDeleted { List = "orders", Existed = true },
         new RequestRefused { List = "orders", Reason = Refusal.InvalidName, Message = "bad" },
         new ItemsAppended { Producer = "w-1", FirstOffset = 3, Count = 1, Items = PackedItems.Encode(["y"]) },
+        new ListSnapshot { Count = 1, Items = PackedItems.Encode(["z"]), Producers = { new ProducerPosition { Producer = "w-1", NextOffset = 4 } } },
     ];
 
     private readonly ActorSystem _system = ActorSystem.Create("serializer-specs", ConfigurationFactory.ParseString("""

@@ -1,0 +1,153 @@
+using Akka.Configuration;
+using ConfigurationException = Protocol.ConfigurationException;
+using Microsoft.Data.Sqlite;
+using Protocol;
+
+namespace Aggregator;
+
+/// <summary>
+/// Where lists are journaled. With --in-memory nothing is; by default an embedded SQLite
+/// database in the data directory, held by a lock file so that no second aggregator can use
+/// it; or any database Akka.Persistence.Sql supports (PostgreSQL, …), chosen by
+/// configuration alone.
+/// </summary>
+public sealed class Storage : IDisposable
+{
+    private const string Journal = "akka.persistence.journal.sql.";
+    private const string Snapshots = "akka.persistence.snapshot-store.sql.";
+    private readonly FileStream? _lock;
+
+    private Storage(bool durable, string description, Config config, FileStream? lockFile)
+    {
+        Durable = durable;
+        Description = description;
+        Config = config;
+        _lock = lockFile;
+    }
+
+    public bool Durable { get; }
+
+    /// <summary>For the log: where the lists live.</summary>
+    public string Description { get; }
+
+    /// <summary>Persistence configuration to put in front of the file's.</summary>
+    public Config Config { get; }
+
+    public static Storage InMemory() => new(false, "in memory (not journaled)", ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """), null);
+
+    /// <exception cref="StartupException">the data directory or database cannot be used.</exception>
+    public static Storage Open(HoconFile file, string? dataDirectory)
+    {
+        var provider = file.Config.GetString(Journal + "provider-name", string.Empty);
+        if (!provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
+        {
+            if (dataDirectory is not null)
+            {
+                throw new ConfigurationException(file.Path, null, Journal + "provider-name",
+                    $"--data is for the embedded SQLite journal; this file selects '{provider}'");
+            }
+
+            var connection = file.GetString(Journal + "connection-string");
+            if (connection.Length == 0)
+            {
+                throw new ConfigurationException(file.Path, null, Journal + "connection-string",
+                    $"provider '{provider}' needs a connection string");
+            }
+
+            return new Storage(true, $"journaled in {provider}", ConfigurationFactory.Empty, null);
+        }
+
+        var directory = Path.GetFullPath(dataDirectory ?? "data");
+        var lockFile = LockDirectory(directory);
+        try
+        {
+            var database = Path.Combine(directory, "lists.db");
+            Prepare(database);
+            var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = true }.ToString();
+            var config = ConfigurationFactory.ParseString($"""
+                {Journal}connection-string = {HoconFile.Quote(connectionString)}
+                {Snapshots}connection-string = {HoconFile.Quote(connectionString)}
+                """);
+            return new Storage(true, $"journaled in {database}", config, lockFile);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _lock?.Dispose();
+
+    private static FileStream LockDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot create the data directory {directory}: {e.Message}", e);
+        }
+
+        var path = Path.Combine(directory, "aggregator.lock");
+        try
+        {
+            // An exclusive open takes an advisory lock (flock) that the OS drops when the
+            // process dies, even by SIGKILL: a stale lock file never blocks a restart.
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId + "\n");
+            stream.Write(pid);
+            stream.Flush();
+            return stream;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new StartupException($"the data directory {directory} is not writable: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new StartupException(
+                $"the data directory {directory} is in use by another aggregator (it holds {path}); stop it or use another --data", e);
+        }
+    }
+
+    /// <summary>
+    /// Opens the database once before Akka does: WAL journal mode (persistent in the file),
+    /// an integrity check, and a write, so that a corrupt or read-only database is refused
+    /// at start-up with its path rather than found later by a list.
+    /// </summary>
+    private static void Prepare(string database)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = database,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = false,
+            }.ToString());
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            command.ExecuteScalar();
+            command.CommandText = "PRAGMA quick_check;";
+            var check = command.ExecuteScalar() as string;
+            if (check != "ok")
+            {
+                throw new StartupException($"the database {database} is corrupt: {check}", new InvalidDataException(check));
+            }
+
+            command.CommandText = "CREATE TABLE IF NOT EXISTS aggregator_probe (x INTEGER); DROP TABLE aggregator_probe;";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException e)
+        {
+            throw new StartupException($"the database {database} cannot be used: {e.Message}", e);
+        }
+    }
+}
