@@ -41,7 +41,13 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _settings = settings;
         PersistenceId = "list-" + name;
 
-        Recover<SnapshotOffer>(offer => _state.Restore((ListSnapshot)offer.Snapshot));
+        var recovery = System.Diagnostics.Stopwatch.StartNew();
+        long snapshotAt = 0;
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state.Restore((ListSnapshot)offer.Snapshot);
+            snapshotAt = offer.Metadata.SequenceNr;
+        });
         Recover<ItemsAppended>(appended =>
         {
             _state.Apply(appended);
@@ -51,8 +57,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         {
             if (_state.Length > 0)
             {
-                _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3}",
-                    _name, _state.Length, _state.ProducerCount, LastSequenceNr);
+                _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3} ({4}) in {5} ms",
+                    _name, _state.Length, _state.ProducerCount, LastSequenceNr,
+                    snapshotAt > 0 ? $"snapshot at event {snapshotAt} + {LastSequenceNr - snapshotAt} events" : "events only",
+                    recovery.ElapsedMilliseconds);
             }
         });
 

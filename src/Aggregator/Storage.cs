@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using ConfigurationException = Protocol.ConfigurationException;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Protocol;
 
 namespace Aggregator;
@@ -57,7 +58,10 @@ public sealed class Storage : IDisposable
                     $"provider '{provider}' needs a connection string");
             }
 
-            return new Storage(true, $"journaled in {provider}", ConfigurationFactory.Empty, null);
+            var description = provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
+                ? ProbePostgreSql(connection)
+                : provider;
+            return new Storage(true, $"journaled in {description}", ConfigurationFactory.Empty, null);
         }
 
         var directory = Path.GetFullPath(dataDirectory ?? "data");
@@ -113,6 +117,39 @@ public sealed class Storage : IDisposable
         {
             throw new StartupException(
                 $"the data directory {directory} is in use by another aggregator (it holds {path}); stop it or use another --data", e);
+        }
+    }
+
+    /// <summary>
+    /// Connects once before Akka does, so that a wrong connection string or a server that is
+    /// down stops the start-up with the server's own words instead of failing the first append.
+    /// </summary>
+    /// <returns>Where the journal is, for the log.</returns>
+    private static string ProbePostgreSql(string connectionString)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new StartupException($"the PostgreSQL connection string is not valid: {e.Message}", e);
+        }
+
+        var where = $"PostgreSQL at {builder.Host}:{builder.Port}, database '{builder.Database}'";
+        try
+        {
+            using var connection = new NpgsqlConnection(connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            command.ExecuteScalar();
+            return where;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            throw new StartupException($"cannot use the journal in {where}: {e.GetBaseException().Message}", e);
         }
     }
 

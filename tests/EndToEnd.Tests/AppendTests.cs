@@ -4,7 +4,7 @@ namespace EndToEnd.Tests;
 
 public sealed class AppendTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("e2e-append").FullName;
+    private readonly ItemFiles _files = new();
 
     [Fact]
     public async Task Worker_rerun_with_the_same_id_and_input_should_add_nothing()
@@ -124,15 +124,9 @@ public sealed class AppendTests : IDisposable
         Assert.Equal(Items("k", total), items);
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _files.Dispose();
 
-    private static IEnumerable<string> Items(string prefix, int count) =>
-        Enumerable.Range(0, count).Select(i => $"{prefix}-{i:D8}");
+    private static IEnumerable<string> Items(string prefix, int count) => ItemFiles.Items(prefix, count);
 
-    private string WriteItems(string name, string prefix, int count)
-    {
-        var path = Path.Combine(_directory, name);
-        File.WriteAllLines(path, Items(prefix, count));
-        return path;
-    }
+    private string WriteItems(string name, string prefix, int count) => _files.Write(name, prefix, count);
 }

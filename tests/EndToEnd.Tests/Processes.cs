@@ -245,9 +245,18 @@ internal sealed class ServedAggregator : IAsyncDisposable
     /// <summary>HOST:PORT for --aggregator.</summary>
     public string Endpoint { get; }
 
-    public static async Task<ServedAggregator> StartAsync(int port = 0, params string[] extra)
+    /// <summary>An aggregator that keeps its lists in memory.</summary>
+    public static Task<ServedAggregator> StartAsync(int port = 0, params string[] extra) =>
+        StartWithAsync(["--in-memory", .. extra], port);
+
+    /// <summary>An aggregator that journals its lists in the SQLite database in <paramref name="dataDirectory"/>.</summary>
+    public static Task<ServedAggregator> StartDurableAsync(string dataDirectory, int port = 0) =>
+        StartWithAsync(["--data", dataDirectory], port);
+
+    /// <summary>An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>.</summary>
+    public static async Task<ServedAggregator> StartWithAsync(string[] options, int port = 0)
     {
-        var process = Executables.StartAggregator(["serve", "--in-memory", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
+        var process = Executables.StartAggregator(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
         var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
         Assert.StartsWith("ready akka.tcp://aggregator@", ready);
         var address = ready["ready ".Length..];

@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// The journaled aggregator under SIGKILL: of the aggregator mid-stream, of a worker mid-stream,
+/// and of the aggregator right after an acknowledgement. Every item of every worker is in the
+/// list exactly once, in its worker's order; nothing acknowledged is lost.
+/// </summary>
+public sealed class DurableTests : IDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
+    private readonly ItemFiles _files = new();
+
+    private string Data => Path.Combine(_files.Directory, "data");
+
+    [Fact]
+    public async Task Three_workers_should_finish_across_an_aggregator_SIGKILL_with_every_item_exactly_once_in_order()
+    {
+        const int perWorker = 200_000;
+        var port = Executables.FreePort();
+        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        var files = Enumerable.Range(0, 3).Select(w => _files.Write($"w{w}.txt", $"w{w}", perWorker)).ToArray();
+        await using var follow = await FollowAsync(aggregator, "faults");
+        var workers = files.Select((file, w) => Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
+            "--list", "faults", "--id", $"w{w}", "--file", file, "--connect-timeout", "60", "--json")).ToArray();
+
+        try
+        {
+            await follow.ReadLineAsync(Long);
+            await aggregator.DisposeAsync();
+            await using var restarted = await ServedAggregator.StartDurableAsync(Data, port);
+            var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
+
+            Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
+            var recovered = RecoveredItems(restarted, "faults");
+            Assert.True(recovered is > 0 and < 3 * perWorker, $"the aggregator was killed after {recovered} items, not mid-stream");
+            Assert.Equal(3 * perWorker, runs.Sum(r => Summary(r, "appended")));
+            var items = await ReadAllAsync(restarted, "faults");
+            Assert.Equal(3 * perWorker, items.Length);
+            for (var w = 0; w < 3; w++)
+            {
+                var prefix = $"w{w}-";
+                Assert.Equal(ItemFiles.Items($"w{w}", perWorker), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
+            }
+        }
+        finally
+        {
+            await DisposeAllAsync(workers);
+        }
+    }
+
+    [Fact]
+    public async Task Worker_killed_mid_stream_and_rerun_after_an_aggregator_SIGKILL_should_add_each_item_once()
+    {
+        const int total = 1_000_000;
+        var port = Executables.FreePort();
+        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        var file = _files.Write("victim.txt", "vict", total);
+        await using (var follow = await FollowAsync(aggregator, "victim"))
+        await using (var victim = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "victim",
+                         "--id", "v", "--file", file))
+        {
+            await follow.ReadLineAsync(Long);
+            victim.Kill();
+        }
+
+        var before = Count(await aggregator.WorkerAsync("count", "--list", "victim"));
+        await aggregator.DisposeAsync();
+        await using var restarted = await ServedAggregator.StartDurableAsync(Data, port);
+        var rerun = await restarted.WorkerAsync("append", "--list", "victim", "--id", "v", "--file", file, "--json");
+
+        Assert.True(before is > 0 and < total, $"the worker was killed after {before} items, not mid-stream");
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr);
+        Assert.Equal(before, Summary(rerun, "duplicates"));
+        Assert.Equal(total - before, Summary(rerun, "appended"));
+        Assert.Equal(ItemFiles.Items("vict", total), await ReadAllAsync(restarted, "victim"));
+    }
+
+    [Fact]
+    public async Task Items_acknowledged_right_before_an_aggregator_SIGKILL_should_all_be_there_after_restart()
+    {
+        var port = Executables.FreePort();
+        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        var expected = new List<string>();
+        for (var round = 0; round < 3; round++)
+        {
+            var prefix = $"ack{round}";
+            var file = _files.Write($"{prefix}.txt", prefix, 30_000);
+            await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "acked",
+                "--id", prefix, "--file", file, "--json");
+
+            // The summary is printed once the last batch is acknowledged: kill at once.
+            var summary = await worker.ReadLineAsync(Long);
+            aggregator.Process.Kill();
+            await aggregator.DisposeAsync();
+            expected.AddRange(ItemFiles.Items(prefix, 30_000));
+
+            Assert.Equal(30_000, JsonDocument.Parse(summary).RootElement.GetProperty("appended").GetInt64());
+            aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+            Assert.Equal(expected.Count, Count(await aggregator.WorkerAsync("count", "--list", "acked")));
+        }
+
+        Assert.Equal(expected, await ReadAllAsync(aggregator, "acked"));
+        await aggregator.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Delete_should_survive_a_restart_and_forget_the_producer_positions()
+    {
+        var port = Executables.FreePort();
+        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        await aggregator.WorkerAsync("append", "--list", "tmp", "--id", "p", "a", "b");
+        Assert.Equal(0, (await aggregator.WorkerAsync("delete", "--list", "tmp")).ExitCode);
+        await aggregator.DisposeAsync();
+
+        aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        Assert.Equal(0, Count(await aggregator.WorkerAsync("count", "--list", "tmp")));
+        var again = await aggregator.WorkerAsync("append", "--list", "tmp", "--id", "p", "c", "--json");
+        await aggregator.DisposeAsync();
+        await using var last = await ServedAggregator.StartDurableAsync(Data, port);
+
+        Assert.Equal(1, Summary(again, "appended"));
+        Assert.Equal(["c"], await ReadAllAsync(last, "tmp"));
+    }
+
+    [Fact]
+    public async Task A_second_aggregator_on_the_same_data_directory_should_refuse_to_start()
+    {
+        await using var first = await ServedAggregator.StartDurableAsync(Data);
+        await first.WorkerAsync("append", "--id", "p", "kept");
+
+        await using var second = Executables.StartAggregator("serve", "--port", "0", "--data", Data);
+        var refused = await second.WaitForExitAsync(Long);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"the data directory {Data} is in use by another aggregator", refused.Stderr);
+        Assert.Empty(refused.Stdout);
+        Assert.DoesNotContain("   at ", refused.Stderr);
+        Assert.Equal(["kept"], await ReadAllAsync(first, "default"));
+    }
+
+    [Fact]
+    public async Task A_corrupt_database_should_stop_the_aggregator_with_a_message_not_an_empty_list()
+    {
+        Directory.CreateDirectory(Data);
+        var database = Path.Combine(Data, "lists.db");
+        var garbage = new byte[65536];
+        new Random(7).NextBytes(garbage);
+        await File.WriteAllBytesAsync(database, garbage);
+
+        var run = await RunAggregatorAsync("serve", "--port", "0", "--data", Data);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"the database {database}", run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    [Fact]
+    public async Task A_data_directory_that_cannot_be_created_should_stop_the_aggregator_with_a_message()
+    {
+        var notADirectory = Path.Combine(_files.Directory, "file");
+        await File.WriteAllTextAsync(notADirectory, "x");
+
+        var run = await RunAggregatorAsync("serve", "--port", "0", "--data", Path.Combine(notADirectory, "data"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("cannot create the data directory", run.Stderr);
+        Assert.Empty(run.Stdout);
+    }
+
+    public void Dispose() => _files.Dispose();
+
+    internal static async Task<string[]> ReadAllAsync(ServedAggregator aggregator, string list)
+    {
+        var get = await aggregator.WorkerAsync("get", "--list", list);
+        Assert.True(get.ExitCode == 0, get.Stderr);
+        return get.Lines;
+    }
+
+    internal static long Count(Completed count)
+    {
+        Assert.True(count.ExitCode == 0, count.Stderr);
+        return long.Parse(count.Stdout.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    internal static long Summary(Completed append, string field)
+    {
+        Assert.True(append.ExitCode == 0, append.Stderr);
+        using var summary = JsonDocument.Parse(append.Stdout);
+        return summary.RootElement.GetProperty(field).GetInt64();
+    }
+
+    /// <summary>A follower from item 0, started and listening.</summary>
+    private static async Task<RunningProcess> FollowAsync(ServedAggregator aggregator, string list)
+    {
+        var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", list, "--from", "0");
+        await follow.WaitForStderrAsync($"following list '{list}'", Long);
+        return follow;
+    }
+
+    /// <summary>How many items the aggregator said it recovered for <paramref name="list"/>.</summary>
+    private static long RecoveredItems(ServedAggregator aggregator, string list)
+    {
+        var match = Regex.Match(aggregator.Process.Stderr, $@"Recovered list {list}: (\d+) items");
+        Assert.True(match.Success, $"the restarted aggregator did not recover '{list}':\n{aggregator.Process.Stderr}");
+        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<Completed> RunAggregatorAsync(params string[] args)
+    {
+        await using var aggregator = Executables.StartAggregator(args);
+        return await aggregator.WaitForExitAsync(Long);
+    }
+
+    private static async Task DisposeAllAsync(IEnumerable<RunningProcess> processes)
+    {
+        foreach (var process in processes)
+        {
+            await process.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// The journal in PostgreSQL, selected by configuration alone. Runs when ACTORS_TEST_POSTGRES
+/// holds a connection string (.ci/run starts a server on 127.0.0.1 and sets it).
+/// </summary>
+public sealed class PostgresTests : IDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
+    private readonly ItemFiles _files = new();
+
+    [PostgresFact]
+    public async Task Workers_should_finish_across_a_SIGKILL_of_an_aggregator_journaling_in_PostgreSQL()
+    {
+        const int perWorker = 100_000;
+        var config = WriteConfig(PostgresFactAttribute.ConnectionString!);
+        var list = $"pg-{Guid.NewGuid():N}";
+        var port = Executables.FreePort();
+        var aggregator = await ServedAggregator.StartWithAsync(["--config", config], port);
+        await aggregator.Process.WaitForStderrAsync("journaled in PostgreSQL at 127.0.0.1", Long);
+        var files = Enumerable.Range(0, 2).Select(w => _files.Write($"pg{w}.txt", $"pg{w}", perWorker)).ToArray();
+        await using var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", list, "--from", "0");
+        await follow.WaitForStderrAsync($"following list '{list}'", Long);
+        var workers = files.Select((file, w) => Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
+            "--list", list, "--id", $"pg{w}", "--file", file, "--connect-timeout", "60", "--json")).ToArray();
+        try
+        {
+            await follow.ReadLineAsync(Long);
+            await aggregator.DisposeAsync();
+            await using var restarted = await ServedAggregator.StartWithAsync(["--config", config], port);
+            var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
+
+            Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
+            Assert.Equal(2 * perWorker, runs.Sum(r => DurableTests.Summary(r, "appended")));
+            var items = await DurableTests.ReadAllAsync(restarted, list);
+            Assert.Equal(2 * perWorker, items.Length);
+            for (var w = 0; w < 2; w++)
+            {
+                var prefix = $"pg{w}-";
+                Assert.Equal(ItemFiles.Items($"pg{w}", perWorker), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
+            }
+
+            Assert.Equal(0, (await restarted.WorkerAsync("delete", "--list", list)).ExitCode);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_unreachable_PostgreSQL_should_stop_the_aggregator_with_a_message()
+    {
+        var config = WriteConfig($"Host=127.0.0.1;Port={Executables.FreePort()};Username=nobody;Database=none;Timeout=5");
+        await using var aggregator = Executables.StartAggregator("serve", "--port", "0", "--config", config);
+
+        var run = await aggregator.WaitForExitAsync(Long);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("cannot use the journal in PostgreSQL at 127.0.0.1:", run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    public void Dispose() => _files.Dispose();
+
+    /// <summary>The shipped aggregator.hocon with the journal switched to PostgreSQL: configuration alone.</summary>
+    private string WriteConfig(string connectionString)
+    {
+        var shipped = File.ReadAllText(Path.Combine(Path.GetDirectoryName(Executables.Aggregator)!, "aggregator.hocon"));
+        var quoted = $"\"{connectionString}\"";
+        var path = Path.Combine(_files.Directory, "postgres.hocon");
+        File.WriteAllText(path, $$"""
+            {{shipped}}
+            akka.persistence.journal.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
+            akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
+            """);
+        return path;
+    }
+}
+
+/// <summary>A fact that needs a PostgreSQL server: skipped, saying why, when none is configured.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public const string Variable = "ACTORS_TEST_POSTGRES";
+
+    public PostgresFactAttribute()
+    {
+        if (ConnectionString is null)
+        {
+            Skip = $"no PostgreSQL server: set {Variable} to an Npgsql connection string (.ci/run does)";
+        }
+    }
+
+    public static string? ConnectionString =>
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;
+}
