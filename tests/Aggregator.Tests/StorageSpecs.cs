@@ -1,0 +1,77 @@
+using Aggregator;
+using Microsoft.Data.Sqlite;
+using Protocol;
+
+namespace Aggregator.Tests;
+
+/// <summary>The embedded journal's data directory: its lock, its database and the durability it gets.</summary>
+public sealed class StorageSpecs : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("storage-specs").FullName;
+
+    private string Data => Path.Combine(_root, "data");
+
+    [Fact]
+    public void Journal_connections_should_get_WAL_and_synchronous_FULL()
+    {
+        using var storage = Open();
+
+        using var connection = new SqliteConnection(storage.Config.GetString("akka.persistence.journal.sql.connection-string"));
+        connection.Open();
+
+        Assert.Equal("wal", Pragma(connection, "journal_mode"));
+        Assert.Equal(2L, Pragma(connection, "synchronous")); // 2 = FULL: the WAL is fsynced at every commit
+        Assert.Equal(Path.Combine(Data, "lists.db"), connection.DataSource);
+    }
+
+    [Fact]
+    public void A_second_open_of_the_same_directory_should_be_refused_until_the_first_is_disposed()
+    {
+        var first = Open();
+
+        var refused = Assert.Throws<StartupException>(Open);
+        Assert.Contains($"the data directory {Data} is in use by another aggregator", refused.Message);
+
+        first.Dispose();
+        using var again = Open();
+        Assert.True(again.Durable);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_database_should_be_refused_naming_it()
+    {
+        Directory.CreateDirectory(Data);
+        var database = Path.Combine(Data, "lists.db");
+        File.WriteAllText(database, new string('x', 10_000));
+
+        var refused = Assert.Throws<StartupException>(Open);
+
+        Assert.StartsWith($"the database {database} ", refused.Message);
+    }
+
+    [Fact]
+    public void Data_should_be_refused_when_the_configuration_selects_another_database()
+    {
+        var file = HoconFile.Load(AggregatorHost.DefaultConfigFile,
+            [new("akka.persistence.journal.sql.provider-name", "PostgreSQL.15")]);
+
+        var refused = Assert.Throws<ConfigurationException>(() => Storage.Open(file, Data));
+
+        Assert.Contains("--data is for the embedded SQLite journal", refused.Message);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private Storage Open() => Storage.Open(HoconFile.Load(AggregatorHost.DefaultConfigFile), Data);
+
+    private static object? Pragma(SqliteConnection connection, string name)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA {name};";
+        return command.ExecuteScalar();
+    }
+}
