@@ -224,9 +224,12 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        // The state already holds the rejected event: start again from the journal.
-        _log.Error(cause, "The journal rejected an append to list {0}; reloading the list", _name);
-        throw new InvalidOperationException($"journal rejected event {sequenceNr} of list {_name}", cause);
+        // The state already holds the rejected event, and a resend of its batch would now be
+        // acknowledged as a duplicate without being journaled. Stop instead: the batch is not
+        // acknowledged, and the next request starts a new actor that recovers the list from
+        // the journal, where the resent batch is applied and journaled again.
+        _log.Error(cause, "The journal rejected event {0} of list {1}; reloading the list from the journal", sequenceNr, _name);
+        Context.Stop(Self);
     }
 
     private void Refuse(AppendBatch batch, Refusal reason, string message)
