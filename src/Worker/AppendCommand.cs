@@ -31,6 +31,7 @@ public static class AppendCommand
             return Failed(reply, 0, line, producerId);
         }
 
+        var firstSend = DateTimeOffset.UtcNow;
         ulong skipped = 0;
         InputException? badInput = null;
         var offset = started.ResumeOffset;
@@ -81,11 +82,12 @@ public static class AppendCommand
             return ExitCodes.Usage;
         }
 
+        var lastAck = DateTimeOffset.UtcNow;
         var seconds = clock.Elapsed.TotalSeconds;
         var items = (ulong)input.ItemsRead;
         var duplicates = skipped + finished.Duplicates;
         await stdout.WriteLineAsync(line.Json
-            ? Json(line.List, producerId, items, finished.Applied, duplicates, seconds)
+            ? Json(line.List, producerId, items, finished.Applied, duplicates, seconds, (firstSend, lastAck))
             : string.Create(CultureInfo.InvariantCulture,
                 $"appended {items} items to list '{line.List}' as producer '{producerId}': {finished.Applied} new, {duplicates} duplicates skipped, {seconds:0.00} s, {Rate(items, seconds):0} items/s"));
         return ExitCodes.Success;
@@ -109,7 +111,8 @@ public static class AppendCommand
 
     private static double Rate(ulong items, double seconds) => seconds > 0 ? items / seconds : 0;
 
-    private static string Json(string list, string producer, ulong items, ulong applied, ulong duplicates, double seconds)
+    private static string Json(string list, string producer, ulong items, ulong applied, ulong duplicates, double seconds,
+        (DateTimeOffset FirstSend, DateTimeOffset LastAck) window)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -122,11 +125,20 @@ public static class AppendCommand
             json.WriteNumber("duplicates", duplicates);
             json.WriteNumber("seconds", Math.Round(seconds, 3));
             json.WriteNumber("itemsPerSecond", Math.Round(Rate(items, seconds)));
+
+            // Wall-clock seconds since 1970 (to the microsecond) of the first send after the
+            // resume position came back and of the last acknowledgement: several workers' runs
+            // can be put on one time line.
+            json.WriteNumber("firstSendUnix", UnixSeconds(window.FirstSend));
+            json.WriteNumber("lastAckUnix", UnixSeconds(window.LastAck));
             json.WriteEndObject();
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    private static double UnixSeconds(DateTimeOffset time) =>
+        Math.Round((time - DateTimeOffset.UnixEpoch).TotalSeconds, 6);
 
     /// <summary>A producer id for a run without --id: host, process and a random suffix.</summary>
     private static string NewProducerId()

@@ -24,6 +24,7 @@ public sealed record CommandLine(
           Worker count  --aggregator HOST:PORT [--list NAME]
           Worker follow --aggregator HOST:PORT [--list NAME] [--from N]
           Worker delete --aggregator HOST:PORT [--list NAME]
+          Worker latency --aggregator HOST:PORT [--count N]
           Worker help
 
         append  send items (the ITEM arguments, the lines of PATH, or of stdin with -) and exit 0
@@ -34,6 +35,9 @@ public sealed record CommandLine(
         follow  print items as they are appended, until interrupted (--from N: start at index N
                 instead of the current end)
         delete  remove the list and its producers' positions
+        latency append N items (default 10000) one at a time, each waiting for its
+                acknowledgement, to a new list that is deleted afterwards; print the round-trip
+                percentiles
 
         Options:
           --aggregator HOST:PORT   where the aggregator listens (required)
@@ -48,13 +52,13 @@ public sealed record CommandLine(
                     3 aggregator unreachable within the connect time-out.
         """;
 
-    private static readonly string[] Commands = ["append", "get", "count", "follow", "delete"];
+    private static readonly string[] Commands = ["append", "get", "count", "follow", "delete", "latency"];
 
     public static CommandLine? Parse(string[] args)
     {
         if (args.Length == 0)
         {
-            throw new UsageException("a command is required: append, get, count, follow, delete or help");
+            throw new UsageException("a command is required: append, get, count, follow, delete, latency or help");
         }
 
         var command = args[0];
@@ -124,7 +128,7 @@ public sealed record CommandLine(
                 case "--from" when command is "get" or "follow":
                     from = Number(args, ref i);
                     break;
-                case "--count" when command == "get":
+                case "--count" when command is "get" or "latency":
                     count = Number(args, ref i);
                     break;
                 case "--help" or "-h":
@@ -132,6 +136,11 @@ public sealed record CommandLine(
                 default:
                     throw new UsageException(arg.StartsWith('-') ? $"unknown option '{arg}' for '{command}'" : $"unexpected argument '{arg}'");
             }
+        }
+
+        if (command == "latency" && count == 0)
+        {
+            throw new UsageException("--count must be at least 1");
         }
 
         if (file is not null && items.Count > 0)

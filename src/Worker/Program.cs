@@ -37,6 +37,7 @@ public static class Program
                 "get" => await ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
                 "count" => await ReadCommands.CountAsync(line, client, stdout),
                 "delete" => await ReadCommands.DeleteAsync(line, client, stdout),
+                "latency" => await LatencyCommand.RunAsync(line, client, stdout),
                 "follow" => await ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
                 _ => throw new UsageException($"unknown command '{line.Command}'"),
             };

@@ -13,6 +13,12 @@ internal static class Executables
 
     public static string Worker { get; } = Metadata("WorkerDll");
 
+    /// <summary>The repository's root directory (for scripts such as bench/run.sh).</summary>
+    public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
+
+    /// <summary>The build configuration the executables were built with (Debug, Release).</summary>
+    public static string Configuration { get; } = Metadata("Configuration");
+
     public static RunningProcess StartAggregator(params string[] args) => RunningProcess.Start(Aggregator, args);
 
     public static RunningProcess StartWorker(params string[] args) => RunningProcess.Start(Worker, args);
@@ -38,8 +44,10 @@ internal static class Executables
 
     private static string Metadata(string key)
     {
-        var path = typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built: run dotnet build first", path);
+        var value = typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+        return !key.EndsWith("Dll", StringComparison.Ordinal) || File.Exists(value)
+            ? value
+            : throw new FileNotFoundException($"{value} is not built: run dotnet build first", value);
     }
 }
 
@@ -74,9 +82,14 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
-    public static RunningProcess Start(string dll, string[] args, bool redirectStdin = false)
+    public static RunningProcess Start(string dll, string[] args, bool redirectStdin = false) =>
+        StartProgram("dotnet", [dll, .. args], redirectStdin);
+
+    /// <summary>Starts <paramref name="program"/> (found on PATH) with extra environment variables.</summary>
+    public static RunningProcess StartProgram(string program, string[] args, bool redirectStdin = false,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -85,10 +98,14 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = start };

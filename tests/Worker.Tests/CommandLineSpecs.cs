@@ -22,6 +22,25 @@ public sealed class CommandLineSpecs
     }
 
     [Fact]
+    public void CommandLine_should_parse_latency_with_a_count_and_refuse_zero()
+    {
+        var line = CommandLine.Parse(["latency", "--aggregator", "127.0.0.1:25520", "--count", "500", "--json"])!;
+
+        Assert.Equal(("latency", 500ul, true), (line.Command, line.Count, line.Json));
+        Assert.Contains("--count must be at least 1",
+            Assert.Throws<UsageException>(() => CommandLine.Parse(["latency", "--aggregator", "h:1", "--count", "0"])).Message);
+    }
+
+    [Fact]
+    public void Latency_percentiles_should_be_nearest_rank()
+    {
+        var sorted = Enumerable.Range(1, 100).Select(i => (double)i).ToArray();
+
+        Assert.Equal((50.0, 99.0, 100.0), (LatencyCommand.Percentile(sorted, 50), LatencyCommand.Percentile(sorted, 99), LatencyCommand.Percentile(sorted, 100)));
+        Assert.Equal(7.0, LatencyCommand.Percentile([7.0], 99));
+    }
+
+    [Fact]
     public void CommandLine_should_parse_an_ipv6_endpoint() =>
         Assert.Equal(("::1", 25520), CommandLine.ParseEndpoint("[::1]:25520"));
 

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The benchmark harness: our aggregator and its peers (Python's Manager().list(), Redis),
+# measured in one run on this machine, printed as one Markdown table with the ratios.
+#
+#   bench/run.sh            the full run (about 10 minutes; builds Release first)
+#   bench/run.sh --smoke    a few thousand items, no peers: checks that the harness works
+#
+# Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built.
+# Peers it cannot find or install (python3, redis-server) are skipped, saying why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+config=${BENCH_CONFIGURATION:-Release}
+if [ "$smoke" = 1 ]; then
+  per_worker=2000; scale_total=4000; scale_workers="1 2"; latency_count=200
+  memory_items=5000; recovery_items=5000; startup_runs=1
+else
+  per_worker=5000000; scale_total=10000000; scale_workers="1 2 4 8"; latency_count=10000
+  memory_items=10000000; recovery_items=10000000; startup_runs=5
+fi
+
+work=$(mktemp -d /tmp/actors-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "bench: $*" >&2; }
+fail() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  say "building ($config)"
+  dotnet build Actors.sln -c "$config" -v q --nologo >&2 || fail "build"
+fi
+agg="$root/src/Aggregator/bin/$config/net10.0/Aggregator.dll"
+wrk="$root/src/Worker/bin/$config/net10.0/Worker.dll"
+[ -f "$agg" ] && [ -f "$wrk" ] || fail "$agg or $wrk is not built"
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 |"); say "$1: $2 (peer: $3; ratio $4)"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "-" || b == "-") print "-"; else printf "%.2fx", a / b }'; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# Items "it-W-00000000": 13 bytes each.
+items_file() {
+  local worker=$1 count=$2 file="$work/items-$1-$2.txt"
+  [ -f "$file" ] || awk -v w="$worker" -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "it-%d-%08d\n", w, i }' > "$file"
+  echo "$file"
+}
+
+# start_aggregator NAME ARGS...: starts serve on a free port, waits for "ready", sets
+# $agg_pid and $agg_endpoint.
+start_aggregator() {
+  local name=$1; shift
+  dotnet "$agg" serve --port 0 "$@" > "$work/$name.out" 2> "$work/$name.err" &
+  agg_pid=$!
+  pids+=("$agg_pid")
+  for _ in $(seq 1 600); do
+    if grep -q '^ready ' "$work/$name.out" 2>/dev/null; then
+      agg_endpoint=$(sed -n 's/^ready akka.tcp:\/\/aggregator@//p' "$work/$name.out")
+      return 0
+    fi
+    kill -0 "$agg_pid" 2>/dev/null || fail "aggregator $name exited: $(cat "$work/$name.err")"
+    sleep 0.05
+  done
+  fail "aggregator $name not ready"
+}
+
+peak_kib() { sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+# run_workers LIST WORKERS PER_WORKER: N worker processes at once; prints items/s from the
+# first send to the last acknowledgement over all of them, after checking the count.
+run_workers() {
+  local list=$1 workers=$2 count=$3 w
+  local wpids=()
+  for w in $(seq 0 $((workers - 1))); do
+    local file; file=$(items_file "$w" "$count")
+    dotnet "$wrk" append --aggregator "$agg_endpoint" --list "$list" --id "w$w" --file "$file" --json \
+      > "$work/$list-w$w.json" 2> "$work/$list-w$w.err" &
+    wpids+=($!)
+  done
+  for w in "${!wpids[@]}"; do
+    wait "${wpids[$w]}" || fail "worker $w of $list: $(cat "$work/$list-w$w.err")"
+  done
+  local stored; stored=$(dotnet "$wrk" count --aggregator "$agg_endpoint" --list "$list")
+  [ "$stored" = $((workers * count)) ] || fail "$list holds $stored items, expected $((workers * count))"
+  cat "$work/$list"-w*.json | awk -v total=$((workers * count)) '
+    { match($0, /"firstSendUnix":[0-9.]+/); s = substr($0, RSTART + 16, RLENGTH - 16) + 0
+      match($0, /"lastAckUnix":[0-9.]+/); e = substr($0, RSTART + 14, RLENGTH - 14) + 0
+      if (NR == 1 || s < first) first = s; if (e > last) last = e }
+    END { printf "%.0f", total / (last - first) }'
+}
+
+fmt() { awk -v n="$1" 'BEGIN { if (n == "-") print "-"; else if (n >= 1000000) printf "%.2fM", n / 1e6; else if (n >= 1000) printf "%.1fk", n / 1e3; else printf "%.0f", n }'; }
+
+# ---------------------------------------------------------------- peers: availability
+python=""; redis=""
+if [ "$smoke" = 0 ]; then
+  if command -v python3 >/dev/null; then python=python3
+  elif [ "$(id -u)" = 0 ] && apt-get install -y -qq python3 >&2; then python=python3
+  else say "skipping the Python peer: python3 is not installed (apt-get install python3)"; fi
+  if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then redis=yes
+  elif [ "$(id -u)" = 0 ] && { apt-get update -qq >&2; apt-get install -y -qq redis-server >&2; }; then redis=yes
+  else say "skipping the Redis peer: redis-server is not installed (apt-get install redis-server)"; fi
+fi
+
+redis_port=63790
+start_redis() {
+  mkdir -p "$work/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save '' "$@" > "$work/redis.log" 2>&1 &
+  redis_pid=$!; pids+=("$redis_pid")
+  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  fail "redis-server did not start: $(cat "$work/redis.log")"
+}
+stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$work/redis"; }
+redis_rpush() {
+  # Items per second of pipelined RPUSH of 13-byte values from 2 clients.
+  redis-benchmark -p "$redis_port" -t rpush -d 13 -c 2 -P 1000 -n "$1" -q 2>/dev/null | tr '\r' '\n' \
+    | sed -n 's/^RPUSH: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
+}
+
+# ---------------------------------------------------------------- throughput, 2 workers
+for mode in memory durable; do
+  if [ "$mode" = memory ]; then start_aggregator "tp-$mode" --in-memory; else start_aggregator "tp-$mode" --data "$work/tp-data"; fi
+  ours=$(run_workers "tp" 2 "$per_worker")
+  peak=$(peak_kib "$agg_pid")
+  kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  peer="-"; peer_name="Redis RPUSH -P 1000"
+  if [ -n "$redis" ]; then
+    if [ "$mode" = memory ]; then start_redis --appendonly no; else start_redis --appendonly yes --appendfsync everysec; peer_name="Redis RPUSH -P 1000, AOF everysec"; fi
+    peer=$(redis_rpush $((2 * per_worker)))
+    stop_redis
+  fi
+  row "append throughput, 2 workers x $(fmt "$per_worker") items, $mode (items/s; aggregator peak RSS $((peak / 1024)) MiB)" \
+    "$(fmt "$ours")" "$(fmt "$peer") ($peer_name)" "$(ratio "$ours" "$peer")" "≥ 2x"
+  if [ "$mode" = memory ] && [ -n "$python" ]; then
+    append=$($python bench/peers/manager_list.py append 2 100000 | sed -n 's/^items_per_second=\([0-9]*\).*/\1/p')
+    extend=$($python bench/peers/manager_list.py extend 2 1000000 1000 | sed -n 's/^items_per_second=\([0-9]*\).*/\1/p')
+    row "append throughput, in memory, vs Manager().list() .append() (2 workers x 100k)" "$(fmt "$ours")" "$(fmt "$append")" "$(ratio "$ours" "$append")" "≥ 300x"
+    row "append throughput, in memory, vs Manager().list() .extend() of 1000 (2 workers x 1M)" "$(fmt "$ours")" "$(fmt "$extend")" "$(ratio "$ours" "$extend")" "-"
+  fi
+done
+
+# ---------------------------------------------------------------- scaling
+for mode in memory durable; do
+  for workers in $scale_workers; do
+    if [ "$mode" = memory ]; then start_aggregator "sc-$mode-$workers" --in-memory; else start_aggregator "sc-$mode-$workers" --data "$work/sc-$workers"; fi
+    ours=$(run_workers "sc$workers" "$workers" $((scale_total / workers)))
+    kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+    rm -rf "$work/sc-$workers"
+    row "scaling, $mode: $workers worker(s), $(fmt "$scale_total") items in all (items/s)" "$(fmt "$ours")" "-" "-" "-"
+  done
+done
+
+# ---------------------------------------------------------------- latency
+start_aggregator "latency" --in-memory
+lat=$(dotnet "$wrk" latency --aggregator "$agg_endpoint" --count "$latency_count" --json)
+kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+p50=$(sed -n 's/.*"p50Us":\([0-9.]*\).*/\1/p' <<<"$lat"); p99=$(sed -n 's/.*"p99Us":\([0-9.]*\).*/\1/p' <<<"$lat")
+peer50="-"; peer99="-"
+if [ -n "$python" ]; then
+  plat=$($python bench/peers/manager_latency.py "$latency_count")
+  peer50=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$plat"); peer99=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$plat")
+fi
+row "acknowledged append, one at a time, p50 (µs, $latency_count appends)" "$p50" "$peer50 (Manager .append())" "$(ratio "$p50" "$peer50")" "≤ 100 µs"
+row "acknowledged append, one at a time, p99 (µs)" "$p99" "$peer99 (Manager .append())" "$(ratio "$p99" "$peer99")" "-"
+
+# ---------------------------------------------------------------- memory per item
+start_aggregator "memory" --in-memory
+dotnet "$wrk" append --aggregator "$agg_endpoint" --list warm --id warm x > /dev/null
+before=$(rss_kib "$agg_pid")
+file=$(items_file 0 "$memory_items")
+dotnet "$wrk" append --aggregator "$agg_endpoint" --list mem --id m --file "$file" > /dev/null 2>&1 || fail "memory run"
+after=$(rss_kib "$agg_pid")
+kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+ours=$(awk -v a="$after" -v b="$before" -v n="$memory_items" 'BEGIN { printf "%.1f", (a - b) * 1024 / n }')
+peer="-"
+if [ -n "$redis" ]; then
+  start_redis --appendonly no
+  base=$(redis-cli -p "$redis_port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  redis-benchmark -p "$redis_port" -t rpush -d 13 -c 2 -P 1000 -n "$memory_items" -q >/dev/null 2>&1
+  used=$(redis-cli -p "$redis_port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  len=$(redis-cli -p "$redis_port" llen mylist)
+  peer=$(awk -v a="$used" -v b="$base" -v n="$len" 'BEGIN { printf "%.1f", (a - b) / n }')
+  stop_redis
+fi
+pypeer="-"
+[ -n "$python" ] && pypeer=$($python bench/peers/list_memory.py "$memory_items" | sed -n 's/^bytes_per_item=//p')
+row "memory per stored 13-byte item, $(fmt "$memory_items") items (bytes; aggregator RSS growth)" "$ours" "$peer (Redis used_memory)" "$(ratio "$ours" "$peer")" "≤ 16 B"
+row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$pypeer" "$(ratio "$ours" "$pypeer")" "-"
+
+# ---------------------------------------------------------------- start-up
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ours=$(for _ in $(seq 1 "$startup_runs"); do
+  s=$(now); dotnet "$agg" demo > "$work/demo.out" 2> "$work/demo.err" || fail "demo: $(cat "$work/demo.err")"; elapsed "$s" "$(now)"; echo
+done | median)
+grep -q '"ten"' "$work/demo.out" || fail "demo printed $(cat "$work/demo.out")"
+peer="-"
+if [ -n "$python" ]; then
+  peer=$(for _ in $(seq 1 "$startup_runs"); do s=$(now); $python bench/peers/reference.py > /dev/null; elapsed "$s" "$(now)"; echo; done | median)
+fi
+row "reference scenario wall time, built binaries (s, median of $startup_runs)" "$ours" "$peer (Python script)" "$(ratio "$ours" "$peer")" "≤ 1.5 s"
+
+# ---------------------------------------------------------------- recovery
+start_aggregator "rec1" --data "$work/rec-data"
+file=$(items_file 0 "$recovery_items")
+dotnet "$wrk" append --aggregator "$agg_endpoint" --list big --id r --file "$file" > /dev/null 2>&1 || fail "recovery fill"
+port=${agg_endpoint##*:}
+kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+s=$(now)
+start_aggregator "rec2" --data "$work/rec-data" --port "$port"
+dotnet "$wrk" append --aggregator "127.0.0.1:$port" --list big --id probe --connect-timeout 60 x > /dev/null || fail "append after restart"
+wall=$(elapsed "$s" "$(now)")
+list_ms=$(sed -n 's/.*Recovered list big: .* in \([0-9]*\) ms.*/\1/p' "$work/rec2.err")
+kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+row "recovery of $(fmt "$recovery_items") journaled items: restart to first acknowledged append (s)" "$wall" "-" "-" "≤ 2 s"
+row "recovery of the list alone (snapshot + events, from the aggregator's log, ms)" "${list_ms:--}" "-" "-" "-"
+
+# ---------------------------------------------------------------- the table
+echo "| measure | ours | peer | ours / peer | target |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

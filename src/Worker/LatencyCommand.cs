@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using Protocol;
+using Protocol.Messages;
+
+namespace Worker;
+
+/// <summary>
+/// <c>latency</c>: appends one item at a time, each waiting for its acknowledgement, and
+/// reports the round-trip percentiles. It uses a fresh list of its own and deletes it at the end.
+/// </summary>
+public static class LatencyCommand
+{
+    private const int WarmUp = 200;
+
+    public static async Task<int> RunAsync(CommandLine line, AggregatorClient client, TextWriter stdout)
+    {
+        var count = (int)Math.Min(line.Count ?? 10_000, 10_000_000);
+        var list = "latency-" + Guid.NewGuid().ToString("N")[..12];
+        var item = PackedItems.Encode(["latency-probe"]);
+        var samples = new double[count];
+        try
+        {
+            for (var i = 0; i < WarmUp + count; i++)
+            {
+                var batch = new AppendBatch { List = list, Producer = "probe", FirstOffset = (ulong)i, Count = 1, Items = item };
+                var start = Stopwatch.GetTimestamp();
+                var reply = await client.RequestAsync(batch);
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                if (reply is not BatchAppended { Applied: 1 })
+                {
+                    await Console.Error.WriteLineAsync($"Worker: latency probe failed: the aggregator answered {reply}");
+                    return ExitCodes.Failure;
+                }
+
+                if (i >= WarmUp)
+                {
+                    samples[i - WarmUp] = elapsed.TotalMicroseconds;
+                }
+            }
+        }
+        finally
+        {
+            await client.RequestAsync(new DeleteList { List = list });
+        }
+
+        Array.Sort(samples);
+        var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
+        await stdout.WriteLineAsync(line.Json
+            ? string.Create(CultureInfo.InvariantCulture,
+                $$"""{"count":{{count}},"p50Us":{{p50:0.0}},"p90Us":{{p90:0.0}},"p99Us":{{p99:0.0}},"maxUs":{{max:0.0}},"meanUs":{{samples.Average():0.0}}}""")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs"));
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Nearest-rank percentile of sorted samples.</summary>
+    internal static double Percentile(double[] sorted, int percent)
+    {
+        var rank = (int)Math.Ceiling(percent / 100.0 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+}
