@@ -51,6 +51,11 @@ public sealed class AggregatorHost
                 throw new StartupException(Describe(e, endpoint), e);
             }
 
+            if (storage.Durable)
+            {
+                system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
+            }
+
             var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             return new AggregatorHost(system, lists, address, storage);

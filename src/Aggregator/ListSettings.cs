@@ -13,7 +13,7 @@ public sealed record ListSettings(
     bool Durable = false,
     long SnapshotMinBytes = 64L << 20)
 {
-    public static ListSettings Default { get; } = new(65536, 120000, 100000, 10000, 100000, TimeSpan.FromSeconds(10));
+    public static ListSettings Default { get; } = new(65536, 120000, 80000, 10000, 100000, TimeSpan.FromSeconds(10));
 
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
     public static ListSettings From(HoconFile file, bool durable)

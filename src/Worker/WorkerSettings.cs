@@ -14,7 +14,7 @@ public sealed record WorkerSettings(
     TimeSpan MaxBackoff,
     TimeSpan RequestTimeout)
 {
-    public static WorkerSettings Default { get; } = new(16384, 100000, 65536, 8, TimeSpan.FromSeconds(10),
+    public static WorkerSettings Default { get; } = new(16384, 80000, 65536, 8, TimeSpan.FromSeconds(10),
         TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
 
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
