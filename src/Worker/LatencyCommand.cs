@@ -41,7 +41,7 @@ public static class LatencyCommand
         }
         finally
         {
-            await client.RequestAsync(new DeleteList { List = list });
+            await DeleteQuietlyAsync(client, list);
         }
 
         Array.Sort(samples);
@@ -52,6 +52,19 @@ public static class LatencyCommand
             : string.Create(CultureInfo.InvariantCulture,
                 $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>Best effort: a failure here must not hide the one that ended the probe.</summary>
+    private static async Task DeleteQuietlyAsync(AggregatorClient client, string list)
+    {
+        try
+        {
+            await client.RequestAsync(new DeleteList { List = list });
+        }
+        catch (Exception e) when (e is TimeoutException or AggregatorUnreachableException or RequestRefusedException)
+        {
+            await Console.Error.WriteLineAsync($"Worker: could not delete the probe's list '{list}': {e.Message}");
+        }
     }
 
     /// <summary>Nearest-rank percentile of sorted samples.</summary>
