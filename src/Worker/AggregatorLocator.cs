@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Event;
 using Protocol;
 
 namespace Worker;
@@ -18,8 +19,9 @@ public sealed class AggregatorLocator(ActorSystem system, string host, int port,
 
     public string Path { get; } = ActorNames.ListsPath(host, port);
 
+    /// <param name="announce">say once, on stderr, that the aggregator does not answer yet.</param>
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
-    public async Task<IActorRef> LocateAsync(TimeSpan timeout, CancellationToken cancellation = default)
+    public async Task<IActorRef> LocateAsync(TimeSpan timeout, CancellationToken cancellation = default, bool announce = true)
     {
         var clock = Stopwatch.StartNew();
         var backoff = minBackoff;
@@ -43,6 +45,13 @@ public sealed class AggregatorLocator(ActorSystem system, string host, int port,
             catch (AskTimeoutException)
             {
                 // Not there (yet): try again after the back-off.
+            }
+
+            if (announce)
+            {
+                announce = false;
+                system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (--connect-timeout)",
+                    Endpoint, timeout.TotalSeconds);
             }
 
             remaining = timeout - clock.Elapsed;

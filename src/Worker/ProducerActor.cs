@@ -61,11 +61,12 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     public static Props Props(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout) =>
         Akka.Actor.Props.Create(() => new ProducerActor(list, producer, settings, locator, connectTimeout));
 
-    protected override void PreStart() => Locate();
+    protected override void PreStart() => Locate(announce: true);
 
-    private void Locate()
+    /// <param name="announce">false after a loss, which is already announced.</param>
+    private void Locate(bool announce)
     {
-        _locator.LocateAsync(_connectTimeout).PipeTo(Self,
+        _locator.LocateAsync(_connectTimeout, announce: announce).PipeTo(Self,
             success: aggregator => new Located(aggregator),
             failure: e => new LocateFailed(e is AggregatorUnreachableException ? e : e.GetBaseException()));
     }
@@ -234,7 +235,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         _resumed = false;
         _gapResentFrom = null;
         Timers.Cancel(nameof(AckTimeout));
-        Locate();
+        Locate(announce: false);
     }
 
     /// <summary>

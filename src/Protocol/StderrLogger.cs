@@ -4,25 +4,36 @@ using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
 
-namespace Aggregator;
+namespace Protocol;
 
 /// <summary>
-/// Akka's log, one line an event on stderr. A cause is shown as its chain of messages, not
-/// a stack trace: operators read these lines; a trace shows only at DEBUG level.
+/// Akka's log, one line an event on stderr, for both processes. A cause is shown as its
+/// chain of messages, not a stack trace: operators read these lines; a trace shows only at
+/// DEBUG level. With <c>actors.logging.hide-unreachable-warnings = on</c> (the worker's
+/// setting) the transport's warning for every failed connection attempt is left out: the
+/// worker says once itself that it is waiting for the aggregator.
 /// </summary>
 public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
+    private const string UnreachableWarning = "Tried to associate with unreachable remote address";
     private readonly bool _traces;
+    private readonly bool _hideUnreachable;
 
     public StderrLogger()
     {
         _traces = Context.System.Settings.LogLevel.Equals("DEBUG", StringComparison.OrdinalIgnoreCase);
+        _hideUnreachable = Context.System.Settings.Config.GetBoolean("actors.logging.hide-unreachable-warnings", false);
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(Write);
     }
 
     private void Write(LogEvent e)
     {
+        if (_hideUnreachable && e is Warning && e.Message?.ToString()?.StartsWith(UnreachableWarning, StringComparison.Ordinal) == true)
+        {
+            return;
+        }
+
         var line = new StringBuilder(160)
             .Append('[').Append(e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
             .Append("][").Append(e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))
