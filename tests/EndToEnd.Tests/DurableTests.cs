@@ -172,6 +172,29 @@ public sealed class DurableTests : IDisposable
         Assert.Empty(run.Stdout);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_data_directory_that_is_not_writable_should_stop_the_aggregator_with_a_message()
+    {
+        // Root ignores file modes: as root, the aggregator runs as 'nobody' instead.
+        File.SetUnixFileMode(_files.Directory, (UnixFileMode)0b111_101_101);
+        var readOnly = Path.Combine(_files.Directory, "read-only");
+        Directory.CreateDirectory(readOnly);
+        File.SetUnixFileMode(readOnly, (UnixFileMode)0b101_101_101);
+        string[] serve = ["serve", "--port", "0", "--data", readOnly];
+        var asRoot = Environment.UserName == "root";
+
+        await using var aggregator = asRoot
+            ? RunningProcess.StartProgram("runuser", ["-u", "nobody", "--", "dotnet", Executables.Aggregator, .. serve])
+            : Executables.StartAggregator(serve);
+        var run = await aggregator.WaitForExitAsync(Long);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"the data directory {readOnly} is not writable", run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.False(File.Exists(Path.Combine(readOnly, "lists.db")));
+    }
+
     public void Dispose() => _files.Dispose();
 
     internal static async Task<string[]> ReadAllAsync(ServedAggregator aggregator, string list)
