@@ -7,8 +7,9 @@ namespace Aggregator;
 /// <summary>Starts the aggregator's actor system from its configuration and hosts the lists actor.</summary>
 public sealed class AggregatorHost
 {
-    private AggregatorHost(ActorSystem system, IActorRef lists, Address address, Storage storage)
+    private AggregatorHost(ActorSystem system, IActorRef lists, Address address, Storage storage, string bindHost)
     {
+        BindHost = bindHost;
         System = system;
         Lists = lists;
         Address = address;
@@ -17,6 +18,13 @@ public sealed class AggregatorHost
     }
 
     public Storage Storage { get; }
+
+    /// <summary>The address the transport binds to (akka.remote.dot-netty.tcp.hostname).</summary>
+    public string BindHost { get; }
+
+    /// <summary>True when only this machine can connect: a loopback address or localhost.</summary>
+    public bool LoopbackOnly => BindHost == "localhost"
+        || (global::System.Net.IPAddress.TryParse(BindHost, out var ip) && global::System.Net.IPAddress.IsLoopback(ip));
 
     public ActorSystem System { get; }
 
@@ -58,7 +66,7 @@ public sealed class AggregatorHost
 
             var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            return new AggregatorHost(system, lists, address, storage);
+            return new AggregatorHost(system, lists, address, storage, tcp.GetString("hostname"));
         }
         catch
         {

@@ -58,6 +58,12 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         host.System.Log.Info("Aggregator listening on {0}; lists {1}", host.Address, host.Storage.Description);
+        if (!host.LoopbackOnly)
+        {
+            host.System.Log.Warning(
+                "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
+                host.BindHost, host.Address.Port);
+        }
         await stdout.WriteLineAsync($"ready {host.Address}");
         await stdout.FlushAsync();
         await host.System.WhenTerminated;

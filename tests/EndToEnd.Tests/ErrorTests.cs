@@ -94,5 +94,17 @@ public sealed class ErrorTests : IDisposable
         Assert.Equal(0, run.ExitCode);
     }
 
+    [Fact]
+    public async Task Aggregator_should_warn_when_it_listens_beyond_loopback_without_TLS()
+    {
+        await using var open = await ServedAggregator.StartWithAsync(["--in-memory", "--hostname", "0.0.0.0", "--public-hostname", "127.0.0.1"]);
+        await using var local = await ServedAggregator.StartAsync();
+
+        await open.Process.WaitForStderrAsync("Listening on 0.0.0.0 without TLS: anyone who can reach port", TimeSpan.FromSeconds(30));
+        Assert.Equal(0, (await open.WorkerAsync("append", "--id", "p", "x")).ExitCode);
+        await local.Process.WaitForStderrAsync("Aggregator listening on", TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("without TLS", local.Process.Stderr);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
