@@ -130,7 +130,10 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         Watch(forwarder);
         forwarder.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(forwarder);
-        Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists);
+
+        // The guardian frees the name a moment after Terminated reaches us: try until it has.
+        await AwaitAssertAsync(() => Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists),
+            TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
 
         await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
         _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 2 });
