@@ -72,6 +72,13 @@ start_aggregator() {
   fail "aggregator $name not ready"
 }
 
+# start_mode NAME memory|durable: an aggregator in memory, or journaling in a fresh directory.
+start_mode() {
+  if [ "$2" = memory ]; then start_aggregator "$1" --in-memory; else start_aggregator "$1" --data "$work/$1-data"; fi
+}
+
+stop_aggregator() { kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true; }
+
 peak_kib() { sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
@@ -128,10 +135,10 @@ redis_rpush() {
 
 # ---------------------------------------------------------------- throughput, 2 workers
 for mode in memory durable; do
-  if [ "$mode" = memory ]; then start_aggregator "tp-$mode" --in-memory; else start_aggregator "tp-$mode" --data "$work/tp-data"; fi
+  start_mode "tp-$mode" "$mode"
   ours=$(run_workers "tp" 2 "$per_worker")
   peak=$(peak_kib "$agg_pid")
-  kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  stop_aggregator
   peer="-"; peer_name="Redis RPUSH -P 1000"
   if [ -n "$redis" ]; then
     if [ "$mode" = memory ]; then start_redis --appendonly no; else start_redis --appendonly yes --appendfsync everysec; peer_name="Redis RPUSH -P 1000, AOF everysec"; fi
@@ -151,10 +158,10 @@ done
 # ---------------------------------------------------------------- scaling
 for mode in memory durable; do
   for workers in $scale_workers; do
-    if [ "$mode" = memory ]; then start_aggregator "sc-$mode-$workers" --in-memory; else start_aggregator "sc-$mode-$workers" --data "$work/sc-$workers"; fi
+    start_mode "sc-$mode-$workers" "$mode"
     ours=$(run_workers "sc$workers" "$workers" $((scale_total / workers)))
-    kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
-    rm -rf "$work/sc-$workers"
+    stop_aggregator
+    rm -rf "$work/sc-$mode-$workers-data"
     row "scaling, $mode: $workers worker(s), $(fmt "$scale_total") items in all (items/s)" "$(fmt "$ours")" "-" "-" "-"
   done
 done
@@ -162,7 +169,7 @@ done
 # ---------------------------------------------------------------- latency
 start_aggregator "latency" --in-memory
 lat=$(dotnet "$wrk" latency --aggregator "$agg_endpoint" --count "$latency_count" --json)
-kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+stop_aggregator
 p50=$(sed -n 's/.*"p50Us":\([0-9.]*\).*/\1/p' <<<"$lat"); p99=$(sed -n 's/.*"p99Us":\([0-9.]*\).*/\1/p' <<<"$lat")
 peer50="-"; peer99="-"
 if [ -n "$python" ]; then
@@ -179,7 +186,7 @@ before=$(rss_kib "$agg_pid")
 file=$(items_file 0 "$memory_items")
 dotnet "$wrk" append --aggregator "$agg_endpoint" --list mem --id m --file "$file" > /dev/null 2>&1 || fail "memory run"
 after=$(rss_kib "$agg_pid")
-kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+stop_aggregator
 ours=$(awk -v a="$after" -v b="$before" -v n="$memory_items" 'BEGIN { printf "%.1f", (a - b) * 1024 / n }')
 peer="-"
 if [ -n "$redis" ]; then
@@ -213,13 +220,13 @@ start_aggregator "rec1" --data "$work/rec-data"
 file=$(items_file 0 "$recovery_items")
 dotnet "$wrk" append --aggregator "$agg_endpoint" --list big --id r --file "$file" > /dev/null 2>&1 || fail "recovery fill"
 port=${agg_endpoint##*:}
-kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+stop_aggregator
 s=$(now)
 start_aggregator "rec2" --data "$work/rec-data" --port "$port"
 dotnet "$wrk" append --aggregator "127.0.0.1:$port" --list big --id probe --connect-timeout 60 x > /dev/null || fail "append after restart"
 wall=$(elapsed "$s" "$(now)")
 list_ms=$(sed -n 's/.*Recovered list big: .* in \([0-9]*\) ms.*/\1/p' "$work/rec2.err")
-kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+stop_aggregator
 row "recovery of $(fmt "$recovery_items") journaled items: restart to first acknowledged append (s)" "$wall" "-" "-" "≤ 2 s"
 row "recovery of the list alone (snapshot + events, from the aggregator's log, ms)" "${list_ms:--}" "-" "-" "-"
 

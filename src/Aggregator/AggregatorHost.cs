@@ -43,7 +43,8 @@ public sealed class AggregatorHost
     {
         var file = HoconFile.Load(configFile ?? DefaultConfigFile, overrides);
         var tcp = file.Config.GetConfig("akka.remote.dot-netty.tcp");
-        var endpoint = $"{tcp.GetString("hostname")}:{tcp.GetString("port")}";
+        var bindHost = tcp.GetString("hostname");
+        var endpoint = $"{bindHost}:{tcp.GetString("port")}";
         var storage = inMemory ? Storage.InMemory() : Storage.Open(file, dataDirectory);
         ActorSystem system;
         try
@@ -66,7 +67,7 @@ public sealed class AggregatorHost
 
             var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            return new AggregatorHost(system, lists, address, storage, tcp.GetString("hostname"));
+            return new AggregatorHost(system, lists, address, storage, bindHost);
         }
         catch
         {

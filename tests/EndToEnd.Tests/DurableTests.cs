@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using static EndToEnd.Tests.KillScenario;
 
 namespace EndToEnd.Tests;
 
@@ -11,7 +12,6 @@ namespace EndToEnd.Tests;
 /// </summary>
 public sealed class DurableTests : IDisposable
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
     private readonly ItemFiles _files = new();
 
     private string Data => Path.Combine(_files.Directory, "data");
@@ -22,34 +22,17 @@ public sealed class DurableTests : IDisposable
         const int perWorker = 200_000;
         var port = Executables.FreePort();
         var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
-        var files = Enumerable.Range(0, 3).Select(w => _files.Write($"w{w}.txt", $"w{w}", perWorker)).ToArray();
-        await using var follow = await FollowAsync(aggregator, "faults");
-        var workers = files.Select((file, w) => Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
-            "--list", "faults", "--id", $"w{w}", "--file", file, "--connect-timeout", "60", "--json")).ToArray();
+        var workers = Enumerable.Range(0, 3).Select(w => ($"w{w}", _files.Write($"w{w}.txt", $"w{w}", perWorker))).ToArray();
 
-        try
-        {
-            await follow.ReadLineAsync(Long);
-            await aggregator.DisposeAsync();
-            await using var restarted = await ServedAggregator.StartDurableAsync(Data, port);
-            var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
+        var (runs, restarted) = await AppendAcrossAnAggregatorKillAsync(aggregator,
+            () => ServedAggregator.StartDurableAsync(Data, port), "faults", workers);
+        await using var restartedScope = restarted;
 
-            Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
-            var recovered = RecoveredItems(restarted, "faults");
-            Assert.True(recovered is > 0 and < 3 * perWorker, $"the aggregator was killed after {recovered} items, not mid-stream");
-            Assert.Equal(3 * perWorker, runs.Sum(r => Summary(r, "appended")));
-            var items = await ReadAllAsync(restarted, "faults");
-            Assert.Equal(3 * perWorker, items.Length);
-            for (var w = 0; w < 3; w++)
-            {
-                var prefix = $"w{w}-";
-                Assert.Equal(ItemFiles.Items($"w{w}", perWorker), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
-            }
-        }
-        finally
-        {
-            await DisposeAllAsync(workers);
-        }
+        Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
+        var recovered = RecoveredItems(restarted, "faults");
+        Assert.True(recovered is > 0 and < 3 * perWorker, $"the aggregator was killed after {recovered} items, not mid-stream");
+        Assert.Equal(3 * perWorker, runs.Sum(r => Summary(r, "appended")));
+        AssertEachProducerOnceInOrder(await ReadAllAsync(restarted, "faults"), ["w0", "w1", "w2"], perWorker);
     }
 
     [Fact]
@@ -197,34 +180,6 @@ public sealed class DurableTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    internal static async Task<string[]> ReadAllAsync(ServedAggregator aggregator, string list)
-    {
-        var get = await aggregator.WorkerAsync("get", "--list", list);
-        Assert.True(get.ExitCode == 0, get.Stderr);
-        return get.Lines;
-    }
-
-    internal static long Count(Completed count)
-    {
-        Assert.True(count.ExitCode == 0, count.Stderr);
-        return long.Parse(count.Stdout.Trim(), CultureInfo.InvariantCulture);
-    }
-
-    internal static long Summary(Completed append, string field)
-    {
-        Assert.True(append.ExitCode == 0, append.Stderr);
-        using var summary = JsonDocument.Parse(append.Stdout);
-        return summary.RootElement.GetProperty(field).GetInt64();
-    }
-
-    /// <summary>A follower from item 0, started and listening.</summary>
-    private static async Task<RunningProcess> FollowAsync(ServedAggregator aggregator, string list)
-    {
-        var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", list, "--from", "0");
-        await follow.WaitForStderrAsync($"following list '{list}'", Long);
-        return follow;
-    }
-
     /// <summary>How many items the aggregator said it recovered for <paramref name="list"/>.</summary>
     private static long RecoveredItems(ServedAggregator aggregator, string list)
     {
@@ -237,13 +192,5 @@ public sealed class DurableTests : IDisposable
     {
         await using var aggregator = Executables.StartAggregator(args);
         return await aggregator.WaitForExitAsync(Long);
-    }
-
-    private static async Task DisposeAllAsync(IEnumerable<RunningProcess> processes)
-    {
-        foreach (var process in processes)
-        {
-            await process.DisposeAsync();
-        }
     }
 }

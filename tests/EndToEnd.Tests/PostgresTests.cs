@@ -1,3 +1,5 @@
+using static EndToEnd.Tests.KillScenario;
+
 namespace EndToEnd.Tests;
 
 /// <summary>
@@ -6,7 +8,6 @@ namespace EndToEnd.Tests;
 /// </summary>
 public sealed class PostgresTests : IDisposable
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
     private readonly ItemFiles _files = new();
 
     [PostgresFact]
@@ -18,37 +19,16 @@ public sealed class PostgresTests : IDisposable
         var port = Executables.FreePort();
         var aggregator = await ServedAggregator.StartWithAsync(["--config", config], port);
         await aggregator.Process.WaitForStderrAsync("journaled in PostgreSQL at 127.0.0.1", Long);
-        var files = Enumerable.Range(0, 2).Select(w => _files.Write($"pg{w}.txt", $"pg{w}", perWorker)).ToArray();
-        await using var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", list, "--from", "0");
-        await follow.WaitForStderrAsync($"following list '{list}'", Long);
-        var workers = files.Select((file, w) => Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
-            "--list", list, "--id", $"pg{w}", "--file", file, "--connect-timeout", "60", "--json")).ToArray();
-        try
-        {
-            await follow.ReadLineAsync(Long);
-            await aggregator.DisposeAsync();
-            await using var restarted = await ServedAggregator.StartWithAsync(["--config", config], port);
-            var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
+        var workers = Enumerable.Range(0, 2).Select(w => ($"pg{w}", _files.Write($"pg{w}.txt", $"pg{w}", perWorker))).ToArray();
 
-            Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
-            Assert.Equal(2 * perWorker, runs.Sum(r => DurableTests.Summary(r, "appended")));
-            var items = await DurableTests.ReadAllAsync(restarted, list);
-            Assert.Equal(2 * perWorker, items.Length);
-            for (var w = 0; w < 2; w++)
-            {
-                var prefix = $"pg{w}-";
-                Assert.Equal(ItemFiles.Items($"pg{w}", perWorker), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
-            }
+        var (runs, restarted) = await AppendAcrossAnAggregatorKillAsync(aggregator,
+            () => ServedAggregator.StartWithAsync(["--config", config], port), list, workers);
+        await using var restartedScope = restarted;
 
-            Assert.Equal(0, (await restarted.WorkerAsync("delete", "--list", list)).ExitCode);
-        }
-        finally
-        {
-            foreach (var worker in workers)
-            {
-                await worker.DisposeAsync();
-            }
-        }
+        Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
+        Assert.Equal(2 * perWorker, runs.Sum(r => Summary(r, "appended")));
+        AssertEachProducerOnceInOrder(await ReadAllAsync(restarted, list), ["pg0", "pg1"], perWorker);
+        Assert.Equal(0, (await restarted.WorkerAsync("delete", "--list", list)).ExitCode);
     }
 
     [Fact]

@@ -9,9 +9,9 @@ namespace EndToEnd.Tests;
 /// <summary>The built executables, started as real OS processes.</summary>
 internal static class Executables
 {
-    public static string Aggregator { get; } = Metadata("AggregatorDll");
+    public static string Aggregator { get; } = Built(Metadata("AggregatorDll"));
 
-    public static string Worker { get; } = Metadata("WorkerDll");
+    public static string Worker { get; } = Built(Metadata("WorkerDll"));
 
     /// <summary>The repository's root directory (for scripts such as bench/run.sh).</summary>
     public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
@@ -42,13 +42,11 @@ internal static class Executables
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string Metadata(string key)
-    {
-        var value = typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        return !key.EndsWith("Dll", StringComparison.Ordinal) || File.Exists(value)
-            ? value
-            : throw new FileNotFoundException($"{value} is not built: run dotnet build first", value);
-    }
+    private static string Metadata(string key) =>
+        typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    private static string Built(string path) =>
+        File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built: run dotnet build first", path);
 }
 
 internal sealed record Completed(int ExitCode, string Stdout, string Stderr)
