@@ -7,8 +7,9 @@ namespace Aggregator;
 /// <summary>Starts the aggregator's actor system from its configuration and hosts the lists actor.</summary>
 public sealed class AggregatorHost
 {
-    private AggregatorHost(ActorSystem system, IActorRef lists, Address address, Storage storage, string bindHost)
+    private AggregatorHost(ActorSystem system, IActorRef lists, Address address, Storage storage, string bindHost, bool tls)
     {
+        Tls = tls;
         BindHost = bindHost;
         System = system;
         Lists = lists;
@@ -18,6 +19,9 @@ public sealed class AggregatorHost
     }
 
     public Storage Storage { get; }
+
+    /// <summary>True when workers must connect with mutual TLS (actors.tls.enabled).</summary>
+    public bool Tls { get; }
 
     /// <summary>The address the transport binds to (akka.remote.dot-netty.tcp.hostname).</summary>
     public string BindHost { get; }
@@ -45,6 +49,7 @@ public sealed class AggregatorHost
         var tcp = file.Config.GetConfig("akka.remote.dot-netty.tcp");
         var bindHost = tcp.GetString("hostname");
         var endpoint = $"{bindHost}:{tcp.GetString("port")}";
+        var security = TransportSecurity.From(file);
         var storage = inMemory ? Storage.InMemory() : Storage.Open(file, dataDirectory);
         ActorSystem system;
         try
@@ -53,7 +58,7 @@ public sealed class AggregatorHost
             var config = storage.Config.WithFallback(file.Config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
             try
             {
-                system = ActorSystem.Create(ActorNames.AggregatorSystem, config);
+                system = ActorSystem.Create(ActorNames.AggregatorSystem, TransportSecurity.SystemSetup(config, security));
             }
             catch (Exception e)
             {
@@ -67,7 +72,7 @@ public sealed class AggregatorHost
 
             var lists = system.ActorOf(ListsActor.Props(settings), ActorNames.Lists);
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            return new AggregatorHost(system, lists, address, storage, bindHost);
+            return new AggregatorHost(system, lists, address, storage, bindHost, security is not null);
         }
         catch
         {

@@ -4,11 +4,12 @@ namespace Aggregator;
 
 /// <summary>The aggregator's command line, parsed; <see cref="UsageException"/> on anything else.</summary>
 public sealed record CommandLine(string Command, string? ConfigFile, string? Hostname, int? Port, string? PublicHostname,
-    string? DataDirectory, bool InMemory)
+    string? DataDirectory, bool InMemory, string? TlsCertificate = null, string? TlsKey = null, string? TlsAuthority = null)
 {
     public const string Usage = """
         Usage:
           Aggregator serve [--config FILE] [--hostname H] [--port P] [--public-hostname H] [--data DIR | --in-memory]
+                           [--tls-cert FILE [--tls-key FILE] --tls-ca FILE]
           Aggregator demo  [--config FILE]
           Aggregator help
 
@@ -23,6 +24,10 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
           --public-hostname H     the name other machines use to reach this one (NAT, containers)
           --data DIR              journal lists in DIR (default ./data, an embedded SQLite database)
           --in-memory             keep lists in memory only: nothing survives a restart
+          --tls-cert FILE         mutual TLS: this aggregator's certificate (PEM with --tls-key, or PKCS#12
+                                  with its password in $ACTORS_TLS_PASSWORD); workers must present one too
+          --tls-key FILE          the PEM private key of --tls-cert
+          --tls-ca FILE           the certificate authority (PEM) whose certificates are trusted
 
         Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
         """;
@@ -45,7 +50,7 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
             throw new UsageException($"unknown command '{command}'");
         }
 
-        string? config = null, hostname = null, publicHostname = null, data = null;
+        string? config = null, hostname = null, publicHostname = null, data = null, tlsCert = null, tlsKey = null, tlsCa = null;
         int? port = null;
         var inMemory = false;
         for (var i = 1; i < args.Length; i++)
@@ -74,6 +79,15 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
                 case "--in-memory" when command == "serve":
                     inMemory = true;
                     break;
+                case "--tls-cert" when command == "serve":
+                    tlsCert = Value(args, ref i);
+                    break;
+                case "--tls-key" when command == "serve":
+                    tlsKey = Value(args, ref i);
+                    break;
+                case "--tls-ca" when command == "serve":
+                    tlsCa = Value(args, ref i);
+                    break;
                 case "--help" or "-h":
                     return new CommandLine("help", null, null, null, null, null, false);
                 default:
@@ -88,7 +102,12 @@ public sealed record CommandLine(string Command, string? ConfigFile, string? Hos
             throw new UsageException("--data and --in-memory exclude each other");
         }
 
-        return new CommandLine(command, config, hostname, port, publicHostname, data, inMemory);
+        if ((tlsKey is not null || tlsCa is not null) && tlsCert is null)
+        {
+            throw new UsageException("--tls-key and --tls-ca go with --tls-cert");
+        }
+
+        return new CommandLine(command, config, hostname, port, publicHostname, data, inMemory, tlsCert, tlsKey, tlsCa);
     }
 
     private static string Value(string[] args, ref int i)

@@ -57,8 +57,9 @@ public static class Program
         var shutdown = CoordinatedShutdown.Get(host.System);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        host.System.Log.Info("Aggregator listening on {0}; lists {1}", host.Address, host.Storage.Description);
-        if (!host.LoopbackOnly)
+        host.System.Log.Info("Aggregator listening on {0}{1}; lists {2}", host.Address,
+            host.Tls ? " with mutual TLS" : "", host.Storage.Description);
+        if (!host.LoopbackOnly && !host.Tls)
         {
             host.System.Log.Warning(
                 "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
@@ -92,6 +93,11 @@ public static class Program
         if (line.PublicHostname is not null)
         {
             yield return new(tcp + "public-hostname", line.PublicHostname);
+        }
+
+        foreach (var tls in TransportSecurity.Overrides(line.TlsCertificate, line.TlsKey, line.TlsAuthority))
+        {
+            yield return tls;
         }
     }
 }

@@ -15,9 +15,12 @@ public static class ActorNames
     /// <summary>The list used when none is named.</summary>
     public const string DefaultList = "default";
 
-    /// <summary>The actor path of the lists actor in the aggregator at host:port.</summary>
-    public static string ListsPath(string host, int port) =>
-        $"akka.tcp://{AggregatorSystem}@{FormatHost(host)}:{port}/user/{Lists}";
+    /// <summary>
+    /// The actor path of the lists actor in the aggregator at host:port, reached with
+    /// <paramref name="protocol"/> (akka.tcp, or akka.ssl.tcp with TLS).
+    /// </summary>
+    public static string ListsPath(string host, int port, string protocol = "akka.tcp") =>
+        $"{protocol}://{AggregatorSystem}@{FormatHost(host)}:{port}/user/{Lists}";
 
     private static string FormatHost(string host) =>
         host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;

@@ -11,7 +11,9 @@ namespace Protocol;
 /// chain of messages, not a stack trace: operators read these lines; a trace shows only at
 /// DEBUG level. With <c>actors.logging.hide-unreachable-warnings = on</c> (the worker's
 /// setting) the transport's warning for every failed connection attempt is left out: the
-/// worker says once itself that it is waiting for the aggregator.
+/// worker says once itself that it is waiting for the aggregator. A failed TLS handshake,
+/// which the transport reports as two errors over a dozen lines, keeps only its one-line
+/// warning (or, in the worker, the worker's own message) below DEBUG level.
 /// </summary>
 public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
@@ -34,14 +36,19 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
             return;
         }
 
+        if (!_traces && e is Error && IsTlsHandshakeReport(e))
+        {
+            return;
+        }
+
         var line = new StringBuilder(160)
             .Append('[').Append(e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
             .Append("][").Append(e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))
             .Append("][").Append(e.LogSource).Append("] ")
-            .Append(e.Message);
+            .Append(e.Message?.ToString()?.ReplaceLineEndings(" "));
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {
-            line.Append(" <- ").Append(cause.GetType().Name).Append(": ").Append(cause.Message);
+            line.Append(" <- ").Append(cause.GetType().Name).Append(": ").Append(cause.Message.ReplaceLineEndings(" "));
         }
 
         if (_traces && e.Cause is not null)
@@ -50,5 +57,29 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
         }
 
         Console.Error.WriteLine(line.ToString());
+    }
+
+    private static bool IsTlsHandshakeReport(LogEvent e)
+    {
+        var message = e.Message?.ToString() ?? string.Empty;
+        if (message.StartsWith("TLS handshake failed on channel", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if (!message.StartsWith("Error caught channel", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
+        {
+            if (cause.GetType().Name is "NotSslRecordException" or "AuthenticationException")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

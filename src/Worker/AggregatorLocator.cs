@@ -17,7 +17,8 @@ public sealed class AggregatorLocator(ActorSystem system, string host, int port,
     /// <summary>HOST:PORT as the user gave it.</summary>
     public string Endpoint { get; } = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
 
-    public string Path { get; } = ActorNames.ListsPath(host, port);
+    /// <summary>The lists actor's path, in the protocol of this system's transport (TLS or not).</summary>
+    public string Path { get; } = ActorNames.ListsPath(host, port, ((ExtendedActorSystem)system).Provider.DefaultAddress.Protocol);
 
     /// <param name="announce">say once, on stderr, that the aggregator does not answer yet.</param>
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
@@ -31,7 +32,7 @@ public sealed class AggregatorLocator(ActorSystem system, string host, int port,
             var remaining = timeout - clock.Elapsed;
             if (remaining <= TimeSpan.Zero)
             {
-                throw new AggregatorUnreachableException(Endpoint, timeout);
+                throw new AggregatorUnreachableException(Endpoint, timeout, Path.StartsWith("akka.ssl.", StringComparison.Ordinal));
             }
 
             try
@@ -67,8 +68,9 @@ public sealed class AggregatorLocator(ActorSystem system, string host, int port,
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }
 
-public sealed class AggregatorUnreachableException(string endpoint, TimeSpan timeout)
-    : Exception($"the aggregator at {endpoint} did not answer within {timeout.TotalSeconds:0.###} s (--connect-timeout)")
+public sealed class AggregatorUnreachableException(string endpoint, TimeSpan timeout, bool tls = false)
+    : Exception($"the aggregator at {endpoint} did not answer within {timeout.TotalSeconds:0.###} s (--connect-timeout)"
+        + (tls ? " (with TLS on, an aggregator without TLS, or one that refuses this worker's certificate, looks the same: is --tls-cert issued by the authority it trusts?)" : ""))
 {
     public string Endpoint { get; } = endpoint;
 }

@@ -15,7 +15,10 @@ public sealed record CommandLine(
     string? File,
     IReadOnlyList<string> Items,
     ulong? From,
-    ulong? Count)
+    ulong? Count,
+    string? TlsCertificate = null,
+    string? TlsKey = null,
+    string? TlsAuthority = null)
 {
     public const string Usage = """
         Usage:
@@ -47,6 +50,10 @@ public sealed record CommandLine(
           --connect-timeout S      seconds to wait for an absent aggregator (default 30)
           --json                   machine-readable output
           --config FILE            HOCON file (default: worker.hocon next to the executable)
+          --tls-cert FILE          mutual TLS: this worker's certificate (PEM with --tls-key, or PKCS#12
+                                   with its password in $ACTORS_TLS_PASSWORD)
+          --tls-key FILE           the PEM private key of --tls-cert
+          --tls-ca FILE            the certificate authority (PEM) the aggregator's certificate must come from
 
         Exit codes: 0 success, 1 failure, 2 bad usage, configuration or input,
                     3 aggregator unreachable within the connect time-out.
@@ -72,7 +79,7 @@ public sealed record CommandLine(
             throw new UsageException($"unknown command '{command}'");
         }
 
-        string? aggregator = null, list = null, config = null, id = null, file = null;
+        string? aggregator = null, list = null, config = null, id = null, file = null, tlsCert = null, tlsKey = null, tlsCa = null;
         double? connectTimeout = null;
         ulong? from = null, count = null;
         var json = false;
@@ -105,6 +112,15 @@ public sealed record CommandLine(
                     break;
                 case "--json":
                     json = true;
+                    break;
+                case "--tls-cert":
+                    tlsCert = Value(args, ref i);
+                    break;
+                case "--tls-key":
+                    tlsKey = Value(args, ref i);
+                    break;
+                case "--tls-ca":
+                    tlsCa = Value(args, ref i);
                     break;
                 case "--connect-timeout":
                     var seconds = Value(args, ref i);
@@ -148,6 +164,11 @@ public sealed record CommandLine(
             throw new UsageException("give items as arguments or with --file, not both");
         }
 
+        if ((tlsKey is not null || tlsCa is not null) && tlsCert is null)
+        {
+            throw new UsageException("--tls-key and --tls-ca go with --tls-cert");
+        }
+
         if (aggregator is null)
         {
             throw new UsageException("--aggregator HOST:PORT is required");
@@ -165,7 +186,8 @@ public sealed record CommandLine(
             throw new UsageException(badId);
         }
 
-        return new CommandLine(command, host, port, list, config, connectTimeout, json, id, file, items, from, count);
+        return new CommandLine(command, host, port, list, config, connectTimeout, json, id, file, items, from, count,
+            tlsCert, tlsKey, tlsCa);
     }
 
     /// <summary>HOST:PORT, with [v6]:PORT for IPv6.</summary>

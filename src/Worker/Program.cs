@@ -21,9 +21,11 @@ public static class Program
                 return ExitCodes.Success;
             }
 
-            var file = HoconFile.Load(line.ConfigFile ?? Path.Combine(AppContext.BaseDirectory, "worker.hocon"));
+            var file = HoconFile.Load(line.ConfigFile ?? Path.Combine(AppContext.BaseDirectory, "worker.hocon"),
+                TransportSecurity.Overrides(line.TlsCertificate, line.TlsKey, line.TlsAuthority));
             var settings = WorkerSettings.From(file);
-            system = ActorSystem.Create(ActorNames.WorkerSystem, file.Config);
+            var security = TransportSecurity.From(file);
+            system = ActorSystem.Create(ActorNames.WorkerSystem, TransportSecurity.SystemSetup(file.Config, security));
             var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
             var client = new AggregatorClient(
                 new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff),
@@ -31,16 +33,26 @@ public static class Program
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
-            var code = line.Command switch
+            var work = line.Command switch
             {
-                "append" => await AppendCommand.RunAsync(line, settings, system, stdout),
-                "get" => await ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
-                "count" => await ReadCommands.CountAsync(line, client, stdout),
-                "delete" => await ReadCommands.DeleteAsync(line, client, stdout),
-                "latency" => await LatencyCommand.RunAsync(line, client, stdout),
-                "follow" => await ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
+                "append" => AppendCommand.RunAsync(line, settings, system, stdout),
+                "get" => ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
+                "count" => ReadCommands.CountAsync(line, client, stdout),
+                "delete" => ReadCommands.DeleteAsync(line, client, stdout),
+                "latency" => LatencyCommand.RunAsync(line, client, stdout),
+                "follow" => ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
                 _ => throw new UsageException($"unknown command '{line.Command}'"),
             };
+
+            // The transport stops the whole actor system when a TLS handshake it started fails;
+            // nothing would answer the command any more.
+            if (await Task.WhenAny(work, system.WhenTerminated) != work)
+            {
+                await Console.Error.WriteLineAsync($"Worker: {TlsFailure(security, client.Endpoint)}");
+                return ExitCodes.Usage;
+            }
+
+            var code = await work;
             await stdout.FlushAsync();
             return code;
 
@@ -93,4 +105,9 @@ public static class Program
             }
         }
     }
+
+    private static string TlsFailure(TransportSecurity? security, string endpoint) =>
+        security?.LastRefusal is { } refusal
+            ? $"the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
+            : $"the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS";
 }
