@@ -24,9 +24,10 @@ internal static class Executables
     public static RunningProcess StartWorker(params string[] args) => RunningProcess.Start(Worker, args);
 
     /// <summary>Runs a worker to its end (bounded) and returns its exit code and output.</summary>
-    public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null)
+    public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        await using var worker = RunningProcess.Start(Worker, args, stdin is not null);
+        await using var worker = RunningProcess.StartProgram("dotnet", [Worker, .. args], stdin is not null, environment);
         if (stdin is not null)
         {
             await worker.WriteStdinAndCloseAsync(stdin);
@@ -273,7 +274,7 @@ internal sealed class ServedAggregator : IAsyncDisposable
     {
         var process = Executables.StartAggregator(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
         var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
-        Assert.StartsWith("ready akka.tcp://aggregator@", ready);
+        Assert.Matches(@"^ready akka(\.ssl)?\.tcp://aggregator@", ready);
         var address = ready["ready ".Length..];
         return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
     }
