@@ -66,7 +66,7 @@ public sealed class HoconFile
             config = ConfigurationFactory.ParseString(hocon.ToString()).WithFallback(file);
         }
 
-        return new HoconFile(path, config.WithFallback(ProtocolSerializer.Configuration), text.Split('\n'));
+        return new HoconFile(path, config.WithFallback(ProtocolSerializer.ProcessConfiguration), text.Split('\n'));
     }
 
     /// <summary>Quotes a value for HOCON, so that overrides cannot inject structure.</summary>

@@ -56,6 +56,17 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     /// </summary>
     public static Config Configuration { get; } = ConfigurationFactory.ParseString(BuildHocon());
 
+    /// <summary>
+    /// <see cref="Configuration"/> for the aggregator and worker processes: Akka's serializers
+    /// that take .NET type names from the payload (JSON, any-protobuf) are replaced by ones
+    /// that refuse everything. Only there: in-process specs verify local messages through
+    /// Akka's JSON serializer (serialize-messages = on), and those never cross the wire.
+    /// </summary>
+    public static Config ProcessConfiguration { get; } = ConfigurationFactory.ParseString($"""
+        akka.actor.serializers.json = "{typeof(RefusingJsonSerializer).AssemblyQualifiedNameWithoutVersion()}"
+        akka.actor.serializers.proto = "{typeof(RefusingProtobufSerializer).AssemblyQualifiedNameWithoutVersion()}"
+        """).WithFallback(Configuration);
+
     public override string Manifest(object o) =>
         ManifestByType.TryGetValue(o.GetType(), out var manifest)
             ? manifest

@@ -45,10 +45,10 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
             .Append('[').Append(e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
             .Append("][").Append(e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))
             .Append("][").Append(e.LogSource).Append("] ")
-            .Append(e.Message?.ToString()?.ReplaceLineEndings(" "));
+            .Append(OneLine(e.Message?.ToString()));
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {
-            line.Append(" <- ").Append(cause.GetType().Name).Append(": ").Append(cause.Message.ReplaceLineEndings(" "));
+            line.Append(" <- ").Append(cause.GetType().Name).Append(": ").Append(OneLine(cause.Message));
         }
 
         if (_traces && e.Cause is not null)
@@ -57,6 +57,25 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
         }
 
         Console.Error.WriteLine(line.ToString());
+    }
+
+    /// <summary>The text on one line, without the stack traces some of Akka's messages embed.</summary>
+    private string OneLine(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !text.Contains('\n', StringComparison.Ordinal))
+        {
+            return text ?? string.Empty;
+        }
+
+        var kept = text.Split('\n').Select(l => l.TrimEnd('\r'))
+            .Where(l => l.Trim().Length > 0 && (_traces || !IsTraceLine(l)));
+        return string.Join(" ", kept);
+    }
+
+    private static bool IsTraceLine(string line)
+    {
+        var trimmed = line.TrimStart();
+        return trimmed.StartsWith("at ", StringComparison.Ordinal) || trimmed.StartsWith("--- End of", StringComparison.Ordinal);
     }
 
     private static bool IsTlsHandshakeReport(LogEvent e)

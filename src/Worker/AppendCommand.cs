@@ -18,6 +18,7 @@ public static class AppendCommand
     public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout)
     {
         var producerId = line.ProducerId ?? NewProducerId();
+        CheckWholeInput(line, settings);
         using var input = OpenInput(line, settings);
         var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
         var locator = new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff);
@@ -91,6 +92,30 @@ public static class AppendCommand
             : string.Create(CultureInfo.InvariantCulture,
                 $"appended {items} items to list '{line.List}' as producer '{producerId}': {finished.Applied} new, {duplicates} duplicates skipped, {seconds:0.00} s, {Rate(items, seconds):0} items/s"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// A file or the arguments are read through once before anything is sent, so that an item
+    /// over the size limit or not in UTF-8 refuses the whole run instead of half of it. Stdin
+    /// cannot be read twice: there, the items before a bad one are appended and reported.
+    /// </summary>
+    /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
+    private static void CheckWholeInput(CommandLine line, WorkerSettings settings)
+    {
+        if (line.File == "-")
+        {
+            return;
+        }
+
+        using var check = OpenInput(line, settings);
+        try
+        {
+            check.Skip(ulong.MaxValue);
+        }
+        catch (InputException e)
+        {
+            throw new InputException($"{e.Message}; nothing was sent", e.ItemNumber);
+        }
     }
 
     private static InputReader OpenInput(CommandLine line, WorkerSettings settings) => line.File switch

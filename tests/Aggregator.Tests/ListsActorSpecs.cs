@@ -166,13 +166,15 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_hold_a_follower_at_the_end_until_items_arrive()
     {
-        _lists.Tell(Batch("live", "w", 0, "old"));
+        // A follow wait far longer than the test: the page can only come from the append.
+        var lists = Sys.ActorOf(ListsActor.Props(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
+        lists.Tell(Batch("live", "w", 0, "old"));
         await ExpectMsgAsync<BatchAppended>();
         var follower = CreateTestProbe();
 
-        _lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
+        lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
         await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
-        _lists.Tell(Batch("live", "w", 1, "new1", "new2"));
+        lists.Tell(Batch("live", "w", 1, "new1", "new2"));
 
         var page = await follower.ExpectMsgAsync<ItemRange>();
         Assert.Equal(1ul, page.From);

@@ -95,6 +95,48 @@ public sealed class ProtocolSerializerSpecs : IDisposable
     }
 
     [Fact]
+    public void ProtocolSerializer_should_reject_mutated_payloads_and_unknown_manifests_only_with_SerializationException()
+    {
+        var serializer = new ProtocolSerializer((ExtendedActorSystem)_system);
+        var random = new Random(20261126);
+        string[] foreign = ["", "x", "System.IO.FileInfo, System.IO.FileSystem", "Protocol.Messages.DeleteList, Protocol", new string('a', 10_000)];
+        for (var i = 0; i < 5000; i++)
+        {
+            var valid = serializer.ToBinary(Samples[i % Samples.Length]);
+            var mutated = valid.Length == 0 ? [0xFF] : valid.ToArray();
+            for (var flips = random.Next(1, 4); flips > 0 && mutated.Length > 0; flips--)
+            {
+                mutated[random.Next(mutated.Length)] ^= (byte)(1 << random.Next(8));
+            }
+
+            var manifest = i % 5 == 0 ? foreign[random.Next(foreign.Length)] : serializer.Manifest(Samples[random.Next(Samples.Length)]);
+            var error = Record.Exception(() => serializer.FromBinary(mutated, manifest));
+
+            Assert.True(error is null or SerializationException, $"payload {i} ({manifest}) threw {error?.GetType().Name}: {error?.Message}");
+        }
+    }
+
+    [Fact]
+    public void Processes_should_refuse_payloads_for_the_serializers_that_read_type_names_from_the_wire()
+    {
+        using var process = ActorSystem.Create("process-serialization", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+            """).WithFallback(ProtocolSerializer.ProcessConfiguration));
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"$type":"Protocol.Messages.DeleteList, Protocol","List":"orders"}""");
+        var protobuf = new DeleteList { List = "orders" }.ToByteArray();
+
+        var fromJson = Record.Exception(() => process.Serialization.Deserialize(json, 1, "Protocol.Messages.DeleteList, Protocol"));
+        var fromProtobuf = Record.Exception(() => process.Serialization.Deserialize(protobuf, 2, "Protocol.Messages.DeleteList, Protocol"));
+        var ours = process.Serialization.Deserialize(protobuf, ProtocolSerializer.Id, "dl");
+
+        Assert.IsType<SerializationException>(fromJson);
+        Assert.IsType<SerializationException>(fromProtobuf);
+        Assert.Contains("type names are never taken from the wire", fromJson.Message);
+        Assert.Equal(new DeleteList { List = "orders" }, ours);
+    }
+
+    [Fact]
     public void ProtocolSerializer_should_leave_types_outside_the_schema_unserializable()
     {
         var error = Record.Exception(() =>

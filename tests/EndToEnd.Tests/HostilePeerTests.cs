@@ -1,0 +1,133 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Protocol;
+using Protocol.Messages;
+
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// Peers that do not follow the protocol: garbage on the port, broken frames, a real
+/// handshake followed by garbage, and a foreign actor system with messages of its own.
+/// The aggregator must go on serving the real workers and lose nothing.
+/// </summary>
+public sealed class HostilePeerTests : IDisposable
+{
+    private const int Seed = 20261126;
+    private const int HostileConnections = 120;
+    private readonly ItemFiles _files = new();
+
+    [Fact]
+    public async Task Garbage_broken_frames_and_bad_envelopes_should_not_cost_a_worker_an_item()
+    {
+        await using var aggregator = await ServedAggregator.StartAsync();
+        var port = Port(aggregator);
+        var input = _files.Write("items.txt", "good", 200_000);
+        await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "fuzz", "--file", input);
+
+        var random = new Random(Seed);
+        var lists = aggregator.Address + "/user/lists";
+        string[] manifests = ["ab", "grp", "gr", "gl", "dl", "zz", ""];
+        for (var i = 0; i < HostileConnections; i++)
+        {
+            var handshake = AkkaWire.Associate("intruder", "127.0.0.1", random.Next(1024, 65535), (ulong)random.NextInt64());
+            byte[][] chunks = (i % 6) switch
+            {
+                0 => [Bytes(random, 1, 4096)],
+                1 => [Truncated(random)],
+                2 => [handshake, .. Enumerable.Range(0, random.Next(1, 5)).Select(_ => AkkaWire.Frame(Bytes(random, 0, 2048)))],
+                3 => [handshake, AkkaWire.Payload(Bytes(random, 0, 2048))],
+                4 => [handshake, AkkaWire.Envelope(lists, ProtocolSerializer.Id, manifests[random.Next(manifests.Length)], Bytes(random, 0, 512), 1)],
+                _ => [handshake, [0xF0, 0xFF, 0xFF, 0x7F, .. Bytes(random, 1, 64)]],
+            };
+            await AkkaWire.SendAndCloseAsync(port, chunks);
+        }
+
+        var appended = await worker.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        var count = await aggregator.WorkerAsync("count", "--list", "fuzz");
+        var get = await aggregator.WorkerAsync("get", "--list", "fuzz");
+        var after = await aggregator.WorkerAsync("append", "--list", "after", "still", "serving");
+
+        Assert.True(appended.ExitCode == 0, appended.Stderr);
+        Assert.Equal(["200000"], count.Lines);
+        Assert.Equal(ItemFiles.Items("good", 200_000), get.Lines);
+        Assert.Equal(0, after.ExitCode);
+        Assert.DoesNotContain("   at ", aggregator.Process.Stderr);
+    }
+
+    [Fact]
+    public async Task A_foreign_actor_system_should_neither_delete_stop_nor_kill_anything()
+    {
+        await using var aggregator = await ServedAggregator.StartAsync();
+        Assert.Equal(0, (await aggregator.WorkerAsync("append", "--list", "kept", "kept-1", "kept-2")).ExitCode);
+
+        // Plain Akka.NET: anything without a binding travels as JSON naming its .NET type.
+        var intruder = ActorSystem.Create("intruder", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+            akka.loglevel = WARNING
+            akka.coordinated-shutdown.exit-clr = off
+            """));
+        try
+        {
+            var lists = (await intruder.ActorSelection(aggregator.Address + "/user/lists")
+                .Ask<ActorIdentity>(new Identify(1), TimeSpan.FromSeconds(20))).Subject;
+            Assert.NotNull(lists);
+            var list = ((ExtendedActorSystem)intruder).Provider.ResolveActorRef(aggregator.Address + "/user/lists/kept~1");
+
+            lists.Tell(new DeleteList { List = "kept" });
+            lists.Tell(new Intrusion("not on the wire", 42));
+            lists.Tell("a string");
+            lists.Tell(PoisonPill.Instance);
+            lists.Tell(Kill.Instance);
+            list.Tell(new DeleteList { List = "kept" });
+            list.Tell(PoisonPill.Instance);
+            list.Tell(Kill.Instance);
+            intruder.ActorSelection(aggregator.Address + "/user/lists/kept~1").Tell(PoisonPill.Instance);
+            intruder.ActorSelection(aggregator.Address + "/system").Tell(PoisonPill.Instance);
+
+            // One association delivers in order: once this answers, all of the above has arrived.
+            var again = await intruder.ActorSelection(aggregator.Address + "/user/lists")
+                .Ask<ActorIdentity>(new Identify(2), TimeSpan.FromSeconds(20));
+            Assert.NotNull(again.Subject);
+        }
+        finally
+        {
+            await intruder.Terminate();
+        }
+
+        var get = await aggregator.WorkerAsync("get", "--list", "kept");
+        var append = await aggregator.WorkerAsync("append", "--list", "kept", "kept-3");
+        var count = await aggregator.WorkerAsync("count", "--list", "kept");
+
+        Assert.Equal(["kept-1", "kept-2"], get.Lines);
+        Assert.Equal(0, append.ExitCode);
+        Assert.Equal(["3"], count.Lines);
+        Assert.Contains("type names are never taken from the wire", aggregator.Process.Stderr);
+        Assert.DoesNotContain("   at ", aggregator.Process.Stderr);
+    }
+
+    public void Dispose() => _files.Dispose();
+
+    private static int Port(ServedAggregator aggregator) =>
+        int.Parse(aggregator.Endpoint[(aggregator.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static byte[] Bytes(Random random, int min, int max)
+    {
+        var bytes = new byte[random.Next(min, max)];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>A frame whose length promises more than follows before the connection closes.</summary>
+    private static byte[] Truncated(Random random)
+    {
+        var promised = random.Next(64, 100_000);
+        var frame = new byte[4 + random.Next(0, promised)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(frame, promised);
+        random.NextBytes(frame.AsSpan(4));
+        return frame;
+    }
+
+    /// <summary>A message type the aggregator has never heard of.</summary>
+    public sealed record Intrusion(string Text, int Number);
+}
