@@ -26,6 +26,7 @@ public sealed class InputReader : IDisposable
     private int _carryLength;
     private bool _hasCarry;
     private int _nextArgument;
+    private InputException? _pending;
 
     private InputReader(Stream? stream, IReadOnlyList<string>? arguments, int maxItemBytes, string source)
     {
@@ -79,6 +80,12 @@ public sealed class InputReader : IDisposable
     /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
     public (byte[] Packed, int Length, int Count)? ReadBatch(int maxItems, int maxBytes)
     {
+        // The items before a bad one go out first; the bad one is reported at the next call.
+        if (_pending is not null)
+        {
+            throw _pending;
+        }
+
         var packed = new byte[maxBytes];
         var length = 0;
         var count = 0;
@@ -90,19 +97,26 @@ public sealed class InputReader : IDisposable
             _hasCarry = false;
         }
 
-        while (count < maxItems && TryReadItem(out var item))
+        try
         {
-            var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
-            if (length + size > maxBytes)
+            while (count < maxItems && TryReadItem(out var item))
             {
-                Carry(item);
-                break;
-            }
+                var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
+                if (length + size > maxBytes)
+                {
+                    Carry(item);
+                    break;
+                }
 
-            length += PackedItems.WriteVarint(packed.AsSpan(length), (uint)item.Length);
-            item.CopyTo(packed.AsSpan(length));
-            length += item.Length;
-            count++;
+                length += PackedItems.WriteVarint(packed.AsSpan(length), (uint)item.Length);
+                item.CopyTo(packed.AsSpan(length));
+                length += item.Length;
+                count++;
+            }
+        }
+        catch (InputException e) when (count > 0)
+        {
+            _pending = e;
         }
 
         return count == 0 ? null : (packed, length, count);

@@ -65,6 +65,19 @@ public sealed class InputReaderSpecs
     }
 
     [Fact]
+    public void InputReader_should_hand_out_the_items_before_a_bad_one_then_report_it()
+    {
+        using var reader = Reader("one\ntwo\n" + new string('x', 11) + "\nfour\n", maxItemBytes: 10);
+
+        var first = reader.ReadBatch(10, 1000);
+        var error = Assert.Throws<InputException>(() => reader.ReadBatch(10, 1000));
+
+        Assert.NotNull(first);
+        Assert.Equal(["one", "two"], PackedItems.Decode(first.Value.Packed.AsSpan(0, first.Value.Length)));
+        Assert.Equal(3, error.ItemNumber);
+    }
+
+    [Fact]
     public void InputReader_should_refuse_a_line_longer_than_its_buffer_without_holding_it_all()
     {
         using var reader = Reader("first\n" + new string('y', 3 << 20) + "\n", maxItemBytes: 100);

@@ -1,0 +1,157 @@
+using System.Text;
+
+namespace EndToEnd.Tests;
+
+/// <summary>An aggregator holding a list that every bad-input case must leave exactly as it was.</summary>
+public sealed class BaselineAggregator : IAsyncLifetime
+{
+    public static readonly string[] Baseline = ["base-1", "base-2", "base-3"];
+
+    private ServedAggregator? _aggregator;
+
+    internal ServedAggregator Aggregator => _aggregator ?? throw new InvalidOperationException("not started");
+
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("e2e-bad-input").FullName;
+
+    public async Task InitializeAsync()
+    {
+        _aggregator = await ServedAggregator.StartAsync();
+        var append = await _aggregator.WorkerAsync(["append", "--list", "base", "--id", "baseline", .. Baseline]);
+        Assert.Equal(0, append.ExitCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Aggregator.DisposeAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    /// <summary>The path of a new file in the fixture's directory holding <paramref name="bytes"/>.</summary>
+    public string File(string name, byte[] bytes)
+    {
+        var path = Path.Combine(Directory, name);
+        System.IO.File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
+
+/// <summary>
+/// The bad-input matrix, end to end: each case's exit code and message, and the baseline
+/// list unchanged afterwards (nothing acknowledged before a bad input is ever lost).
+/// </summary>
+public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<BaselineAggregator>
+{
+    private delegate string[] Arguments(BaselineAggregator fixture, string endpoint);
+
+    private static readonly Dictionary<string, (Arguments Args, int Exit, string[] Says)> WorkerCases = new()
+    {
+        ["unknown option"] = ((_, e) => ["append", "--aggregator", e, "--list", "base", "--frobnicate", "x"], 2,
+            ["unknown option '--frobnicate' for 'append'", "Usage:"]),
+        ["missing value"] = ((_, e) => ["append", "--aggregator", e, "x", "--list"], 2, ["--list needs a value"]),
+        ["bad port"] = ((_, _) => ["append", "--aggregator", "127.0.0.1:99999", "--list", "base", "x"], 2,
+            ["'99999' is not a port number (1 to 65535)"]),
+        ["malformed address"] = ((_, _) => ["append", "--aggregator", "localhost", "--list", "base", "x"], 2,
+            ["--aggregator 'localhost' is not HOST:PORT"]),
+        ["missing input file"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file", Path.Combine(f.Directory, "absent.txt")], 2,
+            ["absent.txt' does not exist"]),
+        ["unreadable input file"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file", f.Directory], 2,
+            ["cannot read input file"]),
+        ["invalid UTF-8"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file",
+            f.File("latin1.txt", [.. "fine\nalso fine\n"u8, 0x63, 0x61, 0x66, 0xE9, 0x0A, .. "after\n"u8])], 2,
+            ["line 3 is not valid UTF-8 (at byte 4)", "nothing was sent"]),
+        ["very long line"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file",
+            f.File("long.txt", Encoding.UTF8.GetBytes("short\n" + new string('x', 70_000) + "\nshort again\n"))], 2,
+            ["line 2 is 70000 bytes; the limit is 65536 bytes", "nothing was sent"]),
+        ["over-size argument"] = ((_, e) => ["append", "--aggregator", e, "--list", "base", "ok", new string('y', 65_537)], 2,
+            ["argument 2 is 65537 bytes; the limit is 65536 bytes", "nothing was sent"]),
+        ["empty list name"] = ((_, e) => ["append", "--aggregator", e, "--list", "", "x"], 2, ["list name must not be empty"]),
+        ["list name the journal cannot hold"] = ((_, e) => ["append", "--aggregator", e, "--list", "base/../x", "x"], 2,
+            ["list name 'base/../x' has '/' at position 5"]),
+        ["list name too long"] = ((_, e) => ["count", "--aggregator", e, "--list", new string('n', 129)], 2,
+            ["list name is 129 characters long; the limit is 128"]),
+    };
+
+    private static readonly Dictionary<string, (string[] Args, int Exit, string Says)> AggregatorCases = new()
+    {
+        ["unknown option"] = (["serve", "--in-memory", "--frobnicate"], 2, "unknown option '--frobnicate' for 'serve'"),
+        ["missing value"] = (["serve", "--in-memory", "--port"], 2, "--port needs a value"),
+        ["bad port"] = (["serve", "--in-memory", "--port", "65536"], 2, "--port '65536' is not a port number (0 to 65535)"),
+        ["port not a number"] = (["serve", "--in-memory", "--port", "http"], 2, "--port 'http' is not a port number"),
+        ["address not of this machine"] = (["serve", "--in-memory", "--port", "0", "--hostname", "192.0.2.1"], 1,
+            "that address is not one of this machine's"),
+        ["malformed address"] = (["serve", "--in-memory", "--port", "0", "--hostname", "not an address!"], 1, "cannot listen on not an address!"),
+        ["missing config file"] = (["serve", "--in-memory", "--config", "/nonexistent/aggregator.hocon"], 2,
+            "/nonexistent/aggregator.hocon: the file does not exist"),
+    };
+
+    public static TheoryData<string> WorkerCaseNames => new(WorkerCases.Keys);
+
+    public static TheoryData<string> AggregatorCaseNames => new(AggregatorCases.Keys);
+
+    [Theory]
+    [MemberData(nameof(WorkerCaseNames))]
+    public async Task Worker_should_refuse_bad_input_with_its_exit_code_and_message_and_change_nothing(string name)
+    {
+        var (args, exit, says) = WorkerCases[name];
+
+        var run = await Executables.RunWorkerAsync(args(baseline, baseline.Aggregator.Endpoint));
+
+        Assert.True(run.ExitCode == exit, $"{name}: exit {run.ExitCode}, stderr: {run.Stderr}");
+        Assert.All(says, text => Assert.Contains(text, run.Stderr));
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+        await AssertBaselineUnchangedAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(AggregatorCaseNames))]
+    public async Task Aggregator_should_refuse_bad_options_with_its_exit_code_and_message(string name)
+    {
+        var (args, exit, says) = AggregatorCases[name];
+        await using var process = Executables.StartAggregator(args);
+
+        var run = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(run.ExitCode == exit, $"{name}: exit {run.ExitCode}, stderr: {run.Stderr}");
+        Assert.Contains(says, run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+        await AssertBaselineUnchangedAsync();
+    }
+
+    [Fact]
+    public async Task An_empty_input_should_succeed_with_zero_items()
+    {
+        var empty = baseline.File("empty.txt", []);
+
+        var file = await baseline.Aggregator.WorkerAsync("append", "--list", "base", "--file", empty);
+        var stdin = await Executables.RunWorkerAsync(["append", "--aggregator", baseline.Aggregator.Endpoint, "--list", "base", "-"], stdin: "");
+
+        Assert.Equal(0, file.ExitCode);
+        Assert.StartsWith("appended 0 items to list 'base'", file.Stdout);
+        Assert.Equal(0, stdin.ExitCode);
+        Assert.StartsWith("appended 0 items to list 'base'", stdin.Stdout);
+        await AssertBaselineUnchangedAsync();
+    }
+
+    [Fact]
+    public async Task Bad_input_on_stdin_should_keep_the_items_before_it_and_say_how_many()
+    {
+        var run = await Executables.RunWorkerAsync(
+            ["append", "--aggregator", baseline.Aggregator.Endpoint, "--list", "stdin-cut", "--id", "cut", "-"],
+            stdin: "one\ntwo\n" + new string('z', 65_537) + "\nfour\n");
+        var get = await baseline.Aggregator.WorkerAsync("get", "--list", "stdin-cut");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("line 3 is 65537 bytes; the limit is 65536 bytes", run.Stderr);
+        Assert.Contains("the 2 items before it are acknowledged", run.Stderr);
+        Assert.Equal(["one", "two"], get.Lines);
+        await AssertBaselineUnchangedAsync();
+    }
+
+    private async Task AssertBaselineUnchangedAsync()
+    {
+        var get = await baseline.Aggregator.WorkerAsync("get", "--list", "base");
+        Assert.Equal(BaselineAggregator.Baseline, get.Lines);
+    }
+}
