@@ -106,5 +106,22 @@ public sealed class ErrorTests : IDisposable
         Assert.DoesNotContain("without TLS", local.Process.Stderr);
     }
 
+    [Fact]
+    public async Task A_worker_using_another_name_than_the_public_hostname_should_be_dropped_and_the_aggregator_should_say_why()
+    {
+        await using var aggregator = await ServedAggregator.StartAsync(0, "--public-hostname", "localhost");
+        var port = aggregator.Endpoint[(aggregator.Endpoint.LastIndexOf(':') + 1)..];
+
+        var mismatch = await Executables.RunWorkerAsync(["count", "--aggregator", $"127.0.0.1:{port}", "--connect-timeout", "2"]);
+        var matching = await Executables.RunWorkerAsync(["count", "--aggregator", $"localhost:{port}"]);
+
+        Assert.StartsWith("akka.tcp://aggregator@localhost:", aggregator.Address);
+        Assert.Equal(3, mismatch.ExitCode);
+        Assert.Contains($"for non-local recipient [[akka.tcp://aggregator@127.0.0.1:{port}/]]", aggregator.Process.Stderr);
+        Assert.Contains($"inbound addresses [akka.tcp://aggregator@localhost:{port}]", aggregator.Process.Stderr);
+        Assert.Equal(0, matching.ExitCode);
+        Assert.Equal(["0"], matching.Lines);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
