@@ -68,6 +68,16 @@ public static class Program
         await stdout.WriteLineAsync($"ready {host.Address}");
         await stdout.FlushAsync();
         await host.System.WhenTerminated;
+
+        // Only SIGINT/SIGTERM stop the aggregator cleanly; Akka.Remote also stops the whole
+        // system when a TLS handshake it started fails.
+        var reason = shutdown.ShutdownReason;
+        if (reason is not null and not CoordinatedShutdown.ClrExitReason)
+        {
+            await Console.Error.WriteLineAsync($"Aggregator: the actor system stopped: {reason}");
+            return ExitCodes.Failure;
+        }
+
         return ExitCodes.Success;
 
         void Stop(PosixSignalContext context)

@@ -153,10 +153,16 @@ public sealed class TransportSecurity
         {
             if (keyPath is not null)
             {
-                Read(file, "key", keyPath, () => File.ReadAllBytes(keyPath));
-                loaded = string.IsNullOrEmpty(password)
-                    ? X509Certificate2.CreateFromPemFile(path, keyPath)
-                    : X509Certificate2.CreateFromEncryptedPemFile(path, password, keyPath);
+                var encrypted = false;
+                Read(file, "key", keyPath, () => encrypted = File.ReadAllText(keyPath).Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal));
+                if (encrypted && string.IsNullOrEmpty(password))
+                {
+                    throw Problem(file, "key", $"{keyPath} is encrypted: put its password in ${variable}");
+                }
+
+                loaded = encrypted
+                    ? X509Certificate2.CreateFromEncryptedPemFile(path, password, keyPath)
+                    : X509Certificate2.CreateFromPemFile(path, keyPath);
             }
             else
             {
@@ -164,7 +170,7 @@ public sealed class TransportSecurity
             }
         }, keyPath is null
             ? $"is not a PKCS#12 file its password (from ${variable}) opens; for a PEM certificate give its key with --tls-key"
-            : $"and {keyPath} are not a PEM certificate and its private key{(string.IsNullOrEmpty(password) ? "" : $" (decrypted with ${variable})")}");
+            : $"and {keyPath} are not a PEM certificate and its private key (an encrypted key is opened with ${variable})");
 
         var certificate = loaded!;
         if (!certificate.HasPrivateKey)

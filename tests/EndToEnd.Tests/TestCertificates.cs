@@ -37,9 +37,16 @@ public sealed class TestCertificates : IDisposable
         using var worker = X509Certificate2.CreateFromPemFile(Worker.Certificate, Worker.Key);
         WorkerPkcs12 = Path.Combine(Directory, "worker.p12");
         File.WriteAllBytes(WorkerPkcs12, worker.Export(X509ContentType.Pkcs12, Pkcs12Password));
+        using var workerKey = worker.GetECDsaPrivateKey()!;
+        WorkerEncryptedKey = Path.Combine(Directory, "worker.enc.key");
+        File.WriteAllText(WorkerEncryptedKey, workerKey.ExportEncryptedPkcs8PrivateKeyPem(Pkcs12Password,
+            new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 100_000)));
     }
 
     public string Directory { get; }
+
+    /// <summary>The worker's private key, encrypted with <see cref="Pkcs12Password"/>.</summary>
+    internal string WorkerEncryptedKey { get; }
 
     internal string CaFile { get; }
 

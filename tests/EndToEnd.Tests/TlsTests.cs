@@ -11,7 +11,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         ServedAggregator.StartWithAsync(["--in-memory", .. certificates.Aggregator.Options(certificates.CaFile)]);
 
     [Fact]
-    public async Task Workers_with_certificates_from_the_trusted_CA_should_append_over_TLS_from_PEM_or_PKCS12()
+    public async Task Workers_with_certificates_from_the_trusted_CA_should_append_over_TLS_from_PEM_encrypted_PEM_or_PKCS12()
     {
         await using var aggregator = await StartTlsAggregatorAsync();
         var trusted = certificates.Worker.Options(certificates.CaFile);
@@ -20,13 +20,18 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         var pkcs12 = await Executables.RunWorkerAsync(
             ["append", "--aggregator", aggregator.Endpoint, "--tls-cert", certificates.WorkerPkcs12, "--tls-ca", certificates.CaFile, "d", "e"],
             environment: new Dictionary<string, string> { ["ACTORS_TLS_PASSWORD"] = TestCertificates.Pkcs12Password });
+        var encryptedKey = await Executables.RunWorkerAsync(
+            ["append", "--aggregator", aggregator.Endpoint, "--tls-cert", certificates.Worker.Certificate, "--tls-key", certificates.WorkerEncryptedKey,
+                "--tls-ca", certificates.CaFile, "f"],
+            environment: new Dictionary<string, string> { ["ACTORS_TLS_PASSWORD"] = TestCertificates.Pkcs12Password });
         var get = await aggregator.WorkerAsync(["get", .. trusted]);
 
         Assert.StartsWith("akka.ssl.tcp://", aggregator.Address);
+        Assert.True(encryptedKey.ExitCode == 0, encryptedKey.Stderr);
         Assert.Contains("with mutual TLS", aggregator.Process.Stderr);
         Assert.True(pem.ExitCode == 0, pem.Stderr);
         Assert.True(pkcs12.ExitCode == 0, pkcs12.Stderr);
-        Assert.Equal(["a", "b", "c", "d", "e"], get.Lines);
+        Assert.Equal(["a", "b", "c", "d", "e", "f"], get.Lines);
     }
 
     [Fact]
@@ -99,6 +104,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             ["--tls-cert", pair.Certificate, "--tls-ca", certificates.CaFile],
             ["--tls-cert", pair.Certificate, "--tls-key", pair.Key, "--tls-ca", pair.Key],
             ["--tls-cert", certificates.WorkerPkcs12, "--tls-ca", certificates.CaFile],
+            ["--tls-cert", pair.Certificate, "--tls-key", certificates.WorkerEncryptedKey, "--tls-ca", certificates.CaFile],
         ];
         string[] expected =
         [
@@ -108,6 +114,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             "for a PEM certificate give its key with --tls-key",
             "holds no PEM certificate",
             "is not a PKCS#12 file its password (from $ACTORS_TLS_PASSWORD) opens",
+            "is encrypted: put its password in $ACTORS_TLS_PASSWORD",
         ];
 
         for (var i = 0; i < cases.Length; i++)
