@@ -120,6 +120,20 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
     }
 
     [Fact]
+    public async Task A_second_aggregator_on_a_port_in_use_should_exit_1_and_leave_the_first_serving()
+    {
+        var endpoint = baseline.Aggregator.Endpoint;
+        await using var second = Executables.StartAggregator("serve", "--in-memory", "--port", endpoint[(endpoint.LastIndexOf(':') + 1)..]);
+
+        var run = await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"cannot listen on {endpoint}: the port is already in use", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        await AssertBaselineUnchangedAsync();
+    }
+
+    [Fact]
     public async Task An_empty_input_should_succeed_with_zero_items()
     {
         var empty = baseline.File("empty.txt", []);
