@@ -13,4 +13,7 @@ public static class ExitCodes
 
     /// <summary>The aggregator was unreachable within the connect time-out.</summary>
     public const int Unreachable = 3;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM before the command finished (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }

@@ -58,13 +58,17 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
     /// <summary>
     /// <see cref="Configuration"/> for the aggregator and worker processes: Akka's serializers
-    /// that take .NET type names from the payload (JSON, any-protobuf) are replaced by ones
-    /// that refuse everything. Only there: in-process specs verify local messages through
+    /// that take .NET type names from the payload (JSON, any-protobuf, remote deployment) are
+    /// replaced by ones that refuse everything, and the two that carry exceptions by type
+    /// name (Status.Failure, the Failed system message) refuse those. Only there: in-process specs verify local messages through
     /// Akka's JSON serializer (serialize-messages = on), and those never cross the wire.
     /// </summary>
     public static Config ProcessConfiguration { get; } = ConfigurationFactory.ParseString($"""
         akka.actor.serializers.json = "{typeof(RefusingJsonSerializer).AssemblyQualifiedNameWithoutVersion()}"
         akka.actor.serializers.proto = "{typeof(RefusingProtobufSerializer).AssemblyQualifiedNameWithoutVersion()}"
+        akka.actor.serializers.daemon-create = "{typeof(RefusingDeploymentSerializer).AssemblyQualifiedNameWithoutVersion()}"
+        akka.actor.serializers.akka-misc = "{typeof(GuardedMiscSerializer).AssemblyQualifiedNameWithoutVersion()}"
+        akka.actor.serializers.akka-system-msg = "{typeof(GuardedSystemMessageSerializer).AssemblyQualifiedNameWithoutVersion()}"
         """).WithFallback(Configuration);
 
     public override string Manifest(object o) =>

@@ -42,3 +42,51 @@ public sealed class RefusingProtobufSerializer(ExtendedActorSystem system) : Ref
 {
     public override int Identifier => 2;
 }
+
+/// <summary>Identifier 3, Akka.Remote's remote-deployment messages (props by type name); nothing here deploys remotely.</summary>
+public sealed class RefusingDeploymentSerializer(ExtendedActorSystem system) : RefusingSerializer(system, "remote deployment")
+{
+    public override int Identifier => 3;
+}
+
+/// <summary>
+/// Akka.Remote's serializer of its small messages (Identify, ActorIdentity, heartbeats…),
+/// except <c>Status.Failure</c>: an exception on the wire names its own .NET type, which
+/// would be built from the payload. The processes never send one to each other.
+/// </summary>
+public sealed class GuardedMiscSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    private const string StatusFailure = "STF";
+    private readonly Akka.Remote.Serialization.MiscMessageSerializer _inner = new(system);
+
+    public override int Identifier => _inner.Identifier;
+
+    public override string Manifest(object o) => _inner.Manifest(o);
+
+    public override byte[] ToBinary(object obj) => _inner.ToBinary(obj);
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        manifest == StatusFailure
+            ? throw new SerializationException($"refused a {bytes.Length}-byte Status.Failure: type names are never taken from the wire")
+            : _inner.FromBinary(bytes, manifest);
+}
+
+/// <summary>
+/// Akka.Remote's system messages (watch, unwatch, death notifications…), except
+/// <c>Failed</c>, which carries an exception that names its own .NET type.
+/// </summary>
+public sealed class GuardedSystemMessageSerializer(ExtendedActorSystem system) : Serializer(system)
+{
+    private readonly Akka.Remote.Serialization.SystemMessageSerializer _inner = new(system);
+
+    public override int Identifier => _inner.Identifier;
+
+    public override bool IncludeManifest => _inner.IncludeManifest;
+
+    public override byte[] ToBinary(object obj) => _inner.ToBinary(obj);
+
+    public override object FromBinary(byte[] bytes, Type type) =>
+        type == typeof(Akka.Dispatch.SysMsg.Failed)
+            ? throw new SerializationException($"refused a {bytes.Length}-byte Failed system message: type names are never taken from the wire")
+            : _inner.FromBinary(bytes, type);
+}

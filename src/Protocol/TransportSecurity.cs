@@ -43,18 +43,21 @@ public sealed class TransportSecurity
         if (certificate is not null)
         {
             yield return new(Section + "enabled", "on");
-            yield return new(Section + "certificate", Path.GetFullPath(certificate));
+            yield return new(Section + "certificate", FullPath(certificate));
         }
 
         if (key is not null)
         {
-            yield return new(Section + "key", Path.GetFullPath(key));
+            yield return new(Section + "key", FullPath(key));
         }
 
         if (authority is not null)
         {
-            yield return new(Section + "ca", Path.GetFullPath(authority));
+            yield return new(Section + "ca", FullPath(authority));
         }
+
+        // An empty path stays empty: the settings then say which file is missing.
+        static string FullPath(string path) => path.Length == 0 ? path : Path.GetFullPath(path);
     }
 
     /// <summary>The settings of <paramref name="file"/>, loaded and checked; null when TLS is off.</summary>
@@ -119,9 +122,13 @@ public sealed class TransportSecurity
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_authorities);
+        // A private CA publishes no revocation lists; a peer's certificate must not make this
+        // process fetch anything from the addresses written in it.
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         if (offered is not null)
         {
+            // The use the handshake asks of the peer: serverAuth of a server, clientAuth of a client.
             foreach (var oid in offered.ChainPolicy.ApplicationPolicy)
             {
                 chain.ChainPolicy.ApplicationPolicy.Add(oid);
@@ -130,14 +137,28 @@ public sealed class TransportSecurity
             chain.ChainPolicy.ExtraStore.AddRange(offered.ChainPolicy.ExtraStore);
         }
 
-        if (chain.Build(certificate))
+        try
         {
-            return true;
-        }
+            if (chain.Build(certificate))
+            {
+                return true;
+            }
 
-        var reasons = chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct();
-        Refuse(log, peer, $"its certificate ({certificate.Subject}, issued by {certificate.Issuer}) is not trusted: {string.Join("; ", reasons)}");
-        return false;
+            var reasons = chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct();
+            Refuse(log, peer, $"its certificate ({certificate.Subject}, issued by {certificate.Issuer}) is not trusted: {string.Join("; ", reasons)}");
+            return false;
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                if (!ReferenceEquals(element.Certificate, certificate)
+                    && !_authorities.Any(a => ReferenceEquals(a, element.Certificate)))
+                {
+                    element.Certificate.Dispose();
+                }
+            }
+        }
     }
 
     private void Refuse(ILoggingAdapter log, string peer, string reason)
@@ -153,8 +174,15 @@ public sealed class TransportSecurity
         {
             if (keyPath is not null)
             {
-                var encrypted = false;
-                Read(file, "key", keyPath, () => encrypted = File.ReadAllText(keyPath).Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal));
+                var text = string.Empty;
+                Read(file, "key", keyPath, () => text = File.ReadAllText(keyPath));
+                if (text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+                {
+                    throw Problem(file, "key",
+                        $"{keyPath} is in OpenSSL's legacy encrypted format; convert it to PKCS#8: openssl pkcs8 -topk8 -in OLD.key -out NEW.key");
+                }
+
+                var encrypted = text.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal);
                 if (encrypted && string.IsNullOrEmpty(password))
                 {
                     throw Problem(file, "key", $"{keyPath} is encrypted: put its password in ${variable}");
@@ -172,17 +200,14 @@ public sealed class TransportSecurity
             ? $"is not a PKCS#12 file its password (from ${variable}) opens; for a PEM certificate give its key with --tls-key"
             : $"and {keyPath} are not a PEM certificate and its private key (an encrypted key is opened with ${variable})");
 
-        var certificate = loaded!;
+        using var certificate = loaded!;
         if (!certificate.HasPrivateKey)
         {
             throw Problem(file, "certificate", $"{path} holds no private key for its certificate (give the key with --tls-key)");
         }
 
         // SslStream on some platforms cannot use a key that exists only in memory: keep it in a PKCS#12 form.
-        using (certificate)
-        {
-            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
-        }
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
     }
 
     private static void Read(HoconFile file, string key, string path, Action read, string? notUnderstood = null)

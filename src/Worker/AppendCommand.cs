@@ -18,8 +18,8 @@ public static class AppendCommand
     public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout)
     {
         var producerId = line.ProducerId ?? NewProducerId();
-        CheckWholeInput(line, settings);
         using var input = OpenInput(line, settings);
+        CheckWholeInput(input);
         var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
         var locator = new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff);
         var producer = system.ActorOf(ProducerActor.Props(line.List, producerId, settings, locator, connectTimeout), "producer");
@@ -95,22 +95,17 @@ public static class AppendCommand
     }
 
     /// <summary>
-    /// A file or the arguments are read through once before anything is sent, so that an item
-    /// over the size limit or not in UTF-8 refuses the whole run instead of half of it. Stdin
-    /// cannot be read twice: there, the items before a bad one are appended and reported.
+    /// A regular file or the arguments are read through once before anything is sent, so that
+    /// an item over the size limit or not in UTF-8 refuses the whole run instead of half of it.
+    /// Stdin and pipes cannot be read twice: there, the items before a bad one are appended
+    /// and reported.
     /// </summary>
     /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
-    private static void CheckWholeInput(CommandLine line, WorkerSettings settings)
+    private static void CheckWholeInput(InputReader input)
     {
-        if (line.File == "-")
-        {
-            return;
-        }
-
-        using var check = OpenInput(line, settings);
         try
         {
-            check.Skip(ulong.MaxValue);
+            input.CheckAllAndRewind();
         }
         catch (InputException e)
         {

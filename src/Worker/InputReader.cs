@@ -61,6 +61,28 @@ public sealed class InputReader : IDisposable
 
     public static InputReader FromStream(Stream stream, int maxItemBytes) => new(stream, null, maxItemBytes, "line");
 
+    /// <summary>
+    /// Reads the whole input through once, checking every item, and starts again from the
+    /// top: true when it could (arguments, a regular file). A pipe, a terminal or stdin
+    /// cannot be read twice: false, and nothing is read.
+    /// </summary>
+    /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
+    public bool CheckAllAndRewind()
+    {
+        if (_stream is { CanSeek: false } || ItemsRead > 0)
+        {
+            return false;
+        }
+
+        Skip(ulong.MaxValue);
+        _stream?.Seek(0, SeekOrigin.Begin);
+        _start = _end = 0;
+        _eof = false;
+        _nextArgument = 0;
+        ItemsRead = 0;
+        return true;
+    }
+
     /// <summary>Reads and drops <paramref name="count"/> items; returns how many there were.</summary>
     public ulong Skip(ulong count)
     {

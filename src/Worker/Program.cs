@@ -48,8 +48,7 @@ public static class Program
             // nothing would answer the command any more.
             if (await Task.WhenAny(work, system.WhenTerminated) != work)
             {
-                await Console.Error.WriteLineAsync($"Worker: {TlsFailure(security, client.Endpoint)}");
-                return ExitCodes.Usage;
+                return await StoppedAsync(CoordinatedShutdown.Get(system).ShutdownReason, security, client.Endpoint);
             }
 
             var code = await work;
@@ -106,8 +105,23 @@ public static class Program
         }
     }
 
-    private static string TlsFailure(TransportSecurity? security, string endpoint) =>
-        security?.LastRefusal is { } refusal
-            ? $"the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
-            : $"the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS";
+    /// <summary>The actor system ended before the command: a failed TLS handshake (exit 2), Ctrl+C, or anything else (exit 1).</summary>
+    private static async Task<int> StoppedAsync(CoordinatedShutdown.Reason? reason, TransportSecurity? security, string endpoint)
+    {
+        if (reason is CoordinatedShutdown.ClrExitReason)
+        {
+            return ExitCodes.Interrupted;
+        }
+
+        if (security is not null && reason?.GetType().Name == "TlsHandshakeFailureReason")
+        {
+            await Console.Error.WriteLineAsync(security.LastRefusal is { } refusal
+                ? $"Worker: the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
+                : $"Worker: the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS");
+            return ExitCodes.Usage;
+        }
+
+        await Console.Error.WriteLineAsync($"Worker: the actor system stopped: {reason?.ToString() ?? "no reason given"}");
+        return ExitCodes.Failure;
+    }
 }

@@ -57,8 +57,11 @@ internal static class AkkaWire
         return Frame(Message(w => Field(w, 1, copy)));
     }
 
-    /// <summary>A frame carrying one message for <paramref name="recipientPath"/>, as serialized by serializer <paramref name="serializerId"/>.</summary>
-    public static byte[] Envelope(string recipientPath, int serializerId, string manifest, ReadOnlySpan<byte> message, ulong sequence)
+    /// <summary>
+    /// A frame carrying one ordinary message for <paramref name="recipientPath"/>, as serialized
+    /// by serializer <paramref name="serializerId"/> (no sequence number: only system messages have one).
+    /// </summary>
+    public static byte[] Envelope(string recipientPath, int serializerId, string manifest, ReadOnlySpan<byte> message)
     {
         var body = message.ToArray();
         var recipient = Message(w =>
@@ -77,34 +80,61 @@ internal static class AkkaWire
         {
             Field(w, 1, recipient);
             Field(w, 2, serialized);
-            w.WriteTag(5, WireFormat.WireType.Fixed64);
-            w.WriteFixed64(sequence);
         });
         return Payload(Message(w => Field(w, 2, envelope)));
     }
 
     /// <summary>
     /// Connects to 127.0.0.1:<paramref name="port"/>, writes <paramref name="chunks"/> and
-    /// closes. The other side may hang up first: that is one of the answers a hostile peer gets.
+    /// closes. With <paramref name="handshakeFirst"/>, the first chunk is an association
+    /// handshake: the rest is written once the aggregator has answered it (as a real peer
+    /// would wait), within a bounded time. The other side may hang up first: that is one of
+    /// the answers a hostile peer gets.
     /// </summary>
-    public static async Task SendAndCloseAsync(int port, IEnumerable<byte[]> chunks)
+    public static async Task SendAndCloseAsync(int port, IReadOnlyList<byte[]> chunks, bool handshakeFirst = false)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         var stream = tcp.GetStream();
         try
         {
-            foreach (var chunk in chunks)
+            for (var i = 0; i < chunks.Count; i++)
             {
-                await stream.WriteAsync(chunk);
+                await stream.WriteAsync(chunks[i]);
+                if (i == 0 && handshakeFirst && !await AnsweredAsync(stream, TimeSpan.FromSeconds(1)))
+                {
+                    return;
+                }
             }
 
             await stream.FlushAsync();
+            if (handshakeFirst)
+            {
+                // An association's messages are dropped if it closes before the aggregator has
+                // set up its reader: stay connected a moment, as a real peer would.
+                await AnsweredAsync(stream, TimeSpan.FromMilliseconds(100));
+            }
+
             tcp.Client.Shutdown(SocketShutdown.Send);
         }
         catch (IOException)
         {
             // The aggregator closed the connection on us.
+        }
+    }
+
+    /// <summary>True when the other side sent something within <paramref name="wait"/>.</summary>
+    private static async Task<bool> AnsweredAsync(NetworkStream stream, TimeSpan wait)
+    {
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            return await stream.ReadAsync(buffer, timeout.Token) > 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -13,7 +13,8 @@ namespace EndToEnd.Tests;
 public sealed class HostilePeerTests : IDisposable
 {
     private const int Seed = 20261126;
-    private const int HostileConnections = 120;
+    private const int HostileConnections = 180;
+    private const int ItemsPerRun = 100_000;
     private readonly ItemFiles _files = new();
 
     [Fact]
@@ -21,41 +22,41 @@ public sealed class HostilePeerTests : IDisposable
     {
         await using var aggregator = await ServedAggregator.StartAsync();
         var port = Port(aggregator);
-        var input = _files.Write("items.txt", "good", 200_000);
-        await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "fuzz", "--file", input);
-
-        var random = new Random(Seed);
+        var input = _files.Write("items.txt", "good", ItemsPerRun);
         var lists = aggregator.Address + "/user/lists";
-        string[] manifests = ["ab", "grp", "gr", "gl", "dl", "zz", ""];
-        for (var i = 0; i < HostileConnections; i++)
+        // One small batch in flight at a time, so that a run lasts while the garbage arrives.
+        var slow = Path.Combine(_files.Directory, "slow-worker.hocon");
+        await File.WriteAllTextAsync(slow, await File.ReadAllTextAsync(Path.Combine(Executables.RepositoryRoot, "config", "worker.hocon"))
+            + "\nactors.worker { batch-max-items = 100, max-in-flight = 1 }\n");
+        var started = new List<Task<Completed>>();
+        Task<Completed> Run() => aggregator.WorkerAsync("append", "--list", "fuzz", "--id", $"run-{started.Count}", "--config", slow, "--file", input);
+
+        await using var follow = await KillScenario.FollowAsync(aggregator, "fuzz");
+        var current = Run();
+        started.Add(current);
+        await follow.ReadLineAsync(KillScenario.Long);
+        Assert.False(current.IsCompleted, "the first run ended before the garbage began");
+
+        // Workers append run after run for as long as the hostile connections last.
+        var hostile = SendHostileTrafficAsync(port, lists);
+        while (await Task.WhenAny(hostile, current) != hostile)
         {
-            var handshake = AkkaWire.Associate("intruder", "127.0.0.1", random.Next(1024, 65535), (ulong)random.NextInt64());
-            byte[][] chunks = (i % 6) switch
-            {
-                0 => [Bytes(random, 1, 4096)],
-                1 => [Truncated(random)],
-                2 => [handshake, .. Enumerable.Range(0, random.Next(1, 5)).Select(_ => AkkaWire.Frame(Bytes(random, 0, 2048)))],
-                3 => [handshake, AkkaWire.Payload(Bytes(random, 0, 2048))],
-                4 => [handshake, AkkaWire.Envelope(lists, ProtocolSerializer.Id, manifests[random.Next(manifests.Length)], Bytes(random, 0, 512), 1)],
-                _ => [handshake, [0xF0, 0xFF, 0xFF, 0x7F, .. Bytes(random, 1, 64)]],
-            };
-            await AkkaWire.SendAndCloseAsync(port, chunks);
+            current = Run();
+            started.Add(current);
         }
 
-        var appended = await worker.WaitForExitAsync(TimeSpan.FromSeconds(120));
-        var count = await aggregator.WorkerAsync("count", "--list", "fuzz");
+        await hostile;
+        var runs = await Task.WhenAll(started);
         var get = await aggregator.WorkerAsync("get", "--list", "fuzz");
-        var after = await aggregator.WorkerAsync("append", "--list", "after", "still", "serving");
 
-        Assert.True(appended.ExitCode == 0, appended.Stderr);
-        Assert.Equal(["200000"], count.Lines);
-        Assert.Equal(ItemFiles.Items("good", 200_000), get.Lines);
-        Assert.Equal(0, after.ExitCode);
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Stderr));
+        Assert.Equal(Enumerable.Repeat(ItemFiles.Items("good", ItemsPerRun), runs.Length).SelectMany(i => i), get.Lines);
+        Assert.Contains("Error while decoding incoming Akka PDU", aggregator.Process.Stderr);
         Assert.DoesNotContain("   at ", aggregator.Process.Stderr);
     }
 
     [Fact]
-    public async Task A_foreign_actor_system_should_neither_delete_stop_nor_kill_anything()
+    public async Task A_foreign_actor_system_should_neither_delete_stop_kill_nor_deploy_anything()
     {
         await using var aggregator = await ServedAggregator.StartAsync();
         Assert.Equal(0, (await aggregator.WorkerAsync("append", "--list", "kept", "kept-1", "kept-2")).ExitCode);
@@ -80,6 +81,8 @@ public sealed class HostilePeerTests : IDisposable
             lists.Tell(PoisonPill.Instance);
             lists.Tell(Kill.Instance);
             list.Tell(new DeleteList { List = "kept" });
+            lists.Tell(new Status.Failure(new InvalidOperationException("an exception names its own type")));
+            intruder.ActorOf(Props.Create(() => new Squatter()).WithDeploy(new Deploy(new RemoteScope(Address.Parse(aggregator.Address)))));
             list.Tell(PoisonPill.Instance);
             list.Tell(Kill.Instance);
             intruder.ActorSelection(aggregator.Address + "/user/lists/kept~1").Tell(PoisonPill.Instance);
@@ -103,10 +106,41 @@ public sealed class HostilePeerTests : IDisposable
         Assert.Equal(0, append.ExitCode);
         Assert.Equal(["3"], count.Lines);
         Assert.Contains("type names are never taken from the wire", aggregator.Process.Stderr);
+        Assert.Contains("ActorKilledException: Kill", aggregator.Process.Stderr); // delivered, and the lists actor resumed
+        Assert.Contains("Status.Failure: type names are never taken from the wire", aggregator.Process.Stderr);
+        Assert.Contains("for remote deployment (serializer 3)", aggregator.Process.Stderr);
         Assert.DoesNotContain("   at ", aggregator.Process.Stderr);
     }
 
     public void Dispose() => _files.Dispose();
+
+    /// <summary>
+    /// <see cref="HostileConnections"/> connections (fixed seed) of garbage, broken frames, and
+    /// valid handshakes followed by garbage frames or envelopes no serializer should accept.
+    /// </summary>
+    private static async Task SendHostileTrafficAsync(int port, string lists)
+    {
+        var random = new Random(Seed);
+        string[] manifests = ["ab", "grp", "gr", "gl", "dl", "zz", ""];
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"$type":"Protocol.Messages.DeleteList, Protocol","List":"fuzz"}""");
+        for (var i = 0; i < HostileConnections; i++)
+        {
+            var handshake = AkkaWire.Associate("intruder", "127.0.0.1", random.Next(1024, 65535), (ulong)random.NextInt64());
+            byte[][] chunks = (i % 9) switch
+            {
+                0 => [Bytes(random, 1, 4096)],
+                1 => [Truncated(random)],
+                2 => [handshake, .. Enumerable.Range(0, random.Next(1, 5)).Select(_ => AkkaWire.Frame(Bytes(random, 0, 2048)))],
+                3 => [handshake, AkkaWire.Payload(Bytes(random, 0, 2048))],
+                4 => [handshake, AkkaWire.Envelope(lists, ProtocolSerializer.Id, manifests[random.Next(manifests.Length)], Bytes(random, 0, 512))],
+                5 => [handshake, AkkaWire.Envelope(lists, 1, "", json)],
+                6 => [handshake, AkkaWire.Envelope(lists, 16, "STF", Bytes(random, 0, 512))],
+                7 => [handshake, AkkaWire.Envelope(lists, 3, "", Bytes(random, 0, 512))],
+                _ => [handshake, [0xF0, 0xFF, 0xFF, 0x7F, .. Bytes(random, 1, 64)]],
+            };
+            await AkkaWire.SendAndCloseAsync(port, chunks, handshakeFirst: i % 9 >= 2);
+        }
+    }
 
     private static int Port(ServedAggregator aggregator) =>
         int.Parse(aggregator.Endpoint[(aggregator.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
@@ -126,6 +160,11 @@ public sealed class HostilePeerTests : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(frame, promised);
         random.NextBytes(frame.AsSpan(4));
         return frame;
+    }
+
+    /// <summary>An actor a peer tries to deploy into the aggregator.</summary>
+    public sealed class Squatter : ReceiveActor
+    {
     }
 
     /// <summary>A message type the aggregator has never heard of.</summary>

@@ -33,6 +33,7 @@ public sealed class TestCertificates : IDisposable
         Worker = Leaf("worker", ca);
         OtherCaWorker = Leaf("intruder", otherCa);
         SelfSigned = Leaf("self-signed", null);
+        Expired = Leaf("expired", ca, DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(-1));
 
         using var worker = X509Certificate2.CreateFromPemFile(Worker.Certificate, Worker.Key);
         WorkerPkcs12 = Path.Combine(Directory, "worker.p12");
@@ -60,6 +61,9 @@ public sealed class TestCertificates : IDisposable
 
     internal PemPair SelfSigned { get; }
 
+    /// <summary>Issued by the CA, but valid only until yesterday.</summary>
+    internal PemPair Expired { get; }
+
     /// <summary>The worker's certificate and key in one PKCS#12 file, locked with <see cref="Pkcs12Password"/>.</summary>
     internal string WorkerPkcs12 { get; }
 
@@ -72,10 +76,10 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(30));
     }
 
-    private PemPair Leaf(string name, X509Certificate2? issuer)
+    private PemPair Leaf(string name, X509Certificate2? issuer, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
@@ -86,8 +90,8 @@ public sealed class TestCertificates : IDisposable
         names.AddDnsName("localhost");
         names.AddIpAddress(System.Net.IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
-        var from = DateTimeOffset.UtcNow.AddDays(-1);
-        var to = DateTimeOffset.UtcNow.AddDays(29);
+        var from = notBefore ?? DateTimeOffset.UtcNow.AddDays(-1);
+        var to = notAfter ?? DateTimeOffset.UtcNow.AddDays(29);
         X509Certificate2 certificate;
         if (issuer is null)
         {
