@@ -14,6 +14,6 @@ public static class ExitCodes
     /// <summary>The aggregator was unreachable within the connect time-out.</summary>
     public const int Unreachable = 3;
 
-    /// <summary>Stopped by Ctrl+C or SIGTERM before the command finished (128 + SIGINT, as shells report it).</summary>
+    /// <summary>Stopped by Ctrl+C before the command finished (128 + SIGINT, as shells report it; SIGTERM gives 143).</summary>
     public const int Interrupted = 130;
 }
