@@ -178,6 +178,8 @@ if [ -n "$python" ]; then
 fi
 row "acknowledged append, one at a time, p50 (µs, $latency_count appends)" "$p50" "$peer50 (Manager .append())" "$(ratio "$p50" "$peer50")" "≤ 100 µs"
 row "acknowledged append, one at a time, p99 (µs)" "$p99" "$peer99 (Manager .append())" "$(ratio "$p99" "$peer99")" "-"
+t50=$(sed -n 's/.*"identifyP50Us":\([0-9.]*\).*/\1/p' <<<"$lat")
+row "Akka.Remote's own round trip in the same run (Identify to the lists actor, answered by Akka), p50 (µs)" "$t50" "-" "-" "-"
 
 # ---------------------------------------------------------------- memory per item
 start_aggregator "memory" --in-memory

@@ -8,6 +8,8 @@ namespace Worker;
 /// <summary>
 /// <c>latency</c>: appends one item at a time, each waiting for its acknowledgement, and
 /// reports the round-trip percentiles. It uses a fresh list of its own and deletes it at the end.
+/// Then, as the baseline, as many <c>Identify</c> round trips to the same actor: answered by
+/// Akka itself, with none of our code on the way, they are the transport's own floor.
 /// </summary>
 public static class LatencyCommand
 {
@@ -44,13 +46,26 @@ public static class LatencyCommand
             await DeleteQuietlyAsync(client, list);
         }
 
+        var transport = new double[count];
+        for (var i = 0; i < WarmUp + count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            _ = await client.RequestAsync(new Akka.Actor.Identify(i));
+            if (i >= WarmUp)
+            {
+                transport[i - WarmUp] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        }
+
         Array.Sort(samples);
+        Array.Sort(transport);
         var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
+        var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
             ? string.Create(CultureInfo.InvariantCulture,
-                $$"""{"count":{{count}},"p50Us":{{p50:0.0}},"p90Us":{{p90:0.0}},"p99Us":{{p99:0.0}},"maxUs":{{max:0.0}},"meanUs":{{samples.Average():0.0}}}""")
+                $$"""{"count":{{count}},"p50Us":{{p50:0.0}},"p90Us":{{p90:0.0}},"p99Us":{{p99:0.0}},"maxUs":{{max:0.0}},"meanUs":{{samples.Average():0.0}},"identifyP50Us":{{t50:0.0}},"identifyP99Us":{{t99:0.0}}}""")
             : string.Create(CultureInfo.InvariantCulture,
-                $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs"));
+                $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs; Akka.Remote's own round trip (Identify): p50 {t50:0} µs, p99 {t99:0} µs"));
         return ExitCodes.Success;
     }
 
