@@ -82,8 +82,9 @@ public sealed class TransportSecurity
         var now = DateTime.Now;
         if (certificate.NotAfter < now || certificate.NotBefore > now)
         {
-            throw Problem(file, "certificate",
-                $"the certificate in {certificatePath} is valid from {certificate.NotBefore:u} to {certificate.NotAfter:u}, not now");
+            var (from, to) = (certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime());
+            certificate.Dispose();
+            throw Problem(file, "certificate", $"the certificate in {certificatePath} is valid from {from:u} to {to:u}, not now");
         }
 
         var authorities = new X509Certificate2Collection();
