@@ -60,8 +60,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     /// <see cref="Configuration"/> for the aggregator and worker processes: Akka's serializers
     /// that take .NET type names from the payload (JSON, any-protobuf, remote deployment) are
     /// replaced by ones that refuse everything, and the two that carry exceptions by type
-    /// name (Status.Failure, the Failed system message) refuse those. Only there: in-process specs verify local messages through
-    /// Akka's JSON serializer (serialize-messages = on), and those never cross the wire.
+    /// name (Status.Failure, the Failed system message) refuse those. Only there: in-process
+    /// specs verify local messages through Akka's JSON serializer (serialize-messages = on),
+    /// and those never cross the wire.
     /// </summary>
     public static Config ProcessConfiguration { get; } = ConfigurationFactory.ParseString($"""
         akka.actor.serializers.json = "{typeof(RefusingJsonSerializer).AssemblyQualifiedNameWithoutVersion()}"

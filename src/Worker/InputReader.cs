@@ -63,15 +63,15 @@ public sealed class InputReader : IDisposable
 
     /// <summary>
     /// Reads the whole input through once, checking every item, and starts again from the
-    /// top: true when it could (arguments, a regular file). A pipe, a terminal or stdin
-    /// cannot be read twice: false, and nothing is read.
+    /// top (arguments, a regular file). A pipe, a terminal or stdin cannot be read twice:
+    /// there nothing is read.
     /// </summary>
     /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
-    public bool CheckAllAndRewind()
+    public void CheckAllAndRewind()
     {
         if (_stream is { CanSeek: false } || ItemsRead > 0)
         {
-            return false;
+            return;
         }
 
         Skip(ulong.MaxValue);
@@ -80,7 +80,6 @@ public sealed class InputReader : IDisposable
         _eof = false;
         _nextArgument = 0;
         ItemsRead = 0;
-        return true;
     }
 
     /// <summary>Reads and drops <paramref name="count"/> items; returns how many there were.</summary>

@@ -20,45 +20,38 @@ public static class LatencyCommand
         var count = (int)Math.Min(line.Count ?? 10_000, 10_000_000);
         var list = "latency-" + Guid.NewGuid().ToString("N")[..12];
         var item = PackedItems.Encode(["latency-probe"]);
-        var samples = new double[count];
+        double[]? samples;
         try
         {
-            for (var i = 0; i < WarmUp + count; i++)
+            samples = await TimeAsync(count, async i =>
             {
                 var batch = new AppendBatch { List = list, Producer = "probe", FirstOffset = (ulong)i, Count = 1, Items = item };
-                var start = Stopwatch.GetTimestamp();
                 var reply = await client.RequestAsync(batch);
-                var elapsed = Stopwatch.GetElapsedTime(start);
-                if (reply is not BatchAppended { Applied: 1 })
+                if (reply is BatchAppended { Applied: 1 })
                 {
-                    await Console.Error.WriteLineAsync($"Worker: latency probe failed: the aggregator answered {reply}");
-                    return ExitCodes.Failure;
+                    return true;
                 }
 
-                if (i >= WarmUp)
-                {
-                    samples[i - WarmUp] = elapsed.TotalMicroseconds;
-                }
-            }
+                await Console.Error.WriteLineAsync($"Worker: latency probe failed: the aggregator answered {reply}");
+                return false;
+            });
         }
         finally
         {
             await DeleteQuietlyAsync(client, list);
         }
 
-        var transport = new double[count];
-        for (var i = 0; i < WarmUp + count; i++)
+        if (samples is null)
         {
-            var start = Stopwatch.GetTimestamp();
-            _ = await client.RequestAsync(new Akka.Actor.Identify(i));
-            if (i >= WarmUp)
-            {
-                transport[i - WarmUp] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            }
+            return ExitCodes.Failure;
         }
 
-        Array.Sort(samples);
-        Array.Sort(transport);
+        var transport = (await TimeAsync(count, async i =>
+        {
+            _ = await client.RequestAsync(new Akka.Actor.Identify(i));
+            return true;
+        }))!;
+
         var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
         var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
@@ -67,6 +60,31 @@ public static class LatencyCommand
             : string.Create(CultureInfo.InvariantCulture,
                 $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs; Akka.Remote's own round trip (Identify): p50 {t50:0} µs, p99 {t99:0} µs"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Times <paramref name="count"/> round trips after <see cref="WarmUp"/> untimed ones; the
+    /// samples in µs, sorted, or null as soon as one round trip says it failed.
+    /// </summary>
+    private static async Task<double[]?> TimeAsync(int count, Func<int, Task<bool>> roundTrip)
+    {
+        var samples = new double[count];
+        for (var i = 0; i < WarmUp + count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            if (!await roundTrip(i))
+            {
+                return null;
+            }
+
+            if (i >= WarmUp)
+            {
+                samples[i - WarmUp] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        }
+
+        Array.Sort(samples);
+        return samples;
     }
 
     /// <summary>Best effort: a failure here must not hide the one that ended the probe.</summary>
