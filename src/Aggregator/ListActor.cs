@@ -10,36 +10,45 @@ namespace Aggregator;
 
 /// <summary>
 /// Owns one list: applies appends exactly once per producer offset, journals them,
-/// answers reads page by page, and holds followers' requests at the end of the list until
-/// items arrive. The append protocol lives here, in <see cref="Append"/>.
+/// answers reads page by page and followers through <see cref="Followers"/>. The append
+/// protocol lives here, in <see cref="Append"/>. Three behaviours: <see cref="Ready"/>,
+/// <see cref="Deleting"/> and <see cref="Broken"/> (a journal with a hole).
 /// </summary>
 /// <remarks>
 /// Durability: an append is applied to the state at once (so the next batch is checked
 /// against it) and journaled with <c>PersistAsync</c>; its acknowledgement is sent from
-/// the persist callback. Batches that arrive while a write is in flight are written
-/// together (Akka's journal batching), so throughput does not fall to one transaction per
-/// batch. Every other reply goes through <c>DeferAsync</c>: it is sent once everything
-/// applied before it is durable, so no reader or producer ever sees an item that a crash
-/// could take back.
+/// the persist callback, which also moves the durable length. Batches that arrive while a
+/// write is in flight are written together (Akka's journal batching). Reads (get, count,
+/// follow) see items up to the durable length only, never an item that a crash could
+/// still take back; replies to producers about their positions go through
+/// <c>DeferAsync</c>, after everything applied before them is durable.
 /// </remarks>
 public sealed class ListActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _name;
     private readonly ListSettings _settings;
+    private readonly TimeProvider _clock;
     private readonly ListState _state = new();
-    private readonly List<Waiter> _waiters = [];
+    private readonly Followers _followers = new();
+    private readonly Queue<PendingWrite> _pending = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Action<ItemsAppended> _persisted;
+    private readonly Func<ulong, uint, ItemRange> _page;
+    private long _durableLength;
     private long _bytesSinceSnapshot;
-    private int _pendingWrites;
-    private IActorRef? _deleteRequester;
-    private bool _eventsDeleted;
-    private bool _snapshotsDeleted;
+    private int _snapshotsInFlight;
+    private int _cleanupsInFlight;
+    private Deletion? _deletion;
+    private string? _hole;
 
-    public ListActor(string name, ListSettings settings)
+    public ListActor(string name, ListSettings settings, TimeProvider? clock = null)
     {
         _name = name;
         _settings = settings;
-        PersistenceId = "list-" + name;
+        _clock = clock ?? TimeProvider.System;
+        _persisted = Persisted;
+        _page = Page;
+        PersistenceId = PersistenceIdOf(name);
 
         var recovery = System.Diagnostics.Stopwatch.StartNew();
         long snapshotAt = 0;
@@ -48,50 +57,135 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _state.Restore((ListSnapshot)offer.Snapshot);
             snapshotAt = offer.Metadata.SequenceNr;
         });
-        Recover<ItemsAppended>(appended =>
+        Recover<ItemsAppended>(Replay);
+        Recover<ListCleared>(_ =>
         {
-            _state.Apply(appended);
-            _bytesSinceSnapshot += appended.Items.Length;
+            _state.Clear();
+            _hole = null;
+            _bytesSinceSnapshot = 0;
         });
-        Recover<RecoveryCompleted>(_ =>
-        {
-            if (_state.Length > 0)
-            {
-                _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3} ({4}) in {5} ms",
-                    _name, _state.Length, _state.ProducerCount, LastSequenceNr,
-                    snapshotAt > 0 ? $"snapshot at event {snapshotAt} + {LastSequenceNr - snapshotAt} events" : "events only",
-                    recovery.ElapsedMilliseconds);
-            }
-        });
-
-        Command<AppendBatch>(Append);
-        Command<GetResumePosition>(m => Reply(new ResumePosition
-        {
-            List = _name,
-            Producer = m.Producer,
-            NextOffset = _state.NextOffset(m.Producer),
-            Length = (ulong)_state.Length,
-        }));
-        Command<GetLength>(_ => Reply(new Length { List = _name, Count = (ulong)_state.Length }));
-        Command<GetRange>(Read);
-        Command<DeleteList>(Delete);
-        Command<ExpireWaiters>(_ => Expire());
-        Command<SaveSnapshotSuccess>(SnapshotSaved);
-        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of list {0} failed: {1}", _name, f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => DeletionStep(events: true));
-        Command<DeleteSnapshotsSuccess>(_ => DeletionStep(events: false));
-        Command<DeleteMessagesFailure>(f => DeletionFailed(f.Cause));
-        Command<DeleteSnapshotsFailure>(f => DeletionFailed(f.Cause));
-        Command<DeleteSnapshotSuccess>(_ => { });
-        Command<DeleteSnapshotFailure>(_ => { });
+        Recover<RecoveryCompleted>(_ => Recovered(snapshotAt, recovery.ElapsedMilliseconds));
+        Ready();
     }
 
     public override string PersistenceId { get; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string name, ListSettings settings) =>
-        Akka.Actor.Props.Create(() => new ListActor(name, settings));
+    public static Props Props(string name, ListSettings settings, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ListActor(name, settings, clock));
+
+    /// <summary>The journal's id of a list: the same in every version and every mode.</summary>
+    public static string PersistenceIdOf(string list) => "list-" + list;
+
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private long RetentionMs => (long)_settings.Retention.TotalMilliseconds;
+
+    private void Ready()
+    {
+        Command<AppendBatch>(Append);
+        Command<GetResumePosition>(Resume);
+        Command<GetLength>(_ => Sender.Tell(new Length { List = _name, Count = (ulong)_durableLength }));
+        Command<GetRange>(Read);
+        Command<DeleteList>(StartDelete);
+        Command<FollowWaitTick>(_ => ExpireFollowers());
+        Command<IdleCheck>(_ => CheckIdle());
+        Command<ListsActor.StopList>(_ => StopWhenEmpty());
+        SnapshotHandlers();
+    }
+
+    /// <summary>The journal holds an event that does not continue its producer: refuse everything but a delete.</summary>
+    private void Broken()
+    {
+        Command<DeleteList>(StartDelete);
+        Command<AppendBatch>(m => Sender.Tell(new AppendRefused
+        {
+            List = _name,
+            Producer = m.Producer,
+            FirstOffset = m.FirstOffset,
+            Reason = Refusal.ListBroken,
+            Message = _hole,
+        }));
+        Command<GetResumePosition>(_ => RefuseBroken());
+        Command<GetLength>(_ => RefuseBroken());
+        Command<GetRange>(_ => RefuseBroken());
+        Command<ListsActor.StopList>(_ => Context.Parent.Tell(ListsActor.PassivationCancelled.Instance));
+        SnapshotHandlers();
+    }
+
+    /// <summary>
+    /// A delete in progress: the <see cref="ListCleared"/> marker is journaled after every
+    /// write in flight, snapshot saves and clean-ups in flight are awaited, then every
+    /// snapshot and every event is deleted. Other requests wait in the stash.
+    /// </summary>
+    private void Deleting()
+    {
+        Command<DeleteList>(_ => _deletion!.Requesters.Add(Sender));
+        Command<SaveSnapshotSuccess>(_ => SnapshotDoneWhileDeleting());
+        Command<SaveSnapshotFailure>(_ => SnapshotDoneWhileDeleting());
+        Command<DeleteSnapshotsSuccess>(_ => DeletionReply(success: true, snapshots: true, null));
+        Command<DeleteSnapshotsFailure>(f => DeletionReply(success: false, snapshots: true, f.Cause));
+        Command<DeleteMessagesSuccess>(_ => DeletionReply(success: true, snapshots: false, null));
+        Command<DeleteMessagesFailure>(f => DeletionReply(success: false, snapshots: false, f.Cause));
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private void SnapshotHandlers()
+    {
+        Command<SaveSnapshotSuccess>(SnapshotSaved);
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _snapshotsInFlight--;
+            _log.Warning("Snapshot of list {0} failed: {1}", _name, f.Cause.Message);
+        });
+        Command<DeleteSnapshotsSuccess>(_ => _cleanupsInFlight--);
+        Command<DeleteMessagesSuccess>(_ => _cleanupsInFlight--);
+        Command<DeleteSnapshotsFailure>(f => CleanupFailed(f.Cause));
+        Command<DeleteMessagesFailure>(f => CleanupFailed(f.Cause));
+    }
+
+    private void Replay(ItemsAppended appended)
+    {
+        if (_hole is not null)
+        {
+            return; // nothing after a hole can be trusted, unless a delete marker follows
+        }
+
+        if (_state.Apply(appended) is { } next)
+        {
+            _hole = $"list '{_name}' cannot be recovered: event {LastSequenceNr} of persistence id '{PersistenceId}' starts producer '{appended.Producer}' at offset {appended.FirstOffset}, but its events before end at offset {next}; the list refuses every request until it is deleted";
+            return;
+        }
+
+        _bytesSinceSnapshot += appended.Items.Length;
+    }
+
+    private void Recovered(long snapshotAt, long milliseconds)
+    {
+        _durableLength = _state.Length;
+        if (_hole is not null)
+        {
+            _log.Error("{0}", _hole);
+            Become(Broken);
+        }
+        else if (!_state.IsEmpty)
+        {
+            _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3} ({4}) in {5} ms",
+                _name, _state.Length, _state.ProducerCount, LastSequenceNr,
+                snapshotAt > 0 ? $"snapshot at event {snapshotAt} + {LastSequenceNr - snapshotAt} events" : "events only",
+                milliseconds);
+        }
+
+        Context.Parent.Tell(ListsActor.ListRecovered.Instance);
+        ArmIdleCheck();
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Loading list {0} from the journal failed", _name);
+        Context.Parent.Tell(new ListsActor.ListRecoveryFailed(reason.GetBaseException().Message));
+    }
 
     private void Append(AppendBatch batch)
     {
@@ -108,14 +202,22 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        if (!_state.KnowsProducer(batch.Producer) && _state.ProducerCount >= _settings.MaxProducersPerList)
+        if (_settings.WasDeleted(batch.Incarnation, _state.Incarnation))
+        {
+            Refuse(batch, Refusal.ListDeleted, $"list '{_name}' was deleted");
+            return;
+        }
+
+        var now = NowMs;
+        if (!_state.KnowsProducer(batch.Producer) && _state.ProducerCount >= _settings.MaxProducersPerList
+            && PurgeExpired(now) == 0)
         {
             Refuse(batch, Refusal.TooManyProducers,
                 $"list '{_name}' already has {_state.ProducerCount} producers; the limit is {_settings.MaxProducersPerList}");
             return;
         }
 
-        var next = _state.NextOffset(batch.Producer);
+        var next = _state.NextOffset(batch.Producer, now, RetentionMs);
         if (batch.FirstOffset > next)
         {
             Refuse(batch, Refusal.Gap, $"offset {batch.FirstOffset} leaves a gap: resend from {next}");
@@ -125,7 +227,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         var end = batch.FirstOffset + batch.Count;
         if (end <= next)
         {
-            Acknowledge(batch, next, applied: 0, duplicates: batch.Count);
+            Reply(Acknowledgement(batch, next, applied: 0, duplicates: batch.Count, (ulong)_state.Length));
             return;
         }
 
@@ -141,10 +243,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        if (_deleteRequester is not null)
+        if (next == 0)
         {
-            Refuse(batch, Refusal.Unavailable, $"list '{_name}' is being deleted");
-            return;
+            LogIfExpired(batch.Producer, now);
         }
 
         var skip = (uint)(next - batch.FirstOffset);
@@ -157,32 +258,42 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             FirstOffset = next,
             Count = batch.Count - skip,
             Items = items,
+            Incarnation = _state.Incarnation != 0 ? _state.Incarnation : _settings.NewIncarnation(),
+            UnixMs = now,
         };
         _state.Apply(appended);
-        var ack = Acknowledgement(batch, end, appended.Count, skip);
+        var ack = Acknowledgement(batch, end, appended.Count, skip, length: 0);
         if (!_settings.Durable)
         {
+            _durableLength = _state.Length;
+            ack.Length = (ulong)_durableLength;
             Sender.Tell(ack);
-            AnswerWaiters();
+            _followers.AnswerBelow(_durableLength, _page);
             return;
         }
 
-        var sender = Sender;
-        _pendingWrites++;
+        _pending.Enqueue(new PendingWrite(Sender, ack));
         _bytesSinceSnapshot += appended.Items.Length;
-        PersistAsync(appended, _ =>
-        {
-            _pendingWrites--;
-            sender.Tell(ack);
-            AnswerWaiters();
-            MaybeSnapshot();
-        });
+        PersistAsync(appended, _persisted);
     }
 
-    private void Acknowledge(AppendBatch batch, ulong next, uint applied, uint duplicates) =>
-        Reply(Acknowledgement(batch, next, applied, duplicates));
+    /// <summary>An event is journaled: it is durable, its batch is acknowledged, followers may see it.</summary>
+    private void Persisted(ItemsAppended appended)
+    {
+        var write = _pending.Dequeue();
+        _durableLength += appended.Count;
+        write.Ack.Length = (ulong)_durableLength;
+        write.Sender.Tell(write.Ack);
+        if (_followers.Count > 0)
+        {
+            _followers.AnswerBelow(_durableLength, _page);
+            StopExpiryWhenIdle();
+        }
 
-    private BatchAppended Acknowledgement(AppendBatch batch, ulong next, uint applied, uint duplicates) =>
+        MaybeSnapshot();
+    }
+
+    private BatchAppended Acknowledgement(AppendBatch batch, ulong next, uint applied, uint duplicates, ulong length) =>
         new()
         {
             List = _name,
@@ -191,8 +302,50 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             NextOffset = next,
             Applied = applied,
             Duplicates = duplicates,
-            Length = (ulong)_state.Length,
+            Length = length,
+            Incarnation = _state.Incarnation,
         };
+
+    private void Resume(GetResumePosition request)
+    {
+        if (Names.Check(request.Producer, "producer id") is { } badProducer)
+        {
+            Sender.Tell(new RequestRefused { List = _name, Reason = Refusal.InvalidName, Message = badProducer });
+            return;
+        }
+
+        if (_settings.WasDeleted(request.Incarnation, _state.Incarnation))
+        {
+            Sender.Tell(new RequestRefused { List = _name, Reason = Refusal.ListDeleted, Message = $"list '{_name}' was deleted" });
+            return;
+        }
+
+        var now = NowMs;
+        var next = _state.NextOffset(request.Producer, now, RetentionMs);
+        if (next == 0)
+        {
+            LogIfExpired(request.Producer, now);
+        }
+
+        Reply(new ResumePosition
+        {
+            List = _name,
+            Producer = request.Producer,
+            NextOffset = next,
+            Length = (ulong)_state.Length,
+            Incarnation = _state.Incarnation,
+        });
+    }
+
+    private void LogIfExpired(string producer, long now)
+    {
+        if (_state.HasExpired(producer, now, RetentionMs, out var lastAppend))
+        {
+            _log.Info(
+                "Producer {0} of list {1} is back after its position expired (last append {2:u}, producer-retention {3}): it starts again from offset 0, and a re-run of old input adds its items again",
+                producer, _name, DateTimeOffset.FromUnixTimeMilliseconds(lastAppend), _settings.Retention);
+        }
+    }
 
     /// <summary>Answers the sender once everything applied so far is durable (at once in memory).</summary>
     private void Reply(object message)
@@ -201,40 +354,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         DeferAsync(message, m => sender.Tell(m));
     }
 
-    private void MaybeSnapshot()
-    {
-        if (_pendingWrites == 0 && _deleteRequester is null
-            && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2))
-        {
-            _bytesSinceSnapshot = 0;
-            SaveSnapshot(_state.ToSnapshot());
-        }
-    }
-
-    private void SnapshotSaved(SaveSnapshotSuccess saved)
-    {
-        _log.Info("Saved a snapshot of list {0} at event {1} ({2} items)", _name, saved.Metadata.SequenceNr, _state.Length);
-        if (_deleteRequester is null)
-        {
-            // Recovery needs only the newest snapshot and the events after it.
-            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
-            DeleteMessages(saved.Metadata.SequenceNr);
-        }
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        // The state already holds the rejected event, and a resend of its batch would now be
-        // acknowledged as a duplicate without being journaled. Stop instead: the batch is not
-        // acknowledged, and the next request starts a new actor that recovers the list from
-        // the journal, where the resent batch is applied and journaled again.
-        _log.Error(cause, "The journal rejected event {0} of list {1}; reloading the list from the journal", sequenceNr, _name);
-        Context.Stop(Self);
-    }
-
     private void Refuse(AppendBatch batch, Refusal reason, string message)
     {
-        if (reason != Refusal.Gap)
+        if (reason is not (Refusal.Gap or Refusal.ListDeleted))
         {
             _log.Warning("Refused a batch for list {0} from producer {1} at offset {2}: {3}",
                 _name, batch.Producer, batch.FirstOffset, message);
@@ -245,35 +367,38 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             List = _name,
             Producer = batch.Producer,
             FirstOffset = batch.FirstOffset,
-            ExpectedOffset = _state.NextOffset(batch.Producer),
+            ExpectedOffset = _state.NextOffset(batch.Producer, NowMs, RetentionMs),
             Reason = reason,
             Message = message,
+            Incarnation = _state.Incarnation,
         });
     }
 
+    private void RefuseBroken() => Sender.Tell(new RequestRefused { List = _name, Reason = Refusal.ListBroken, Message = _hole });
+
     private void Read(GetRange request)
     {
-        var length = (ulong)_state.Length;
-        if (request.Wait && request.From == length)
+        if (request.Wait && request.From == (ulong)_durableLength)
         {
-            _waiters.Add(new Waiter(Sender, request.From, request.MaxCount, DateTime.UtcNow + _settings.FollowWait));
-            if (!Timers.IsTimerActive(nameof(ExpireWaiters)))
+            _followers.Add(Sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
+            if (!Timers.IsTimerActive(nameof(FollowWaitTick)))
             {
-                Timers.StartPeriodicTimer(nameof(ExpireWaiters), ExpireWaiters.Instance,
+                Timers.StartPeriodicTimer(nameof(FollowWaitTick), FollowWaitTick.Instance,
                     TimeSpan.FromTicks(Math.Max(_settings.FollowWait.Ticks / 4, TimeSpan.TicksPerMillisecond * 10)));
             }
 
             return;
         }
 
-        Reply(Page(request.From, request.MaxCount));
+        Sender.Tell(Page(request.From, request.MaxCount));
     }
 
+    /// <summary>Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>, within a page.</summary>
     private ItemRange Page(ulong from, uint maxCount)
     {
-        var length = (ulong)_state.Length;
-        var (packed, count) = from < length
-            ? _state.Items.Read((long)from, maxCount == 0 ? int.MaxValue : (int)Math.Min(maxCount, int.MaxValue),
+        var durable = (ulong)_durableLength;
+        var (packed, count) = from < durable
+            ? _state.Items.Read((long)from, (int)Math.Min(maxCount == 0 ? int.MaxValue : maxCount, Math.Min(durable - from, int.MaxValue)),
                 _settings.PageMaxBytes)
             : ([], 0);
         return new ItemRange
@@ -282,122 +407,293 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             From = from,
             Count = (uint)count,
             Items = UnsafeByteOperations.UnsafeWrap(packed),
-            Length = length,
+            Length = durable,
         };
     }
 
-    private void AnswerWaiters()
+    private void ExpireFollowers()
     {
-        if (_waiters.Count == 0)
-        {
-            return;
-        }
-
-        var length = (ulong)_state.Length;
-        for (var i = _waiters.Count - 1; i >= 0; i--)
-        {
-            var waiter = _waiters[i];
-            if (waiter.From < length)
-            {
-                waiter.Follower.Tell(Page(waiter.From, waiter.MaxCount));
-                _waiters.RemoveAt(i);
-            }
-        }
-
+        _followers.Expire(_clock.GetUtcNow().UtcDateTime, _page);
         StopExpiryWhenIdle();
-    }
-
-    private void Expire()
-    {
-        var now = DateTime.UtcNow;
-        for (var i = _waiters.Count - 1; i >= 0; i--)
-        {
-            var waiter = _waiters[i];
-            if (waiter.Deadline <= now)
-            {
-                waiter.Follower.Tell(Page(waiter.From, waiter.MaxCount));
-                _waiters.RemoveAt(i);
-            }
-        }
-
-        StopExpiryWhenIdle();
+        ArmIdleCheck();
     }
 
     private void StopExpiryWhenIdle()
     {
-        if (_waiters.Count == 0)
+        if (_followers.Count == 0)
         {
-            Timers.Cancel(nameof(ExpireWaiters));
+            Timers.Cancel(nameof(FollowWaitTick));
         }
     }
 
-    private void Delete(DeleteList request)
+    private int PurgeExpired(long now)
     {
-        if (_deleteRequester is not null)
+        var purged = _state.PurgeExpired(now, RetentionMs);
+        if (purged > 0)
         {
-            return;
+            _log.Info("List {0} forgot {1} producer positions older than producer-retention ({2})", _name, purged, _settings.Retention);
         }
 
-        _deleteRequester = Sender;
-        if (!_settings.Durable || LastSequenceNr == 0)
+        return purged;
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_pending.Count == 0 && _snapshotsInFlight == 0
+            && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2))
         {
+            _bytesSinceSnapshot = 0;
+            PurgeExpired(NowMs);
+            _snapshotsInFlight++;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+    }
+
+    private void SnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        _snapshotsInFlight--;
+        _log.Info("Saved a snapshot of list {0} at event {1} ({2} items)", _name, saved.Metadata.SequenceNr, _state.Length);
+
+        // Recovery needs only the newest snapshot and the events after it. (A criteria of 0
+        // would mean "every snapshot" to some stores: there is nothing older than event 1.)
+        if (saved.Metadata.SequenceNr > 1)
+        {
+            _cleanupsInFlight++;
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        }
+
+        _cleanupsInFlight++;
+        DeleteMessages(saved.Metadata.SequenceNr);
+    }
+
+    private void CleanupFailed(Exception cause)
+    {
+        _cleanupsInFlight--;
+        _log.Warning("Cleaning up old events or snapshots of list {0} failed (recovery reads more until the next snapshot): {1}",
+            _name, cause.Message);
+    }
+
+    private void StartDelete(DeleteList request)
+    {
+        _deletion = new Deletion(!_state.IsEmpty || _hole is not null);
+        _deletion.Requesters.Add(Sender);
+        if (!_settings.Durable || (LastSequenceNr == 0 && _pending.Count == 0))
+        {
+            // Nothing was ever journaled: nothing to delete but the state.
+            _state.Clear();
+            _durableLength = 0;
             Deleted();
             return;
         }
 
-        // The name may be reused at once: both the events and the snapshots must be gone
-        // before this actor stops and a new one recovers under the same persistence id.
-        DeleteMessages(LastSequenceNr);
-        DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
+        Become(Deleting);
+
+        // Journaled after every write still in flight: once it is, recovery can bring back
+        // nothing from before it, whatever part of the deletion below fails.
+        PersistAsync(new ListCleared { Incarnation = _state.Incarnation }, _ => Cleared());
     }
 
-    private void DeletionStep(bool events)
+    private void Cleared()
     {
-        if (_deleteRequester is null)
-        {
-            return; // clean-up after a snapshot
-        }
+        _deletion!.ClearedAt = LastSequenceNr;
+        _state.Clear();
+        _durableLength = 0;
+        _bytesSinceSnapshot = 0;
+        _hole = null;
+        ContinueDelete();
+    }
 
-        _eventsDeleted |= events;
-        _snapshotsDeleted |= !events;
-        if (_eventsDeleted && _snapshotsDeleted)
+    private void SnapshotDoneWhileDeleting()
+    {
+        _snapshotsInFlight--;
+        ContinueDelete();
+    }
+
+    /// <summary>Once the marker is journaled and no snapshot save or clean-up is in flight, deletes snapshots, then events.</summary>
+    private void ContinueDelete()
+    {
+        if (_deletion is { Step: DeletionStep.Draining, ClearedAt: > 0 } && _snapshotsInFlight == 0 && _cleanupsInFlight == 0)
         {
-            Deleted();
+            _deletion.Step = DeletionStep.Snapshots;
+            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
         }
     }
 
-    private void DeletionFailed(Exception cause)
+    private void DeletionReply(bool success, bool snapshots, Exception? cause)
     {
-        if (_deleteRequester is null)
+        var deletion = _deletion!;
+        switch (deletion.Step)
         {
-            _log.Warning("Cleaning up old events of list {0} failed: {1}", _name, cause.Message);
-            return;
+            case DeletionStep.Draining:
+                // The reply to a clean-up started after a snapshot, before the delete.
+                _cleanupsInFlight--;
+                ContinueDelete();
+                break;
+            case DeletionStep.Snapshots when snapshots && success:
+                deletion.Step = DeletionStep.Events;
+                DeleteMessages(deletion.ClearedAt);
+                break;
+            case DeletionStep.Events when !snapshots && success:
+                Deleted();
+                break;
+            case DeletionStep.Snapshots when snapshots:
+            case DeletionStep.Events when !snapshots:
+                DeleteFailed(deletion, cause!);
+                break;
+            default:
+                _log.Warning("List {0}: an unexpected {1} reply while deleting {2}", _name, snapshots ? "snapshot" : "event", deletion.Step);
+                break;
         }
-
-        _log.Error(cause, "Deleting list {0} failed", _name);
-        _deleteRequester.Tell(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = $"deleting list '{_name}' failed: {cause.Message}" });
-        _deleteRequester = null;
-        _eventsDeleted = _snapshotsDeleted = false;
     }
 
     private void Deleted()
     {
-        var deleted = new ListDeleted { List = _name, Existed = _state.Length > 0 || _state.ProducerCount > 0 };
-        foreach (var waiter in _waiters)
+        var deletion = _deletion!;
+        var deleted = new ListDeleted { List = _name, Existed = deletion.Existed };
+        _followers.TellAll(deleted);
+        foreach (var requester in deletion.Requesters)
         {
-            waiter.Follower.Tell(deleted);
+            requester.Tell(deleted);
         }
 
-        _waiters.Clear();
-        _log.Info("Deleted list {0} ({1} items, {2} producers)", _name, _state.Length, _state.ProducerCount);
-        _deleteRequester!.Tell(deleted);
+        _log.Info("Deleted list {0}{1}", _name, deletion.Existed ? string.Empty : " (it was empty)");
+        _deletion = null;
+        Become(Ready);
+        Stash.UnstashAll();
+        ArmIdleCheck();
+    }
+
+    private void DeleteFailed(Deletion deletion, Exception cause)
+    {
+        var what = deletion.Step == DeletionStep.Snapshots ? "its snapshots" : "its events";
+        _log.Error("Deleting list {0} failed: {1} could not be deleted ({2}); the list is empty, and running delete again removes the rest",
+            _name, what, cause.GetBaseException().Message);
+        var refusal = new RequestRefused
+        {
+            List = _name,
+            Reason = Refusal.Unavailable,
+            Message = $"deleting list '{_name}' failed: {what} could not be deleted ({cause.GetBaseException().Message}); the list is empty now: run delete again to remove the rest",
+        };
+        foreach (var requester in deletion.Requesters)
+        {
+            requester.Tell(refusal);
+        }
+
+        _followers.AnswerAll(_page);
+        _deletion = null;
+        Become(Ready);
+        Stash.UnstashAll();
+        ArmIdleCheck();
+    }
+
+    /// <summary>An empty list is stopped after <see cref="ListSettings.EmptyListIdle"/>: it holds nothing.</summary>
+    private void ArmIdleCheck()
+    {
+        if (_state.IsEmpty && _hole is null)
+        {
+            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.EmptyListIdle);
+        }
+    }
+
+    private void CheckIdle()
+    {
+        if (IsIdleAndEmpty())
+        {
+            Context.Parent.Tell(ListsActor.Passivate.Instance);
+        }
+        else
+        {
+            ArmIdleCheck();
+        }
+    }
+
+    /// <summary>The parent stopped routing to this list: stop, unless something arrived meanwhile.</summary>
+    private void StopWhenEmpty()
+    {
+        if (IsIdleAndEmpty())
+        {
+            Context.Stop(Self);
+        }
+        else
+        {
+            Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
+            ArmIdleCheck();
+        }
+    }
+
+    private bool IsIdleAndEmpty() => _state.IsEmpty && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
+            sequenceNr, _name);
+        RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The state already holds the rejected event, and a resend of its batch would now be
+        // acknowledged as a duplicate without being journaled. Stop instead: nothing in flight
+        // is acknowledged, and the next request starts a new actor that recovers the list from
+        // the journal, where the resent batch is applied and journaled again.
+        _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
+            sequenceNr, _name);
+        RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
         Context.Stop(Self);
     }
 
-    private sealed record Waiter(IActorRef Follower, ulong From, uint MaxCount, DateTime Deadline);
-
-    private sealed class ExpireWaiters : INoSerializationVerificationNeeded
+    /// <summary>Every batch and delete whose write was in flight hears that it must be sent again.</summary>
+    private void RefuseInFlight(string why)
     {
-        public static readonly ExpireWaiters Instance = new();
+        foreach (var write in _pending)
+        {
+            write.Sender.Tell(new AppendRefused
+            {
+                List = _name,
+                Producer = write.Ack.Producer,
+                FirstOffset = write.Ack.FirstOffset,
+                Reason = Refusal.Unavailable,
+                Message = $"{why}; send the batch again",
+            });
+        }
+
+        _pending.Clear();
+        foreach (var requester in _deletion?.Requesters ?? [])
+        {
+            requester.Tell(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = $"deleting list '{_name}' failed: {why}" });
+        }
+    }
+
+    private readonly record struct PendingWrite(IActorRef Sender, BatchAppended Ack);
+
+    private enum DeletionStep
+    {
+        Draining,
+        Snapshots,
+        Events,
+    }
+
+    /// <summary>A delete in progress: who asked, and how far it got.</summary>
+    private sealed class Deletion(bool existed)
+    {
+        public bool Existed { get; } = existed;
+
+        public List<IActorRef> Requesters { get; } = [];
+
+        /// <summary>The sequence number of the journaled <see cref="ListCleared"/> marker (0 until then).</summary>
+        public long ClearedAt { get; set; }
+
+        public DeletionStep Step { get; set; } = DeletionStep.Draining;
+    }
+
+    private sealed class FollowWaitTick : INoSerializationVerificationNeeded
+    {
+        public static readonly FollowWaitTick Instance = new();
+    }
+
+    private sealed class IdleCheck : INoSerializationVerificationNeeded
+    {
+        public static readonly IdleCheck Instance = new();
     }
 }

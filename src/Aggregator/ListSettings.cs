@@ -11,9 +11,36 @@ public sealed record ListSettings(
     int MaxProducersPerList,
     TimeSpan FollowWait,
     bool Durable = false,
-    long SnapshotMinBytes = 64L << 20)
+    long SnapshotMinBytes = 64L << 20,
+    TimeSpan? ProducerRetention = null,
+    TimeSpan? EmptyListPassivation = null)
 {
     public static ListSettings Default { get; } = new(65536, 120000, 80000, 10000, 100000, TimeSpan.FromSeconds(10));
+
+    /// <summary>How long a list remembers a producer's position after its last append.</summary>
+    public TimeSpan Retention => ProducerRetention ?? TimeSpan.FromDays(7);
+
+    /// <summary>How long an empty list's actor (deleted, or only read) stays idle before it is stopped.</summary>
+    public TimeSpan EmptyListIdle => EmptyListPassivation ?? TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// This process's part of every incarnation it makes (the high 32 bits): in memory, an
+    /// incarnation made by this process and not held by its list was deleted; one made by
+    /// another process was lost with that process.
+    /// </summary>
+    public uint Instance { get; init; } = (uint)Random.Shared.Next(1, int.MaxValue);
+
+    /// <summary>A new incarnation for a list that starts.</summary>
+    public ulong NewIncarnation() => ((ulong)Instance << 32) | (uint)Random.Shared.Next(1, int.MaxValue);
+
+    /// <summary>
+    /// True when a request for <paramref name="requested"/> must be refused as deleted by a
+    /// list whose incarnation is <paramref name="current"/>: journaled, only a delete ends an
+    /// incarnation; in memory, so does a restart of the aggregator, which this process cannot
+    /// tell from a delete unless it made the incarnation itself.
+    /// </summary>
+    public bool WasDeleted(ulong requested, ulong current) =>
+        requested != 0 && requested != current && (Durable || (uint)(requested >> 32) == Instance);
 
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
     public static ListSettings From(HoconFile file, bool durable)
@@ -28,7 +55,9 @@ public sealed record ListSettings(
             file.GetInt(prefix + "max-producers-per-list", 1, int.MaxValue),
             file.GetTimeSpan(prefix + "follow-wait"),
             durable,
-            file.GetInt(prefix + "snapshot-min-bytes", 1, int.MaxValue));
+            file.GetInt(prefix + "snapshot-min-bytes", 1, int.MaxValue),
+            file.GetTimeSpan(prefix + "producer-retention"),
+            file.GetTimeSpan(prefix + "empty-list-passivation"));
 
         // Envelope room: list name, producer id, offsets, Akka's own framing.
         const int envelope = 2048;

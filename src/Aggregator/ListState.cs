@@ -3,30 +3,91 @@ using Protocol.Messages;
 namespace Aggregator;
 
 /// <summary>
-/// The whole state of one list: its items and, per producer, the next offset expected.
-/// It changes only by <see cref="Apply"/> of an event, so replaying the same events gives
-/// the same state.
+/// The whole state of one list: its items, its incarnation and, per producer, the next
+/// offset expected and when it last appended. It changes only by <see cref="Apply"/> of an
+/// event, <see cref="Clear"/> and <see cref="Restore"/>, so replaying the same events gives
+/// the same state; <see cref="PurgeExpired"/> forgets producers whose position expired.
 /// </summary>
 public sealed class ListState
 {
     private readonly ItemLog _items = new();
-    private readonly Dictionary<string, ulong> _nextOffsets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Position> _producers = new(StringComparer.Ordinal);
 
     public long Length => _items.Count;
 
-    public int ProducerCount => _nextOffsets.Count;
+    /// <summary>Producer positions held, expired ones not yet purged included.</summary>
+    public int ProducerCount => _producers.Count;
 
     public ItemLog Items => _items;
 
-    /// <summary>The producer's next expected offset: 0 if it never appended.</summary>
-    public ulong NextOffset(string producer) => _nextOffsets.GetValueOrDefault(producer);
+    /// <summary>The list's incarnation: 0 while it is empty and has no producer.</summary>
+    public ulong Incarnation { get; private set; }
 
-    public bool KnowsProducer(string producer) => _nextOffsets.ContainsKey(producer);
+    /// <summary>True when the list holds nothing: no item, no producer position.</summary>
+    public bool IsEmpty => _items.Count == 0 && _producers.Count == 0;
 
-    public void Apply(ItemsAppended appended)
+    /// <summary>
+    /// The producer's next expected offset at <paramref name="nowMs"/>: 0 if it never
+    /// appended or if its last append is <paramref name="retentionMs"/> or more ago.
+    /// </summary>
+    public ulong NextOffset(string producer, long nowMs, long retentionMs) =>
+        _producers.TryGetValue(producer, out var position) && !position.ExpiredAt(nowMs, retentionMs) ? position.Next : 0;
+
+    /// <summary>True when the producer has a position and it has expired (its last append, for the log).</summary>
+    public bool HasExpired(string producer, long nowMs, long retentionMs, out long lastAppendMs)
     {
+        var known = _producers.TryGetValue(producer, out var position);
+        lastAppendMs = position.LastAppendMs;
+        return known && position.ExpiredAt(nowMs, retentionMs);
+    }
+
+    public bool KnowsProducer(string producer) => _producers.ContainsKey(producer);
+
+    /// <summary>
+    /// Applies an event. Its first offset must continue the producer's position, or be 0 (a
+    /// producer that starts, or starts again after its position expired). Returns null, or
+    /// (nothing applied) the producer's next offset that the event does not continue.
+    /// </summary>
+    public ulong? Apply(ItemsAppended appended)
+    {
+        var next = _producers.TryGetValue(appended.Producer, out var position) ? position.Next : 0;
+        if (appended.FirstOffset != 0 && appended.FirstOffset != next)
+        {
+            return next;
+        }
+
+        if (Incarnation == 0)
+        {
+            Incarnation = appended.Incarnation;
+        }
+
         _items.AppendPacked(appended.Items.Span, appended.Count);
-        _nextOffsets[appended.Producer] = appended.FirstOffset + appended.Count;
+        _producers[appended.Producer] = new Position(appended.FirstOffset + appended.Count, appended.UnixMs);
+        return null;
+    }
+
+    /// <summary>Forgets everything: the list was deleted.</summary>
+    public void Clear()
+    {
+        _items.Clear();
+        _producers.Clear();
+        Incarnation = 0;
+    }
+
+    /// <summary>Forgets the positions of producers whose last append is <paramref name="retentionMs"/> or more ago; returns how many.</summary>
+    public int PurgeExpired(long nowMs, long retentionMs)
+    {
+        var purged = 0;
+        foreach (var (producer, position) in _producers)
+        {
+            if (position.ExpiredAt(nowMs, retentionMs))
+            {
+                _producers.Remove(producer);
+                purged++;
+            }
+        }
+
+        return purged;
     }
 
     /// <summary>The whole state, for the snapshot store.</summary>
@@ -36,10 +97,16 @@ public sealed class ListState
         {
             Count = (ulong)_items.Count,
             Items = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(_items.CopyAll()),
+            Incarnation = Incarnation,
         };
-        foreach (var (producer, next) in _nextOffsets)
+        foreach (var (producer, position) in _producers)
         {
-            snapshot.Producers.Add(new ProducerPosition { Producer = producer, NextOffset = next });
+            snapshot.Producers.Add(new ProducerPosition
+            {
+                Producer = producer,
+                NextOffset = position.Next,
+                LastAppendUnixMs = position.LastAppendMs,
+            });
         }
 
         return snapshot;
@@ -48,15 +115,22 @@ public sealed class ListState
     /// <summary>Replaces the state with a snapshot's.</summary>
     public void Restore(ListSnapshot snapshot)
     {
-        _items.Clear();
-        _nextOffsets.Clear();
+        Clear();
         _items.AppendPacked(snapshot.Items.Span, (long)snapshot.Count);
+        Incarnation = snapshot.Incarnation;
         foreach (var position in snapshot.Producers)
         {
-            _nextOffsets[position.Producer] = position.NextOffset;
+            _producers[position.Producer] = new Position(position.NextOffset, position.LastAppendUnixMs);
         }
     }
 
-    /// <summary>Producer positions, for specs and snapshots.</summary>
-    public IReadOnlyDictionary<string, ulong> Producers => _nextOffsets;
+    /// <summary>Producer positions (next offsets), for specs and stats.</summary>
+    public IEnumerable<KeyValuePair<string, ulong>> Producers =>
+        _producers.Select(p => KeyValuePair.Create(p.Key, p.Value.Next));
+
+    private readonly record struct Position(ulong Next, long LastAppendMs)
+    {
+        /// <summary>A position journaled before positions had a time (0) never expires.</summary>
+        public bool ExpiredAt(long nowMs, long retentionMs) => LastAppendMs != 0 && nowMs - LastAppendMs >= retentionMs;
+    }
 }

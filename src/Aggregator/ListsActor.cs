@@ -11,34 +11,37 @@ namespace Aggregator;
 /// that owns the named list, creating it on the first append. In memory, reads of a list
 /// that does not exist are answered here, as an empty list, without creating anything;
 /// with a journal every request starts the list's actor, which recovers what the journal
-/// holds. While a list is being deleted, requests for its name wait for the deletion.
+/// holds. Requests for a list are held while its actor recovers (and answered UNAVAILABLE
+/// if the journal cannot load it) and while an empty list's actor stops (passivation).
 /// </summary>
 public sealed class ListsActor : ReceiveActor
 {
     private readonly ListSettings _settings;
-    private readonly Dictionary<string, IActorRef> _lists = new(StringComparer.Ordinal);
+    private readonly TimeProvider? _clock;
+    private readonly Dictionary<string, Entry> _lists = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _names = [];
-    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _waitingForDeletion = new(StringComparer.Ordinal);
-    private readonly Dictionary<IActorRef, string> _deleting = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private long _incarnation;
+    private long _children;
 
-    public ListsActor(ListSettings settings)
+    public ListsActor(ListSettings settings, TimeProvider? clock = null)
     {
         _settings = settings;
-        Receive<AppendBatch>(m => Route(m.List, m, create: true, () => m));
-        Receive<GetResumePosition>(m => Route(m.List, m, create: _settings.Durable, () => new ResumePosition
-        {
-            List = m.List,
-            Producer = m.Producer,
-        }));
-        Receive<GetLength>(m => Route(m.List, m, create: _settings.Durable, () => new Length { List = m.List }));
-        Receive<GetRange>(m => Route(m.List, m, create: m.Wait || _settings.Durable, () => new ItemRange { List = m.List, From = m.From }));
-        Receive<DeleteList>(m => Route(m.List, m, create: _settings.Durable, () => new ListDeleted { List = m.List }));
+        _clock = clock;
+        Receive<AppendBatch>(m => Route(m.List, m, create: true));
+        Receive<GetResumePosition>(m => Route(m.List, m, create: _settings.Durable));
+        Receive<GetLength>(m => Route(m.List, m, create: _settings.Durable));
+        Receive<GetRange>(m => Route(m.List, m, create: m.Wait || _settings.Durable));
+        Receive<DeleteList>(m => Route(m.List, m, create: _settings.Durable));
+        Receive<ListRecovered>(_ => Recovered());
+        Receive<ListRecoveryFailed>(m => WithEntry(Sender, entry => entry.Failure = m.Reason));
+        Receive<Passivate>(_ => StartPassivation());
+        Receive<PassivationCancelled>(_ => WithEntry(Sender, Release));
         Receive<Terminated>(Forget);
     }
 
-    public static Props Props(ListSettings settings) => Akka.Actor.Props.Create(() => new ListsActor(settings));
+    /// <param name="clock">the lists' clock (producer retention, follow waits); the system's by default.</param>
+    public static Props Props(ListSettings settings, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ListsActor(settings, clock));
 
     /// <summary>
     /// A list actor that throws keeps its state and goes on: every handler validates before
@@ -47,15 +50,9 @@ public sealed class ListsActor : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(Decider.From(Directive.Resume));
 
-    /// <summary>
-    /// Forwards <paramref name="message"/> to the list's actor. When the list does not
-    /// exist and <paramref name="create"/> is false, answers with <paramref name="empty"/>:
-    /// the answer of an empty list.
-    /// </summary>
-    private void Route(string name, object message, bool create, Func<object> empty) =>
-        Route(name, message, create, empty, Sender);
+    private void Route(string name, object message, bool create) => Route(name, message, create, Sender);
 
-    private void Route(string name, object message, bool create, Func<object> empty, IActorRef sender)
+    private void Route(string name, object message, bool create, IActorRef sender)
     {
         if (Names.Check(name, "list name") is { } badName)
         {
@@ -63,22 +60,15 @@ public sealed class ListsActor : ReceiveActor
             return;
         }
 
-        if (_waitingForDeletion.TryGetValue(name, out var waiting))
+        if (_lists.TryGetValue(name, out var entry))
         {
-            waiting.Add((message, sender));
-            return;
-        }
-
-        if (_lists.TryGetValue(name, out var list))
-        {
-            list.Tell(message, sender);
-            if (message is DeleteList)
+            if (entry.Held is { } held)
             {
-                // Until this incarnation has stopped, its journal is being cleared: hold the
-                // name's requests, then give them to the next incarnation in order.
-                _lists.Remove(name);
-                _waitingForDeletion[name] = [];
-                _deleting[list] = name;
+                held.Add((message, sender));
+            }
+            else
+            {
+                entry.Actor.Tell(message, sender);
             }
 
             return;
@@ -86,7 +76,7 @@ public sealed class ListsActor : ReceiveActor
 
         if (!create)
         {
-            sender.Tell(empty());
+            sender.Tell(EmptyAnswer(message));
             return;
         }
 
@@ -97,23 +87,101 @@ public sealed class ListsActor : ReceiveActor
             return;
         }
 
-        // Each incarnation of a name gets its own actor name: a deleted list may still be stopping.
-        list = Context.ActorOf(ListActor.Props(name, _settings), $"{name}~{++_incarnation}");
-        Context.Watch(list);
-        _lists[name] = list;
-        _names[list] = name;
-        list.Tell(message, sender);
-        if (message is DeleteList)
+        // Each actor of a name gets its own actor name: the previous one may still be stopping.
+        var actor = Context.ActorOf(ListActor.Props(name, _settings, _clock), $"{name}~{++_children}");
+        Context.Watch(actor);
+        _lists[name] = new Entry(actor) { Held = [(message, sender)] };
+        _names[actor] = name;
+    }
+
+    /// <summary>What an empty list answers, for a list that does not exist in memory.</summary>
+    private object EmptyAnswer(object request) => request switch
+    {
+        GetResumePosition m when _settings.WasDeleted(m.Incarnation, 0) => new RequestRefused
         {
-            _lists.Remove(name);
-            _waitingForDeletion[name] = [];
-            _deleting[list] = name;
+            List = m.List,
+            Reason = Refusal.ListDeleted,
+            Message = $"list '{m.List}' was deleted",
+        },
+        GetResumePosition m => new ResumePosition { List = m.List, Producer = m.Producer },
+        GetLength m => new Length { List = m.List },
+        GetRange m => new ItemRange { List = m.List, From = m.From },
+        DeleteList m => new ListDeleted { List = m.List },
+        _ => throw new ArgumentException($"no empty answer to {request.GetType().Name}", nameof(request)),
+    };
+
+    /// <summary>The list's actor has recovered: give it what was held for it.</summary>
+    private void Recovered() => WithEntry(Sender, Release);
+
+    private void Release(Entry entry)
+    {
+        var held = entry.Held;
+        entry.Held = null;
+        entry.Passivating = false;
+        foreach (var (message, sender) in held ?? [])
+        {
+            entry.Actor.Tell(message, sender);
+        }
+    }
+
+    /// <summary>An empty list asks to stop: hold its requests, and let it stop unless one arrived meanwhile.</summary>
+    private void StartPassivation() => WithEntry(Sender, entry =>
+    {
+        if (entry.Held is null)
+        {
+            entry.Held = [];
+            entry.Passivating = true;
+            entry.Actor.Tell(StopList.Instance);
+        }
+    });
+
+    private void WithEntry(IActorRef actor, Action<Entry> action)
+    {
+        if (_names.TryGetValue(actor, out var name) && _lists.TryGetValue(name, out var entry) && entry.Actor.Equals(actor))
+        {
+            action(entry);
+        }
+    }
+
+    private void Forget(Terminated terminated)
+    {
+        if (!_names.Remove(terminated.ActorRef, out var name)
+            || !_lists.TryGetValue(name, out var entry) || !entry.Actor.Equals(terminated.ActorRef))
+        {
+            return;
+        }
+
+        _lists.Remove(name);
+        var held = entry.Held ?? [];
+        if (entry.Passivating)
+        {
+            // Stopped as asked: what arrived meanwhile goes to a new actor for the name.
+            foreach (var (message, sender) in held)
+            {
+                Self.Tell(message, sender);
+            }
+
+            return;
+        }
+
+        if (held.Count > 0 || entry.Failure is not null)
+        {
+            var why = $"list '{name}' could not be loaded from the journal: {entry.Failure ?? "its actor stopped"}; try again later";
+            _log.Warning("Refusing {0} requests for list {1}: {2}", held.Count, name, why);
+            foreach (var (message, sender) in held)
+            {
+                Refuse(message, Refusal.Unavailable, why, sender);
+            }
         }
     }
 
     private void Refuse(object request, Refusal reason, string text, IActorRef sender)
     {
-        _log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);
+        if (reason != Refusal.Unavailable)
+        {
+            _log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);
+        }
+
         sender.Tell(request switch
         {
             AppendBatch m => new AppendRefused
@@ -137,20 +205,45 @@ public sealed class ListsActor : ReceiveActor
         _ => string.Empty,
     };
 
-    private void Forget(Terminated terminated)
+    /// <summary>
+    /// One list's actor. <see cref="Held"/> is non-null while requests wait for it: until it
+    /// has recovered, and while it stops after asking to (<see cref="Passivating"/>).
+    /// </summary>
+    private sealed class Entry(IActorRef actor)
     {
-        if (_names.Remove(terminated.ActorRef, out var name)
-            && _lists.TryGetValue(name, out var current) && current.Equals(terminated.ActorRef))
-        {
-            _lists.Remove(name);
-        }
+        public IActorRef Actor { get; } = actor;
 
-        if (_deleting.Remove(terminated.ActorRef, out var deleted) && _waitingForDeletion.Remove(deleted, out var waiting))
-        {
-            foreach (var (message, sender) in waiting)
-            {
-                Self.Tell(message, sender);
-            }
-        }
+        public List<(object Message, IActorRef Sender)>? Held { get; set; }
+
+        public bool Passivating { get; set; }
+
+        public string? Failure { get; set; }
+    }
+
+    /// <summary>list -> lists: recovery is complete; requests may flow.</summary>
+    public sealed class ListRecovered : INoSerializationVerificationNeeded
+    {
+        public static readonly ListRecovered Instance = new();
+    }
+
+    /// <summary>list -> lists: the journal could not load the list; the actor stops.</summary>
+    public sealed record ListRecoveryFailed(string Reason) : INoSerializationVerificationNeeded;
+
+    /// <summary>list -> lists: the list is empty and idle; stop routing to it.</summary>
+    public sealed class Passivate : INoSerializationVerificationNeeded
+    {
+        public static readonly Passivate Instance = new();
+    }
+
+    /// <summary>lists -> list: nothing more will be routed to you; stop if you are still empty.</summary>
+    public sealed class StopList : INoSerializationVerificationNeeded
+    {
+        public static readonly StopList Instance = new();
+    }
+
+    /// <summary>list -> lists: a request made the list non-empty before it could stop: route to it again.</summary>
+    public sealed class PassivationCancelled : INoSerializationVerificationNeeded
+    {
+        public static readonly PassivationCancelled Instance = new();
     }
 }

@@ -16,4 +16,7 @@ public static class ExitCodes
 
     /// <summary>Stopped by Ctrl+C before the command finished (128 + SIGINT, as shells report it; SIGTERM gives 143).</summary>
     public const int Interrupted = 130;
+
+    /// <summary>Stopped by SIGTERM before the command finished (128 + SIGTERM).</summary>
+    public const int Terminated = 143;
 }

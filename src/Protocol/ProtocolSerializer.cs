@@ -35,6 +35,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(RequestRefused), "rr", RequestRefused.Parser),
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
         (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
+        (typeof(ListCleared), "lc", ListCleared.Parser),
     ];
 
     private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest);

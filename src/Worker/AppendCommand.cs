@@ -15,83 +15,114 @@ namespace Worker;
 /// </summary>
 public static class AppendCommand
 {
-    public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout)
+    public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout,
+        CancellationToken interrupt = default)
     {
         var producerId = line.ProducerId ?? NewProducerId();
         using var input = OpenInput(line, settings);
         CheckWholeInput(input);
         var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
+        var askTimeout = settings.LocalAskTimeout(connectTimeout);
         var locator = new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff);
         var producer = system.ActorOf(ProducerActor.Props(line.List, producerId, settings, locator, connectTimeout), "producer");
         var clock = Stopwatch.StartNew();
         using var progress = Console.IsErrorRedirected || line.Json ? null : new ProgressDisplay(producer);
-
-        var reply = await producer.Ask<object>(new ProducerActor.Start());
-        if (reply is not ProducerActor.Started started)
-        {
-            return Failed(reply, 0, line, producerId);
-        }
-
-        var firstSend = DateTimeOffset.UtcNow;
-        ulong skipped = 0;
-        InputException? badInput = null;
-        var offset = started.ResumeOffset;
         try
         {
-            skipped = input.Skip(started.ResumeOffset);
-            if (skipped < started.ResumeOffset)
+            var reply = await producer.Ask<object>(new ProducerActor.Start(), askTimeout, interrupt);
+            if (reply is not ProducerActor.Started started)
             {
-                await Console.Error.WriteLineAsync(
-                    $"Worker: warning: the aggregator already holds {started.ResumeOffset} items from producer '{producerId}', more than this input's {skipped}: nothing to send (was the input changed?)");
+                progress?.Dispose();
+                return Failed(reply, line, producerId);
             }
 
-            while (input.ReadBatch(settings.BatchMaxItems, settings.BatchMaxBytes) is { } next)
+            var firstSend = DateTimeOffset.UtcNow;
+            ulong skipped = 0;
+            InputException? badInput = null;
+            var offset = started.ResumeOffset;
+            try
             {
-                var (packed, length, count) = next;
-                var batch = new AppendBatch
+                skipped = input.Skip(started.ResumeOffset);
+                if (skipped < started.ResumeOffset)
                 {
-                    List = line.List,
-                    Producer = producerId,
-                    FirstOffset = offset,
-                    Count = (uint)count,
-                    Items = UnsafeByteOperations.UnsafeWrap(packed.AsMemory(0, length)),
-                };
-                offset += (ulong)count;
-                reply = await producer.Ask<object>(new ProducerActor.Offer(batch));
-                if (reply is not ProducerActor.OfferAccepted)
+                    progress?.Dispose();
+                    await Console.Error.WriteLineAsync(
+                        $"Worker: warning: the aggregator already holds {started.ResumeOffset} items from producer '{producerId}', more than this input's {skipped}: nothing to send (was the input changed?)");
+                }
+
+                while (input.ReadBatch(settings.BatchMaxItems, settings.BatchMaxBytes) is { } next)
                 {
-                    return Failed(reply, offset - (ulong)count, line, producerId);
+                    var (packed, length, count) = next;
+                    var batch = new AppendBatch
+                    {
+                        List = line.List,
+                        Producer = producerId,
+                        FirstOffset = offset,
+                        Count = (uint)count,
+                        Items = UnsafeByteOperations.UnsafeWrap(packed.AsMemory(0, length)),
+                    };
+                    offset += (ulong)count;
+                    reply = await producer.Ask<object>(new ProducerActor.Offer(batch), askTimeout, interrupt);
+                    if (reply is not ProducerActor.OfferAccepted)
+                    {
+                        progress?.Dispose();
+                        return Failed(reply, line, producerId);
+                    }
                 }
             }
-        }
-        catch (InputException e)
-        {
-            badInput = e;
-        }
+            catch (InputException e)
+            {
+                badInput = e;
+            }
 
-        reply = await producer.Ask<object>(new ProducerActor.Finish());
-        progress?.Dispose();
-        if (reply is not ProducerActor.Finished finished)
-        {
-            return Failed(reply, offset, line, producerId);
-        }
+            reply = await producer.Ask<object>(new ProducerActor.Finish(), askTimeout, interrupt);
+            progress?.Dispose();
+            if (reply is not ProducerActor.Finished finished)
+            {
+                return Failed(reply, line, producerId);
+            }
 
-        if (badInput is not null)
+            if (badInput is not null)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"Worker: bad input: {badInput.Message}; the {finished.NextOffset} items before it are acknowledged (fix the input and re-run with --id {producerId} to resume)");
+                return ExitCodes.Usage;
+            }
+
+            var summary = new Summary(line.List, producerId, (ulong)input.ItemsRead, finished.Applied, finished.Duplicates,
+                skipped + finished.ConfirmedByPosition, clock.Elapsed.TotalSeconds, firstSend, DateTimeOffset.UtcNow);
+            await stdout.WriteLineAsync(line.Json ? summary.ToJson() : summary.ToText());
+            return ExitCodes.Success;
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
         {
+            progress?.Dispose();
+            var acknowledged = await AcknowledgedAsync(producer);
             await Console.Error.WriteLineAsync(
-                $"Worker: bad input: {badInput.Message}; the {finished.NextOffset} items before it are acknowledged (fix the input and re-run with --id {producerId} to resume)");
-            return ExitCodes.Usage;
+                $"Worker: interrupted: {acknowledged} items of producer '{producerId}' are acknowledged in list '{line.List}'; re-run with --id {producerId} and the same input to resume");
+            return ExitCodes.Interrupted;
         }
+        catch (AskTimeoutException)
+        {
+            progress?.Dispose();
+            await Console.Error.WriteLineAsync(
+                $"Worker: append to list '{line.List}' as producer '{producerId}' failed: the producer answered nothing within {askTimeout.TotalSeconds:0} s");
+            return ExitCodes.Failure;
+        }
+    }
 
-        var lastAck = DateTimeOffset.UtcNow;
-        var seconds = clock.Elapsed.TotalSeconds;
-        var items = (ulong)input.ItemsRead;
-        var duplicates = skipped + finished.Duplicates;
-        await stdout.WriteLineAsync(line.Json
-            ? Json(line.List, producerId, items, finished.Applied, duplicates, seconds, (firstSend, lastAck))
-            : string.Create(CultureInfo.InvariantCulture,
-                $"appended {items} items to list '{line.List}' as producer '{producerId}': {finished.Applied} new, {duplicates} duplicates skipped, {seconds:0.00} s, {Rate(items, seconds):0} items/s"));
-        return ExitCodes.Success;
+    /// <summary>The acknowledged offset, best effort (for the message of an interrupted run).</summary>
+    private static async Task<string> AcknowledgedAsync(IActorRef producer)
+    {
+        try
+        {
+            var progress = await producer.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(1));
+            return progress.Acknowledged.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (AskTimeoutException)
+        {
+            return "an unknown number of";
+        }
     }
 
     /// <summary>
@@ -120,7 +151,7 @@ public static class AppendCommand
         var path => InputReader.FromFile(path, settings.MaxItemBytes),
     };
 
-    private static int Failed(object reply, ulong offset, CommandLine line, string producerId)
+    private static int Failed(object reply, CommandLine line, string producerId)
     {
         var (code, message) = reply is ProducerActor.AppendFailed failed
             ? (failed.ExitCode, failed.Message)
@@ -129,36 +160,49 @@ public static class AppendCommand
         return code;
     }
 
-    private static double Rate(ulong items, double seconds) => seconds > 0 ? items / seconds : 0;
-
-    private static string Json(string list, string producer, ulong items, ulong applied, ulong duplicates, double seconds,
-        (DateTimeOffset FirstSend, DateTimeOffset LastAck) window)
+    /// <summary>
+    /// The end of a run. Every item read is counted once: new (appended now), a duplicate
+    /// (the list had it already: an earlier run with this id, or a resend), or already
+    /// stored (skipped because the list said this producer was past it: a resumed run, or
+    /// items stored before a reconnection).
+    /// </summary>
+    private sealed record Summary(string List, string Producer, ulong Items, ulong Appended, ulong Duplicates,
+        ulong AlreadyStored, double Seconds, DateTimeOffset FirstSend, DateTimeOffset LastAck)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("list", list);
-            json.WriteString("producer", producer);
-            json.WriteNumber("items", items);
-            json.WriteNumber("appended", applied);
-            json.WriteNumber("duplicates", duplicates);
-            json.WriteNumber("seconds", Math.Round(seconds, 3));
-            json.WriteNumber("itemsPerSecond", Math.Round(Rate(items, seconds)));
+        private double Rate => Seconds > 0 ? Items / Seconds : 0;
 
-            // Wall-clock seconds since 1970 (to the microsecond) of the first send after the
-            // resume position came back and of the last acknowledgement: several workers' runs
-            // can be put on one time line.
-            json.WriteNumber("firstSendUnix", UnixSeconds(window.FirstSend));
-            json.WriteNumber("lastAckUnix", UnixSeconds(window.LastAck));
-            json.WriteEndObject();
+        public string ToText() => string.Create(CultureInfo.InvariantCulture,
+            $"appended {Items} items to list '{List}' as producer '{Producer}': {Appended} new, {Duplicates} duplicates skipped, {AlreadyStored} already stored (resumed), {Seconds:0.00} s, {Rate:0} items/s");
+
+        public string ToJson()
+        {
+            using var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteString("list", List);
+                json.WriteString("producer", Producer);
+                json.WriteNumber("items", Items);
+                json.WriteNumber("appended", Appended);
+                json.WriteNumber("duplicates", Duplicates);
+                json.WriteNumber("alreadyStored", AlreadyStored);
+                json.WriteNumber("seconds", Math.Round(Seconds, 3));
+                json.WriteNumber("itemsPerSecond", Math.Round(Rate));
+
+                // Wall-clock seconds since 1970 (to the microsecond) of the first send after the
+                // resume position came back and of the last acknowledgement: several workers' runs
+                // can be put on one time line.
+                json.WriteNumber("firstSendUnix", UnixSeconds(FirstSend));
+                json.WriteNumber("lastAckUnix", UnixSeconds(LastAck));
+                json.WriteEndObject();
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        private static double UnixSeconds(DateTimeOffset time) =>
+            Math.Round((time - DateTimeOffset.UnixEpoch).TotalSeconds, 6);
     }
-
-    private static double UnixSeconds(DateTimeOffset time) =>
-        Math.Round((time - DateTimeOffset.UnixEpoch).TotalSeconds, 6);
 
     /// <summary>A producer id for a run without --id: host, process and a random suffix.</summary>
     private static string NewProducerId()
@@ -167,16 +211,26 @@ public static class AppendCommand
         return $"{(host.Length > 0 ? host : "worker")}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
     }
 
-    /// <summary>A progress line on the terminal (stderr), refreshed a few times a second.</summary>
+    /// <summary>
+    /// A progress line on the terminal (stderr), refreshed a few times a second and cleared
+    /// by <see cref="Dispose"/> (which may be called more than once) before anything else is printed.
+    /// </summary>
     private sealed class ProgressDisplay : IDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
+        private bool _disposed;
 
         public ProgressDisplay(IActorRef producer) => _loop = RunAsync(producer, _stop.Token);
 
         public void Dispose()
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             _stop.Cancel();
             _loop.ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(1));
             Console.Error.Write("\r\u001b[K");
@@ -186,20 +240,30 @@ public static class AppendCommand
         private static async Task RunAsync(IActorRef producer, CancellationToken stop)
         {
             var clock = Stopwatch.StartNew();
-            try
+            while (!stop.IsCancellationRequested)
             {
-                while (!stop.IsCancellationRequested)
+                try
                 {
                     await Task.Delay(250, stop);
                     var p = await producer.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(1), stop);
                     var rate = p.Acknowledged / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
-                    Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"\r\u001b[K{p.Acknowledged:N0} items acknowledged, {rate:N0} items/s{(p.Connected ? string.Empty : " (waiting for the aggregator)")}"));
+                    var state = p.Unavailable is { } why ? $" (the aggregator cannot store items: {why}; retrying)"
+                        : p.Connected ? string.Empty
+                        : " (waiting for the aggregator)";
+                    if (!stop.IsCancellationRequested)
+                    {
+                        Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
+                            $"\r\u001b[K{p.Acknowledged:N0} items acknowledged, {rate:N0} items/s{state}"));
+                    }
                 }
-            }
-            catch (Exception e) when (e is OperationCanceledException or AskTimeoutException)
-            {
-                // stopped, or the actor is busy: the next tick will tell.
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (AskTimeoutException)
+                {
+                    // the actor is busy: the next tick will tell.
+                }
             }
         }
     }

@@ -11,8 +11,21 @@ namespace Worker;
 /// offered batch by batch; an offer is answered only when the window has room, so memory
 /// stays bounded by max-in-flight batches whatever the input size.
 /// </summary>
+/// <remarks>
+/// Its states are behaviours: <see cref="Connecting"/> (finding the aggregator),
+/// <see cref="Resuming"/> (asking where this producer stands, again until answered),
+/// <see cref="Streaming"/> (sending the window), <see cref="Draining"/> (no more input:
+/// waiting for the last acknowledgements) and <see cref="Failed"/> (every request is
+/// answered with the failure). No wait is without an end: the aggregator is located within
+/// the connect time-out, every request is sent again after ack-timeout, and an aggregator
+/// that refuses with UNAVAILABLE, or answers nothing, for longer than unavailable-timeout
+/// ends the run.
+/// </remarks>
 public sealed class ProducerActor : ReceiveActor, IWithTimers
 {
+    private const string ResendTimer = "resend";
+    private const string RetryTimer = "retry";
+
     private readonly string _list;
     private readonly string _producer;
     private readonly WorkerSettings _settings;
@@ -22,16 +35,21 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private IActorRef? _aggregator;
-    private bool _resumed;
+    private ulong _incarnation;
     private bool _started;
     private ulong _acknowledged;
     private ulong _applied;
     private ulong _duplicates;
+    private ulong _confirmedByPosition;
     private ulong? _gapResentFrom;
+    private DateTime _lastHeard;
+    private DateTime? _unavailableSince;
+    private string? _unavailableReason;
+    private TimeSpan _backoff;
     private IActorRef? _starter;
     private IActorRef? _offerer;
     private IActorRef? _finisher;
-    private AppendFailed? _failure;
+    private string _state = "connecting";
 
     public ProducerActor(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout)
     {
@@ -40,20 +58,8 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         _settings = settings;
         _locator = locator;
         _connectTimeout = connectTimeout;
-
-        Receive<Start>(_ => OnStart());
-        Receive<Offer>(OnOffer);
-        Receive<Finish>(_ => OnFinish());
-        Receive<GetProgress>(_ => Sender.Tell(new Progress(_acknowledged, _applied, _duplicates, _aggregator is not null)));
-        Receive<Located>(OnLocated);
-        Receive<LocateFailed>(m => Fail(ExitCodes.Unreachable,
-            $"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged"));
-        Receive<ResumePosition>(OnResumePosition);
-        Receive<BatchAppended>(OnAcknowledged);
-        Receive<AppendRefused>(OnRefused);
-        Receive<RequestRefused>(m => Fail(ExitCodes.Usage, m.Message));
-        Receive<AckTimeout>(_ => OnAckTimeout());
-        Receive<Terminated>(OnTerminated);
+        _backoff = settings.MinBackoff;
+        Connecting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -63,6 +69,88 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
     protected override void PreStart() => Locate(announce: true);
 
+    private void Connecting()
+    {
+        _state = "connecting";
+        Receive<Located>(OnLocated);
+        Receive<LocateFailed>(m => Fail(ExitCodes.Unreachable, $"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged"));
+        Requests(sendOffers: false);
+    }
+
+    private void Resuming()
+    {
+        _state = "resuming";
+        Receive<ResumePosition>(OnResumePosition);
+        Receive<RequestRefused>(OnResumeRefused);
+        Receive<Resend>(_ => AskResumePosition());
+        Receive<Retry>(_ => AskResumePosition());
+        Receive<Terminated>(OnTerminated);
+        Receive<BatchAppended>(_ => { }); // answers to batches sent before the loss: the position covers them
+        Receive<AppendRefused>(_ => { });
+        Requests(sendOffers: false);
+    }
+
+    private void Streaming()
+    {
+        _state = "streaming";
+        StreamingHandlers();
+        Requests(sendOffers: true, onFinish: () => Become(Draining));
+    }
+
+    /// <summary>No more input: what is in the window is sent until acknowledged; then Finish is answered.</summary>
+    private void Draining()
+    {
+        _state = "draining";
+        StreamingHandlers();
+        Requests(sendOffers: true);
+    }
+
+    private void Failed(AppendFailed failure)
+    {
+        _state = "failed";
+        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress()));
+        ReceiveAny(message =>
+        {
+            if (message is Start or Offer or Finish)
+            {
+                Sender.Tell(failure);
+            }
+        });
+    }
+
+    private void StreamingHandlers()
+    {
+        Receive<BatchAppended>(OnAcknowledged);
+        Receive<AppendRefused>(OnRefused);
+        Receive<Resend>(_ => OnAckTimeout());
+        Receive<Retry>(_ => SendAll());
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>What the command loop asks, in every state but <see cref="Failed"/>.</summary>
+    private void Requests(bool sendOffers, Action? onFinish = null)
+    {
+        Receive<Start>(_ =>
+        {
+            _starter = Sender;
+            if (_started)
+            {
+                ReplyStarted();
+            }
+        });
+        Receive<Offer>(offer => OnOffer(offer, sendOffers));
+        Receive<Finish>(_ =>
+        {
+            _finisher = Sender;
+            onFinish?.Invoke();
+            AfterProgress();
+        });
+        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress()));
+    }
+
+    private Progress CurrentProgress() => new(_acknowledged, _applied, _duplicates, _aggregator is not null && _state != "failed",
+        _unavailableSince is null ? null : _unavailableReason);
+
     /// <param name="announce">false after a loss, which is already announced.</param>
     private void Locate(bool announce)
     {
@@ -71,85 +159,111 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             failure: e => new LocateFailed(e is AggregatorUnreachableException ? e : e.GetBaseException()));
     }
 
-    private void OnStart()
-    {
-        if (_failure is not null)
-        {
-            Sender.Tell(_failure);
-            return;
-        }
-
-        _starter = Sender;
-        if (_resumed)
-        {
-            ReplyStarted();
-        }
-    }
-
-    private void ReplyStarted()
-    {
-        _started = true;
-        _starter?.Tell(new Started(_acknowledged));
-        _starter = null;
-    }
-
     private void OnLocated(Located located)
     {
-        if (_failure is not null)
+        _aggregator = located.Aggregator;
+        Context.Watch(_aggregator);
+        _lastHeard = DateTime.UtcNow;
+        Become(Resuming);
+        AskResumePosition();
+    }
+
+    /// <summary>Asks where this producer stands, and again after ack-timeout until answered.</summary>
+    private void AskResumePosition()
+    {
+        if (GaveUp())
         {
             return;
         }
 
-        _aggregator = located.Aggregator;
-        Context.Watch(_aggregator);
-        _aggregator.Tell(new GetResumePosition { List = _list, Producer = _producer });
+        _aggregator!.Tell(new GetResumePosition { List = _list, Producer = _producer, Incarnation = _incarnation });
+        Timers.StartSingleTimer(ResendTimer, Resend.Instance, _settings.AckTimeout);
     }
 
     private void OnResumePosition(ResumePosition position)
     {
-        if (_failure is not null || _aggregator is null)
+        Heard();
+        Timers.Cancel(ResendTimer);
+        if (position.Incarnation != 0)
         {
-            return;
+            _incarnation = position.Incarnation;
         }
 
         if (!_started)
         {
             _acknowledged = position.NextOffset;
-            _resumed = true;
+            _started = true;
             if (_starter is not null)
             {
                 ReplyStarted();
             }
 
+            BecomeStreaming();
             return;
         }
 
-        // Back after an outage: whatever the aggregator already holds counts as acknowledged.
-        if (!Advance(position.NextOffset))
+        // Back after an outage, or after the aggregator named an offset behind ours.
+        if (position.NextOffset < _acknowledged)
         {
+            Fail(ExitCodes.Failure,
+                $"the aggregator expects offset {position.NextOffset} but had acknowledged up to {_acknowledged}: it lost acknowledged items (restarted without a journal?)");
             return;
         }
 
-        _log.Warning("Reconnected to the aggregator at {0}; resending {1} unacknowledged batches from offset {2}",
-            _locator.Endpoint, _pending.Count, _acknowledged);
-        _resumed = true;
+        Advance(position.NextOffset, byPosition: true);
+        _log.Warning("Resuming at offset {0} with the aggregator at {1}; resending {2} unacknowledged batches",
+            _acknowledged, _locator.Endpoint, _pending.Count);
+        _gapResentFrom = null;
+        BecomeStreaming();
         SendAll();
         AfterProgress();
     }
 
-    private void OnOffer(Offer offer)
+    private void OnResumeRefused(RequestRefused refused)
     {
-        if (_failure is not null)
+        Heard();
+        switch (refused.Reason)
         {
-            Sender.Tell(_failure);
-            return;
+            case Refusal.ListDeleted:
+                FailDeleted();
+                break;
+            case Refusal.Unavailable:
+                Unavailable(refused.Message);
+                break;
+            default:
+                Fail(Refusals.ExitCode(refused.Reason), $"the aggregator refused to say where to resume: {refused.Message}");
+                break;
         }
+    }
 
-        _pending.Add(offer.Batch);
-        if (_aggregator is not null && _resumed)
+    private void BecomeStreaming()
+    {
+        if (_finisher is not null)
         {
-            _aggregator.Tell(offer.Batch);
-            ArmAckTimer();
+            Become(Draining);
+        }
+        else
+        {
+            Become(Streaming);
+        }
+    }
+
+    private void ReplyStarted()
+    {
+        _starter!.Tell(new Started(_acknowledged));
+        _starter = null;
+    }
+
+    private void OnOffer(Offer offer, bool send)
+    {
+        _pending.Add(offer.Batch);
+        if (send && _unavailableSince is null)
+        {
+            Send(_pending.Count - 1);
+            if (!Timers.IsTimerActive(ResendTimer))
+            {
+                ArmAckTimer();
+            }
         }
 
         if (_pending.Count < _settings.MaxInFlight)
@@ -162,69 +276,130 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void OnFinish()
-    {
-        if (_failure is not null)
-        {
-            Sender.Tell(_failure);
-            return;
-        }
-
-        _finisher = Sender;
-        AfterProgress();
-    }
-
     private void OnAcknowledged(BatchAppended ack)
     {
-        if (_failure is not null || ack.NextOffset <= _acknowledged)
+        Heard();
+        if (ack.Incarnation != 0 && _incarnation == 0)
+        {
+            _incarnation = ack.Incarnation;
+        }
+
+        if (_unavailableSince is not null)
+        {
+            _log.Warning("The aggregator stores items again after {0:0} s", (DateTime.UtcNow - _unavailableSince.Value).TotalSeconds);
+            _unavailableSince = null;
+            _unavailableReason = null;
+            _backoff = _settings.MinBackoff;
+        }
+
+        if (ack.NextOffset <= _acknowledged)
         {
             return; // an answer to a batch sent twice: already counted.
         }
 
-        _applied += ack.Applied;
-        _duplicates += ack.Duplicates;
-        Advance(ack.NextOffset);
+        // Of the newly acknowledged offsets, the batch's applied items are the last ones.
+        var newlyAcknowledged = ack.NextOffset - _acknowledged;
+        var applied = Math.Min(ack.Applied, newlyAcknowledged);
+        _applied += applied;
+        _duplicates += newlyAcknowledged - applied;
+        Advance(ack.NextOffset, byPosition: false);
         AfterProgress();
     }
 
     private void OnRefused(AppendRefused refused)
     {
-        if (_failure is not null)
+        Heard();
+        switch (refused.Reason)
         {
+            case Refusal.Gap when refused.ExpectedOffset < _acknowledged:
+                // The list is behind what it acknowledged: deleted, or an aggregator that lost
+                // it. Asking where to resume, with the incarnation, tells which.
+                Become(Resuming);
+                AskResumePosition();
+                return;
+            case Refusal.Gap:
+                Advance(refused.ExpectedOffset, byPosition: true);
+                if (_gapResentFrom != refused.ExpectedOffset)
+                {
+                    // Every batch behind the gap is refused too: resend once per gap.
+                    _gapResentFrom = refused.ExpectedOffset;
+                    _log.Warning("The aggregator expects offset {0}; resending {1} batches", refused.ExpectedOffset, _pending.Count);
+                    SendAll();
+                }
+
+                AfterProgress();
+                return;
+            case Refusal.ListDeleted:
+                FailDeleted();
+                return;
+            case Refusal.Unavailable:
+                Unavailable(refused.Message);
+                return;
+            default:
+                Fail(Refusals.ExitCode(refused.Reason), $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}");
+                return;
+        }
+    }
+
+    /// <summary>
+    /// The aggregator cannot store items now (its journal fails): wait with back-off and send
+    /// again, for up to unavailable-timeout in a row.
+    /// </summary>
+    private void Unavailable(string reason)
+    {
+        var now = DateTime.UtcNow;
+        if (_unavailableSince is null)
+        {
+            _unavailableSince = now;
+            _log.Warning("The aggregator cannot store items of list {0} now: {1}; trying again with back-off for up to {2} (actors.worker.unavailable-timeout)",
+                _list, reason, _settings.UnavailableTimeout);
+        }
+
+        _unavailableReason = reason;
+        if (now - _unavailableSince.Value > _settings.UnavailableTimeout)
+        {
+            Fail(ExitCodes.Failure,
+                $"the aggregator could not store items for {_settings.UnavailableTimeout.TotalSeconds:0.###} s (actors.worker.unavailable-timeout): {reason}; {_acknowledged} items acknowledged (re-run with the same --id to resume)");
             return;
         }
 
-        if (refused.Reason != Refusal.Gap)
+        Timers.Cancel(ResendTimer);
+        if (!Timers.IsTimerActive(RetryTimer))
         {
-            var code = refused.Reason is Refusal.TooManyLists or Refusal.TooManyProducers ? ExitCodes.Failure : ExitCodes.Usage;
-            Fail(code, $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}");
-            return;
+            Timers.StartSingleTimer(RetryTimer, Retry.Instance, _backoff);
+            _backoff = _backoff * 2 < _settings.MaxBackoff ? _backoff * 2 : _settings.MaxBackoff;
         }
-
-        if (!Advance(refused.ExpectedOffset) || _gapResentFrom == refused.ExpectedOffset)
-        {
-            return; // every batch behind the gap is refused too: resend once per gap.
-        }
-
-        _gapResentFrom = refused.ExpectedOffset;
-        _log.Warning("The aggregator expects offset {0}; resending {1} batches", refused.ExpectedOffset, _pending.Count);
-        SendAll();
-        AfterProgress();
     }
 
     private void OnAckTimeout()
     {
-        if (_failure is null && _aggregator is not null && _resumed && _pending.Count > 0)
+        if (GaveUp() || _pending.Count == 0)
         {
-            _log.Warning("No acknowledgement within {0}; resending {1} batches from offset {2}",
-                _settings.AckTimeout, _pending.Count, _acknowledged);
-            SendAll();
+            return;
         }
+
+        _log.Warning("No acknowledgement within {0}; resending {1} batches from offset {2}",
+            _settings.AckTimeout, _pending.Count, _acknowledged);
+        SendAll();
+    }
+
+    /// <summary>True (and the run fails) when the aggregator has answered nothing for unavailable-timeout.</summary>
+    private bool GaveUp()
+    {
+        var silent = DateTime.UtcNow - _lastHeard;
+        if (silent <= _settings.UnavailableTimeout)
+        {
+            return false;
+        }
+
+        Fail(ExitCodes.Failure,
+            $"the aggregator at {_locator.Endpoint} is connected but has answered nothing for {silent.TotalSeconds:0} s (actors.worker.unavailable-timeout); {_acknowledged} items acknowledged (re-run with the same --id to resume)");
+        return true;
     }
 
     private void OnTerminated(Terminated terminated)
     {
-        if (_failure is not null || !terminated.ActorRef.Equals(_aggregator))
+        if (!terminated.ActorRef.Equals(_aggregator))
         {
             return;
         }
@@ -232,32 +407,35 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         _log.Warning("Lost the aggregator at {0}; waiting up to {1} s for it to return",
             _locator.Endpoint, _connectTimeout.TotalSeconds);
         _aggregator = null;
-        _resumed = false;
         _gapResentFrom = null;
-        Timers.Cancel(nameof(AckTimeout));
+        Timers.CancelAll();
+        Become(Connecting);
         Locate(announce: false);
     }
 
-    /// <summary>
-    /// Everything below <paramref name="next"/> is in the list: drop those batches. False
-    /// (and the run fails) if the aggregator has lost items it had acknowledged.
-    /// </summary>
-    private bool Advance(ulong next)
+    private void Heard() => _lastHeard = DateTime.UtcNow;
+
+    /// <summary>Everything below <paramref name="next"/> is in the list: drop those batches.</summary>
+    private void Advance(ulong next, bool byPosition)
     {
-        if (next < _acknowledged)
+        if (next <= _acknowledged)
         {
-            Fail(ExitCodes.Failure,
-                $"the aggregator expects offset {next} but had acknowledged up to {_acknowledged}: it lost acknowledged items (restarted without a journal?)");
-            return false;
+            return;
+        }
+
+        if (byPosition)
+        {
+            _confirmedByPosition += next - _acknowledged;
         }
 
         _acknowledged = next;
-        while (_pending.Count > 0 && _pending[0].FirstOffset + _pending[0].Count <= next)
+        var drop = 0;
+        while (drop < _pending.Count && _pending[drop].FirstOffset + _pending[drop].Count <= next)
         {
-            _pending.RemoveAt(0);
+            drop++;
         }
 
-        return true;
+        _pending.RemoveRange(0, drop);
     }
 
     private void SendAll()
@@ -267,23 +445,38 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             return;
         }
 
-        foreach (var batch in _pending)
+        for (var i = 0; i < _pending.Count; i++)
         {
-            _aggregator.Tell(batch);
+            Send(i);
         }
 
         ArmAckTimer();
     }
 
-    private void ArmAckTimer() => Timers.StartSingleTimer(nameof(AckTimeout), AckTimeout.Instance, _settings.AckTimeout);
+    /// <summary>Sends the pending batch at <paramref name="index"/>, stamped with the incarnation this producer knows.</summary>
+    private void Send(int index)
+    {
+        var batch = _pending[index];
+        if (batch.Incarnation != _incarnation)
+        {
+            // A sent message may still be waiting to be serialized: never change one, copy it.
+            batch = batch.Clone();
+            batch.Incarnation = _incarnation;
+            _pending[index] = batch;
+        }
+
+        _aggregator!.Tell(batch);
+    }
+
+    private void ArmAckTimer() => Timers.StartSingleTimer(ResendTimer, Resend.Instance, _settings.AckTimeout);
 
     private void AfterProgress()
     {
         if (_pending.Count == 0)
         {
-            Timers.Cancel(nameof(AckTimeout));
+            Timers.Cancel(ResendTimer);
         }
-        else
+        else if (_aggregator is not null && _unavailableSince is null)
         {
             ArmAckTimer();
         }
@@ -294,23 +487,27 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             _offerer = null;
         }
 
-        if (_finisher is not null && _pending.Count == 0)
+        if (_finisher is not null && _pending.Count == 0 && _started)
         {
-            _finisher.Tell(new Finished(_acknowledged, _applied, _duplicates));
+            _finisher.Tell(new Finished(_acknowledged, _applied, _duplicates, _confirmedByPosition));
             _finisher = null;
         }
     }
 
+    private void FailDeleted() =>
+        Fail(ExitCodes.Failure, $"list '{_list}' was deleted while this worker appended to it ({_acknowledged} items acknowledged before)");
+
     private void Fail(int exitCode, string message)
     {
-        _failure = new AppendFailed(exitCode, message);
+        var failure = new AppendFailed(exitCode, message);
         Timers.CancelAll();
         foreach (var waiting in new[] { _starter, _offerer, _finisher })
         {
-            waiting?.Tell(_failure);
+            waiting?.Tell(failure);
         }
 
         _starter = _offerer = _finisher = null;
+        Become(() => Failed(failure));
     }
 
     /// <summary>Answered with <see cref="Started"/> once the aggregator says where to resume.</summary>
@@ -330,7 +527,14 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// <summary>No more input: answered with <see cref="Finished"/> once everything is acknowledged.</summary>
     public sealed record Finish : INoSerializationVerificationNeeded;
 
-    public sealed record Finished(ulong NextOffset, ulong Applied, ulong Duplicates) : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// The end of the run: every offset below NextOffset is acknowledged; of those sent in
+    /// this run, Applied were new, Duplicates were in the list already, and
+    /// ConfirmedByPosition were acknowledged by a resume position or a gap instead of an
+    /// acknowledgement (stored before a reconnection).
+    /// </summary>
+    public sealed record Finished(ulong NextOffset, ulong Applied, ulong Duplicates, ulong ConfirmedByPosition)
+        : INoSerializationVerificationNeeded;
 
     /// <summary>The run cannot go on: the answer to every request from now on.</summary>
     public sealed record AppendFailed(int ExitCode, string Message) : INoSerializationVerificationNeeded;
@@ -340,15 +544,21 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         public static readonly GetProgress Instance = new();
     }
 
-    public sealed record Progress(ulong Acknowledged, ulong Applied, ulong Duplicates, bool Connected)
+    /// <summary>Where the run is; Unavailable names why the aggregator cannot store items, while it cannot.</summary>
+    public sealed record Progress(ulong Acknowledged, ulong Applied, ulong Duplicates, bool Connected, string? Unavailable)
         : INoSerializationVerificationNeeded;
 
     private sealed record Located(IActorRef Aggregator) : INoSerializationVerificationNeeded;
 
     private sealed record LocateFailed(Exception Reason) : INoSerializationVerificationNeeded;
 
-    private sealed record AckTimeout : INoSerializationVerificationNeeded
+    private sealed record Resend : INoSerializationVerificationNeeded
     {
-        public static readonly AckTimeout Instance = new();
+        public static readonly Resend Instance = new();
+    }
+
+    private sealed record Retry : INoSerializationVerificationNeeded
+    {
+        public static readonly Retry Instance = new();
     }
 }

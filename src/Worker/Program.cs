@@ -29,13 +29,14 @@ public static class Program
             var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
             var client = new AggregatorClient(
                 new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff),
-                connectTimeout, settings.RequestTimeout);
+                connectTimeout, settings.RequestTimeout, settings.UnavailableTimeout, settings.MinBackoff, settings.MaxBackoff);
             using var stop = new CancellationTokenSource();
+            var signalCode = ExitCodes.Interrupted;
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
             var work = line.Command switch
             {
-                "append" => AppendCommand.RunAsync(line, settings, system, stdout),
+                "append" => AppendCommand.RunAsync(line, settings, system, stdout, stop.Token),
                 "get" => ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
                 "count" => ReadCommands.CountAsync(line, client, stdout),
                 "delete" => ReadCommands.DeleteAsync(line, client, stdout),
@@ -51,16 +52,26 @@ public static class Program
                 return await StoppedAsync(CoordinatedShutdown.Get(system).ShutdownReason, security, client.Endpoint);
             }
 
-            var code = await work;
+            var exit = await work;
             await stdout.FlushAsync();
-            return code;
+            return exit == ExitCodes.Interrupted && stop.IsCancellationRequested ? signalCode : exit;
 
+            // Ctrl+C (or SIGTERM) ends follow normally (exit 0), and an append with a summary of
+            // what is acknowledged (exit 130, or 143 for SIGTERM, as shells report the signal).
+            // An append blocked reading a terminal cannot see the cancellation: it is ended
+            // after a grace period. Other commands end at once, as the signal's default does.
             void Interrupt(PosixSignalContext context)
             {
-                if (line.Command == "follow")
+                if (line.Command is "follow" or "append")
                 {
                     context.Cancel = true;
+                    signalCode = context.Signal == PosixSignal.SIGTERM ? ExitCodes.Terminated : ExitCodes.Interrupted;
                     stop.Cancel();
+                    if (line.Command == "append")
+                    {
+                        var code = signalCode;
+                        _ = Task.Delay(TimeSpan.FromSeconds(3)).ContinueWith(_ => Environment.Exit(code), TaskScheduler.Default);
+                    }
                 }
             }
         }
@@ -87,7 +98,7 @@ public static class Program
         catch (RequestRefusedException e)
         {
             await Console.Error.WriteLineAsync($"Worker: the aggregator refused the request: {e.Message}");
-            return ExitCodes.Usage;
+            return e.ExitCode;
         }
         catch (Exception e)
         {

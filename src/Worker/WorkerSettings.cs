@@ -12,10 +12,19 @@ public sealed record WorkerSettings(
     TimeSpan ConnectTimeout,
     TimeSpan MinBackoff,
     TimeSpan MaxBackoff,
-    TimeSpan RequestTimeout)
+    TimeSpan RequestTimeout,
+    TimeSpan UnavailableTimeout)
 {
     public static WorkerSettings Default { get; } = new(16384, 80000, 65536, 8, TimeSpan.FromSeconds(10),
-        TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
+        TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20),
+        TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// The longest a local request to the producer actor may wait (a safety net: the actor
+    /// answers within its own time-outs): a whole outage plus a whole unavailable period.
+    /// </summary>
+    public TimeSpan LocalAskTimeout(TimeSpan connectTimeout) =>
+        connectTimeout + UnavailableTimeout + AckTimeout + AckTimeout + TimeSpan.FromMinutes(1);
 
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
     public static WorkerSettings From(HoconFile file)
@@ -31,7 +40,8 @@ public sealed record WorkerSettings(
             file.GetTimeSpan(prefix + "connect-timeout"),
             file.GetTimeSpan(prefix + "retry-min-backoff"),
             file.GetTimeSpan(prefix + "retry-max-backoff"),
-            file.GetTimeSpan(prefix + "request-timeout"));
+            file.GetTimeSpan(prefix + "request-timeout"),
+            file.GetTimeSpan(prefix + "unavailable-timeout"));
         const int envelope = 2048;
         if (settings.BatchMaxBytes + envelope > frame)
         {

@@ -280,6 +280,82 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.False((await ExpectMsgAsync<ListDeleted>()).Existed);
     }
 
+    [Fact]
+    public async Task ListActor_should_forget_a_producer_position_after_the_retention_period()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var lists = Sys.ActorOf(ListsActor.Props(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock),
+            "retained-lists");
+        lists.Tell(Batch("kept", "p1", 0, "a", "b"));
+        lists.Tell(Batch("kept", "p2", 0, "c"));
+        await ExpectAcksAsync(2);
+        clock.Advance(TimeSpan.FromDays(6));
+        lists.Tell(Batch("kept", "p1", 2, "d"));
+        await ExpectMsgAsync<BatchAppended>();
+
+        clock.Advance(TimeSpan.FromDays(2)); // p2 last appended 8 days ago, p1 2 days ago
+        lists.Tell(new GetResumePosition { List = "kept", Producer = "p2" });
+        Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
+        lists.Tell(new GetResumePosition { List = "kept", Producer = "p1" });
+        Assert.Equal(3ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
+
+        // p2 starts again: its old input is appended again, not skipped as duplicates.
+        lists.Tell(Batch("kept", "p2", 0, "c"));
+        var again = await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal((1u, 0u), (again.Applied, again.Duplicates));
+
+        // Positions expired no longer count toward the limit of 2.
+        lists.Tell(Batch("kept", "p3", 0, "e"));
+        Assert.Equal(Refusal.TooManyProducers, (await ExpectMsgAsync<AppendRefused>()).Reason);
+        clock.Advance(TimeSpan.FromDays(7)); // p1 and p2 both expire
+        lists.Tell(Batch("kept", "p3", 0, "e"));
+        Assert.Equal(1u, (await ExpectMsgAsync<BatchAppended>()).Applied);
+        Assert.Equal(["a", "b", "c", "d", "c", "e"], await ReadAllAsync(lists, "kept"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_refuse_a_batch_for_an_incarnation_deleted_in_memory_but_not_one_made_by_another_aggregator()
+    {
+        _lists.Tell(Batch("mem", "p", 0, "a"));
+        var incarnation = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
+        _lists.Tell(new DeleteList { List = "mem" });
+        await ExpectMsgAsync<ListDeleted>();
+
+        var late = Batch("mem", "p", 1, "b");
+        late.Incarnation = incarnation;
+        _lists.Tell(late);
+        Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<AppendRefused>()).Reason);
+
+        // An incarnation this process never made was lost with an aggregator that restarted
+        // in memory: not a delete. The producer hears a gap, and finds out it lost items.
+        var foreign = Batch("mem", "q", 1, "b");
+        foreign.Incarnation = (1UL << 63) | 5; // its high half is no process's instance
+        _lists.Tell(foreign);
+        var refused = await ExpectMsgAsync<AppendRefused>();
+        Assert.Equal((Refusal.Gap, 0ul), (refused.Reason, refused.ExpectedOffset));
+    }
+
+    [Fact]
+    public async Task ListsActor_should_stop_an_empty_list_so_it_no_longer_counts_toward_max_lists()
+    {
+        var lists = Sys.ActorOf(ListsActor.Props(Settings with { MaxLists = 1, EmptyListPassivation = TimeSpan.FromMilliseconds(100) }),
+            "passivating-lists");
+        lists.Tell(Batch("first", "p", 0, "a"));
+        await ExpectMsgAsync<BatchAppended>();
+        lists.Tell(Batch("second", "p", 0, "b"));
+        Assert.Equal(Refusal.TooManyLists, (await ExpectMsgAsync<AppendRefused>()).Reason);
+
+        lists.Tell(new DeleteList { List = "first" });
+        await ExpectMsgAsync<ListDeleted>();
+
+        await AwaitAssertAsync(async () =>
+        {
+            lists.Tell(Batch("second", "p", 0, "b"));
+            Assert.IsType<BatchAppended>(await ExpectMsgAsync<object>());
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(["b"], await ReadAllAsync(lists, "second"));
+    }
+
     private async Task ExpectAcksAsync(int count)
     {
         for (var i = 0; i < count; i++)
@@ -297,12 +373,14 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
         Items = PackedItems.Encode(items),
     };
 
-    private async Task<List<string>> ReadAllAsync(string list)
+    private Task<List<string>> ReadAllAsync(string list) => ReadAllAsync(_lists, list);
+
+    private async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
     {
         var items = new List<string>();
         while (true)
         {
-            _lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
+            lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
             var page = await ExpectMsgAsync<ItemRange>();
             items.AddRange(PackedItems.Decode(page.Items.Span));
             if (page.Count == 0 || (ulong)items.Count >= page.Length)

@@ -82,6 +82,28 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1ul, await ResumeAsync(lists, "gone", "w"));
     }
 
+    [Fact]
+    public async Task ListActor_should_leave_expired_producer_positions_out_of_its_snapshot()
+    {
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new ManualClock(start);
+        var settings = ListSettings.Default with { Durable = true, SnapshotMinBytes = 1, ProducerRetention = TimeSpan.FromDays(7) };
+        var lists = Start(settings, clock);
+        await AppendAsync(lists, "aging", "old", 0, "o0");
+        clock.Advance(TimeSpan.FromDays(8));
+        await AppendAsync(lists, "aging", "new", 0, "n0");
+        await AwaitAssertAsync(() => Assert.Equal(2, NewestSnapshot("list-aging")), TimeSpan.FromSeconds(10));
+
+        // Back at the start, "old" would not have expired yet: it resumes at 0 only because
+        // the snapshot no longer holds its position.
+        clock.Set(start);
+        lists = await RestartAsync(lists, settings, clock);
+
+        Assert.Equal(0ul, await ResumeAsync(lists, "aging", "old"));
+        Assert.Equal(1ul, await ResumeAsync(lists, "aging", "new"));
+        Assert.Equal(["o0", "n0"], await ReadAllAsync(lists, "aging"));
+    }
+
     /// <remarks>
     /// The only spec configuration with <c>serialize-messages = off</c>: the SQL journal's own
     /// internal messages carry tasks and cannot be serialized. Our events and snapshots still
@@ -99,16 +121,16 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
             """).WithFallback(Specs.Config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
-    private IActorRef Start(ListSettings settings) =>
-        Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
+    private IActorRef Start(ListSettings settings, TimeProvider? clock = null) =>
+        Sys.ActorOf(ListsActor.Props(settings, clock), $"lists-{++_generation}");
 
     /// <summary>Stops every list actor (as a crash would, without a final write) and starts new ones.</summary>
-    private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings)
+    private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings, TimeProvider? clock = null)
     {
         Watch(lists);
         lists.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(lists);
-        return Start(settings);
+        return Start(settings, clock);
     }
 
     private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
@@ -143,6 +165,16 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
                 return items;
             }
         }
+    }
+
+    private long NewestSnapshot(string persistenceId)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $id";
+        command.Parameters.AddWithValue("$id", persistenceId);
+        return (long)command.ExecuteScalar()!;
     }
 
     private long SnapshotRows(string persistenceId)

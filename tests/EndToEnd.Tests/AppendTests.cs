@@ -20,7 +20,8 @@ public sealed class AppendTests : IDisposable
         using var summary = JsonDocument.Parse(second.Stdout);
         Assert.Equal(20_000, summary.RootElement.GetProperty("items").GetInt64());
         Assert.Equal(0, summary.RootElement.GetProperty("appended").GetInt64());
-        Assert.Equal(20_000, summary.RootElement.GetProperty("duplicates").GetInt64());
+        Assert.Equal(0, summary.RootElement.GetProperty("duplicates").GetInt64());
+        Assert.Equal(20_000, summary.RootElement.GetProperty("alreadyStored").GetInt64());
         Assert.Equal("20000", (await aggregator.WorkerAsync("count")).Stdout.Trim());
     }
 

@@ -57,7 +57,8 @@ public sealed class DurableTests : IDisposable
 
         Assert.True(before is > 0 and < total, $"the worker was killed after {before} items, not mid-stream");
         Assert.True(rerun.ExitCode == 0, rerun.Stderr);
-        Assert.Equal(before, Summary(rerun, "duplicates"));
+        Assert.Equal(before, Summary(rerun, "alreadyStored"));
+        Assert.Equal(0, Summary(rerun, "duplicates"));
         Assert.Equal(total - before, Summary(rerun, "appended"));
         Assert.Equal(ItemFiles.Items("vict", total), await ReadAllAsync(restarted, "victim"));
     }

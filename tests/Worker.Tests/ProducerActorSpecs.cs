@@ -155,6 +155,9 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 4, ExpectedOffset = 0, Reason = Refusal.Gap },
             _aggregator.Ref);
+        await _aggregator.ExpectMsgAsync<AppendBatch>(); // the offer after the ack, sent before the refusal came
+        await _aggregator.ExpectMsgAsync<GetResumePosition>();
+        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 0 });
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
@@ -191,6 +194,168 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("did not answer within 1 s", failed.Message);
     }
 
+    [Fact]
+    public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
+    {
+        var locator = new AggregatorLocator(Sys, _address.Host!, _address.Port!.Value, Settings.MinBackoff, Settings.MaxBackoff);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) },
+            locator, TimeSpan.FromSeconds(10)));
+        producer.Tell(new ProducerActor.Start());
+        await _aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
+
+        var again = await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(5));
+        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 7, Incarnation = 42 });
+
+        Assert.Equal(("orders", "p1", 0ul), (again.List, again.Producer, again.Incarnation));
+        Assert.Equal(7ul, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_stamp_its_batches_with_the_incarnation_the_list_named()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
+
+        producer.Tell(Ack(0, 2, applied: 2, incarnation: 99), _aggregator.Ref);
+        producer.Tell(Offer(2, 1));
+
+        Assert.Equal(99ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_stop_naming_the_deletion_when_its_list_is_deleted()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 3));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 3, applied: 3, incarnation: 5), _aggregator.Ref);
+        producer.Tell(Offer(3, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 3, Reason = Refusal.ListDeleted, Message = "deleted" },
+            _aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
+        Assert.Equal("list 'orders' was deleted while this worker appended to it (3 items acknowledged before)", failed.Message);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_ask_the_list_with_its_incarnation_when_the_list_is_behind_and_stop_when_it_was_deleted()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2, incarnation: 8), _aggregator.Ref);
+        producer.Tell(Offer(2, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 0, Reason = Refusal.Gap },
+            _aggregator.Ref);
+        var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();
+        Assert.Equal(8ul, ask.Incarnation);
+        _aggregator.Reply(new RequestRefused { List = "orders", Reason = Refusal.ListDeleted, Message = "deleted" });
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        Assert.Contains("list 'orders' was deleted while this worker appended to it (2 items acknowledged before)", failed.Message);
+        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is sent to the fresh list
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_retry_an_unavailable_list_with_back_off_and_report_why_meanwhile()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        var batch = await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.Unavailable, Message = "the journal failed: disk full" },
+            _aggregator.Ref);
+        producer.Tell(ProducerActor.GetProgress.Instance);
+        Assert.Equal("the journal failed: disk full", (await ExpectMsgAsync<ProducerActor.Progress>()).Unavailable);
+
+        Assert.Equal(batch.FirstOffset, (await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
+        producer.Tell(Ack(0, 2, applied: 2), _aggregator.Ref);
+        producer.Tell(ProducerActor.GetProgress.Instance);
+        var progress = await ExpectMsgAsync<ProducerActor.Progress>();
+        Assert.Equal((2ul, (string?)null), (progress.Acknowledged, progress.Unavailable));
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_give_up_after_unavailable_timeout_of_refusals()
+    {
+        var settings = Settings with { UnavailableTimeout = TimeSpan.FromMilliseconds(500) };
+        var producer = await StartAsync(resumeAt: 0, settings);
+        producer.Tell(Offer(0, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        var started = DateTime.UtcNow;
+
+        Task<ProducerActor.AppendFailed> failed = ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10)).AsTask();
+        producer.Tell(new ProducerActor.Finish());
+        while (!failed.IsCompleted)
+        {
+            await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
+            producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.Unavailable, Message = "journal down" },
+                _aggregator.Ref);
+            await Task.WhenAny(failed, Task.Delay(50));
+        }
+
+        var failure = await failed;
+        var elapsed = DateTime.UtcNow - started;
+        Assert.Equal(ExitCodes.Failure, failure.ExitCode);
+        Assert.Contains("could not store items for 0.5 s (actors.worker.unavailable-timeout): journal down", failure.Message);
+        Assert.InRange(elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_give_up_when_a_connected_aggregator_answers_nothing_for_unavailable_timeout()
+    {
+        var settings = Settings with { AckTimeout = TimeSpan.FromMilliseconds(200), UnavailableTimeout = TimeSpan.FromMilliseconds(700) };
+        var producer = await StartAsync(resumeAt: 0, settings);
+        var started = DateTime.UtcNow;
+        producer.Tell(Offer(0, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
+        Assert.Contains("is connected but has answered nothing for", failed.Message);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(10));
+        Assert.True(_aggregator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m as AppendBatch).Count >= 2, "it resent meanwhile");
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_count_every_acknowledged_offset_once_as_new_duplicate_or_confirmed_by_position()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 4));
+        producer.Tell(Offer(4, 4));
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        // The first batch overlaps what the list had (1 duplicate); a gap then confirms up
+        // to 6 without an acknowledgement; the resent second batch's answer covers 6 and 7.
+        producer.Tell(Ack(0, 4, applied: 3, duplicates: 1), _aggregator.Ref);
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 8, ExpectedOffset = 6, Reason = Refusal.Gap },
+            _aggregator.Ref);
+        producer.Tell(Ack(4, 4, applied: 2, duplicates: 2), _aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var finished = await ExpectMsgAsync<ProducerActor.Finished>();
+        Assert.Equal((8ul, 5ul, 1ul, 2ul), (finished.NextOffset, finished.Applied, finished.Duplicates, finished.ConfirmedByPosition));
+        Assert.Equal(finished.NextOffset, finished.Applied + finished.Duplicates + finished.ConfirmedByPosition);
+    }
+
     private async Task<IActorRef> StartAsync(ulong resumeAt, WorkerSettings? settings = null)
     {
         var locator = new AggregatorLocator(Sys, _address.Host!, _address.Port!.Value, Settings.MinBackoff, Settings.MaxBackoff);
@@ -212,7 +377,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         Items = PackedItems.Encode(Enumerable.Range((int)first, count).Select(i => $"item-{i}")),
     });
 
-    private static BatchAppended Ack(ulong first, uint count, uint applied, uint duplicates = 0) => new()
+    private static BatchAppended Ack(ulong first, uint count, uint applied, uint duplicates = 0, ulong incarnation = 0) => new()
     {
         List = "orders",
         Producer = "p1",
@@ -220,6 +385,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         NextOffset = first + count,
         Applied = applied,
         Duplicates = duplicates,
+        Incarnation = incarnation,
     };
 
     private static int FreePort()

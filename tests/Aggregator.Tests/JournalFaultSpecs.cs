@@ -1,0 +1,398 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.TestKit;
+using Protocol;
+using Protocol.Messages;
+using Xunit.Abstractions;
+using ItemRange = Protocol.Messages.Range;
+
+namespace Aggregator.Tests;
+
+/// <summary>
+/// Journaled lists against a journal and a snapshot store that fail, reject, stall and
+/// drop on command (Akka.Persistence.TestKit, plus <see cref="FaultyJournal"/> for deletes):
+/// deletes that stay deleted, failures answered instead of swallowed, readers that see only
+/// durable items, and a recovery that refuses a hole.
+/// </summary>
+/// <remarks>
+/// The only spec class besides <see cref="RecoverySpecs"/> with <c>serialize-messages = off</c>:
+/// the TestKit's fault behaviours are objects handed to the journal (interceptors that
+/// hold a write until the spec opens them) and must arrive as themselves, not as copies.
+/// Every message of ours is verified through its serializer by the other specs.
+/// </remarks>
+public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly ListSettings Durable = ListSettings.Default with
+    {
+        Durable = true,
+        FollowWait = TimeSpan.FromMinutes(5),
+    };
+
+    private readonly ITestJournal _journal;
+    private readonly ITestSnapshotStore _snapshots;
+    private int _generation;
+
+    public JournalFaultSpecs(ITestOutputHelper output)
+        : base(Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = off")
+            .WithFallback(FaultyJournal.Config).WithFallback(Specs.Config), "journal-fault-specs", output)
+    {
+        _journal = FaultyJournal.Of(Sys);
+        _snapshots = FaultyJournal.SnapshotsOf(Sys);
+    }
+
+    [Fact]
+    public async Task ListActor_should_delete_the_writes_in_flight_when_the_delete_arrived()
+    {
+        var lists = Start(Durable);
+        await AppendAsync(lists, "orders", "a", 0, "a0", "a1");
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+
+        lists.Tell(ListsActorSpecs.Batch("orders", "a", 2, "a2", "a3"));
+        lists.Tell(ListsActorSpecs.Batch("orders", "b", 0, "b0"));
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+        lists.Tell(new DeleteList { List = "orders" });
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is answered before the writes end
+        gate.Open();
+
+        // The writes were journaled, so they are acknowledged, and then the delete removes them.
+        await ExpectMsgAsync<BatchAppended>();
+        await ExpectMsgAsync<BatchAppended>();
+        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
+        Assert.Equal(0, await RecoveredEventsAsync("list-orders"));
+        lists = await RestartAsync(lists, Durable);
+        Assert.Empty(await ReadAllAsync(lists, "orders"));
+        Assert.Equal(0ul, await ResumeAsync(lists, "orders", "a"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_wait_for_a_snapshot_save_in_flight_and_delete_it_too()
+    {
+        var settings = Durable with { SnapshotMinBytes = 1 };
+        var lists = Start(settings);
+        var save = new SnapshotGate();
+        await _snapshots.OnSave.SetInterceptorAsync(save);
+
+        await AppendAsync(lists, "snapped", "a", 0, "a0", "a1");
+        await save.Entered.Task.WaitAsync(RemainingOrDefault);
+        lists.Tell(new DeleteList { List = "snapped" });
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        save.Open();
+
+        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
+        Assert.Equal((0, 0), (await RecoveredEventsAsync("list-snapped"), await RecoveredSnapshotsAsync("list-snapped")));
+        lists = await RestartAsync(lists, settings);
+        Assert.Empty(await ReadAllAsync(lists, "snapped"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_refuse_a_failed_delete_and_stay_usable_with_nothing_of_the_old_list()
+    {
+        var settings = Durable with { SnapshotMinBytes = 1 };
+        var lists = Start(settings);
+        await AppendAsync(lists, "stubborn", "a", 0, "a0", "a1");
+        await AwaitAssertAsync(async () => Assert.Equal(1, await RecoveredSnapshotsAsync("list-stubborn")));
+        await FaultyJournal.SetDeleteHook(Sys, (_, _) => throw new IOException("disk unplugged"));
+
+        lists.Tell(new DeleteList { List = "stubborn" });
+
+        var refused = await ExpectMsgAsync<RequestRefused>();
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("disk unplugged", refused.Message);
+        Assert.Contains("run delete again", refused.Message);
+
+        // Usable at once, and the old items and positions are gone from the live list and
+        // from any recovery of what the failed delete left behind.
+        Assert.Equal(0ul, await ResumeAsync(lists, "stubborn", "a"));
+        await AppendAsync(lists, "stubborn", "b", 0, "b0");
+        Assert.Equal(["b0"], await ReadAllAsync(lists, "stubborn"));
+        lists = await RestartAsync(lists, settings);
+        Assert.Equal(["b0"], await ReadAllAsync(lists, "stubborn"));
+        Assert.Equal(0ul, await ResumeAsync(lists, "stubborn", "a"));
+
+        await FaultyJournal.SetDeleteHook(Sys, (_, _) => Task.CompletedTask);
+        lists.Tell(new DeleteList { List = "stubborn" });
+        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
+        Assert.Equal(0, await RecoveredEventsAsync("list-stubborn"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_answer_unavailable_when_a_journal_write_fails_and_apply_the_resend()
+    {
+        var lists = Start(Durable);
+        await AppendAsync(lists, "flaky", "a", 0, "a0");
+        await _journal.OnWrite.Fail();
+
+        lists.Tell(ListsActorSpecs.Batch("flaky", "a", 1, "a1", "a2"));
+
+        var refused = await ExpectMsgAsync<AppendRefused>();
+        Assert.Equal((Refusal.Unavailable, 1ul), (refused.Reason, refused.FirstOffset));
+        await _journal.OnWrite.Pass();
+        lists.Tell(ListsActorSpecs.Batch("flaky", "a", 1, "a1", "a2"));
+        var ack = await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal((2u, 0u, 3ul), (ack.Applied, ack.Duplicates, ack.NextOffset));
+        Assert.Equal(["a0", "a1", "a2"], await ReadAllAsync(lists, "flaky"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_answer_unavailable_when_the_journal_rejects_a_write_and_apply_the_resend()
+    {
+        var lists = Start(Durable);
+        await AppendAsync(lists, "picky", "a", 0, "a0");
+        await _journal.OnWrite.Reject();
+
+        lists.Tell(ListsActorSpecs.Batch("picky", "a", 1, "a1"));
+
+        Assert.Equal(Refusal.Unavailable, (await ExpectMsgAsync<AppendRefused>()).Reason);
+        await _journal.OnWrite.Pass();
+        lists.Tell(ListsActorSpecs.Batch("picky", "a", 1, "a1"));
+        var ack = await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal((1u, 0u), (ack.Applied, ack.Duplicates));
+        lists = await RestartAsync(lists, Durable);
+        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "picky"));
+    }
+
+    [Fact]
+    public async Task ListsActor_should_answer_unavailable_while_a_list_cannot_be_recovered_and_serve_it_once_it_can()
+    {
+        var lists = Start(Durable);
+        await AppendAsync(lists, "stored", "a", 0, "a0", "a1");
+        lists = await RestartAsync(lists, Durable);
+        await _journal.OnRecovery.Fail();
+
+        lists.Tell(new GetLength { List = "stored" });
+        lists.Tell(ListsActorSpecs.Batch("stored", "a", 2, "a2"));
+
+        var refused = await ExpectMsgAsync<RequestRefused>();
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("could not be loaded from the journal", refused.Message);
+        Assert.Equal(Refusal.Unavailable, (await ExpectMsgAsync<AppendRefused>()).Reason);
+        await _journal.OnRecovery.Pass();
+        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "stored"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_show_readers_and_followers_only_durable_items_while_the_journal_is_slow()
+    {
+        var lists = Start(Durable);
+        await AppendAsync(lists, "slow", "a", 0, "a0");
+        var follower = CreateTestProbe();
+        lists.Tell(new GetRange { List = "slow", From = 1, Wait = true }, follower.Ref);
+        var gate = new WriteGate(blockFrom: 2);
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+
+        lists.Tell(ListsActorSpecs.Batch("slow", "a", 1, "a1"));
+        lists.Tell(ListsActorSpecs.Batch("slow", "a", 2, "a2"));
+        await ExpectMsgAsync<BatchAppended>(); // a1 is journaled; a2's write stalls
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+
+        var page = await follower.ExpectMsgAsync<ItemRange>();
+        Assert.Equal(["a1"], PackedItems.Decode(page.Items.Span));
+        Assert.Equal(2ul, page.Length);
+        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "slow"));
+        lists.Tell(new GetLength { List = "slow" });
+        Assert.Equal(2ul, (await ExpectMsgAsync<Length>()).Count);
+        lists.Tell(new GetRange { List = "slow", From = 2, Wait = true }, follower.Ref);
+        await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        gate.Open();
+        await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(["a2"], PackedItems.Decode((await follower.ExpectMsgAsync<ItemRange>()).Items.Span));
+    }
+
+    [Fact]
+    public async Task ListActor_should_answer_an_expired_follow_wait_without_items_still_being_written()
+    {
+        var lists = Start(Durable with { FollowWait = TimeSpan.FromMilliseconds(300) });
+        await AppendAsync(lists, "waiting", "a", 0, "a0");
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+        var follower = CreateTestProbe();
+
+        lists.Tell(new GetRange { List = "waiting", From = 1, Wait = true }, follower.Ref);
+        lists.Tell(ListsActorSpecs.Batch("waiting", "a", 1, "a1"));
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+
+        var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
+        Assert.Equal((0u, 1ul), (page.Count, page.Length));
+        gate.Open();
+        await ExpectMsgAsync<BatchAppended>();
+    }
+
+    [Fact]
+    public async Task ListActor_should_refuse_a_list_whose_journal_has_a_hole_and_leave_the_others_serving()
+    {
+        var writer = Sys.ActorOf(Props.Create(() => new RawWriter("list-holed")));
+        writer.Tell(new ItemsAppended { Producer = "p", FirstOffset = 0, Count = 2, Items = PackedItems.Encode(["p0", "p1"]), Incarnation = 7 });
+        writer.Tell(new ItemsAppended { Producer = "p", FirstOffset = 5, Count = 1, Items = PackedItems.Encode(["p5"]), Incarnation = 7 });
+        await ExpectMsgAsync<long>();
+        await ExpectMsgAsync<long>();
+        var lists = Start(Durable);
+        await AppendAsync(lists, "healthy", "a", 0, "a0");
+
+        lists.Tell(new GetLength { List = "holed" });
+        var refused = await ExpectMsgAsync<RequestRefused>();
+        Assert.Equal(Refusal.ListBroken, refused.Reason);
+        Assert.Contains("event 2 of persistence id 'list-holed' starts producer 'p' at offset 5", refused.Message);
+        Assert.Contains("end at offset 2", refused.Message);
+        lists.Tell(ListsActorSpecs.Batch("holed", "p", 2, "p2"));
+        Assert.Equal(Refusal.ListBroken, (await ExpectMsgAsync<AppendRefused>()).Reason);
+        Assert.Equal(["a0"], await ReadAllAsync(lists, "healthy"));
+
+        lists.Tell(new DeleteList { List = "holed" });
+        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
+        await AppendAsync(lists, "holed", "p", 0, "fresh");
+        Assert.Equal(["fresh"], await ReadAllAsync(lists, "holed"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_refuse_an_append_for_a_deleted_incarnation_and_start_afresh_from_offset_0()
+    {
+        var lists = Start(Durable);
+        lists.Tell(ListsActorSpecs.Batch("reborn", "a", 0, "a0", "a1"));
+        var incarnation = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
+        Assert.NotEqual(0ul, incarnation);
+        lists.Tell(new DeleteList { List = "reborn" });
+        await ExpectMsgAsync<ListDeleted>();
+
+        var late = ListsActorSpecs.Batch("reborn", "a", 2, "a2");
+        late.Incarnation = incarnation;
+        lists.Tell(late);
+        var refused = await ExpectMsgAsync<AppendRefused>();
+        Assert.Equal(Refusal.ListDeleted, refused.Reason);
+        lists.Tell(new GetResumePosition { List = "reborn", Producer = "a", Incarnation = incarnation });
+        Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<RequestRefused>()).Reason);
+        Assert.Empty(await ReadAllAsync(lists, "reborn"));
+
+        // A run that starts again (incarnation 0) from its first item starts a new list.
+        lists.Tell(ListsActorSpecs.Batch("reborn", "a", 0, "again"));
+        var ack = await ExpectMsgAsync<BatchAppended>();
+        Assert.NotEqual(incarnation, ack.Incarnation);
+        Assert.Equal(["again"], await ReadAllAsync(lists, "reborn"));
+    }
+
+    private IActorRef Start(ListSettings settings) => Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
+
+    /// <summary>Stops every list actor (as a crash would, without a final write) and starts new ones.</summary>
+    private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings)
+    {
+        Watch(lists);
+        lists.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(lists);
+        return Start(settings);
+    }
+
+    private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
+    {
+        lists.Tell(ListsActorSpecs.Batch(list, producer, first, items));
+        var ack = await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
+    }
+
+    private async Task<ulong> ResumeAsync(IActorRef lists, string list, string producer)
+    {
+        lists.Tell(new GetResumePosition { List = list, Producer = producer });
+        return (await ExpectMsgAsync<ResumePosition>()).NextOffset;
+    }
+
+    private async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
+    {
+        var items = new List<string>();
+        while (true)
+        {
+            lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
+            var page = await ExpectMsgAsync<ItemRange>();
+            items.AddRange(PackedItems.Decode(page.Items.Span));
+            if (page.Count == 0 || (ulong)items.Count >= page.Length)
+            {
+                return items;
+            }
+        }
+    }
+
+    /// <summary>How many events a recovery of <paramref name="persistenceId"/> replays now.</summary>
+    private async Task<int> RecoveredEventsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Events;
+
+    /// <summary>How many snapshots a recovery of <paramref name="persistenceId"/> is offered now (0 or 1).</summary>
+    private async Task<int> RecoveredSnapshotsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Snapshots;
+
+    private async Task<(int Events, int Snapshots)> RecoverAsync(string persistenceId)
+    {
+        var probe = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new RecoveryCounter(persistenceId, probe.Ref)));
+        var recovery = await probe.ExpectMsgAsync<Recovery>();
+        return (recovery.Events, recovery.Snapshots);
+    }
+
+    private sealed record Recovery(int Events, int Snapshots);
+
+    /// <summary>Holds journal writes (from the <paramref name="blockFrom"/>-th event on) until opened.</summary>
+    private sealed class WriteGate(int blockFrom = 1) : IJournalInterceptor
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _seen;
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public Task InterceptAsync(IPersistentRepresentation message)
+        {
+            if (Interlocked.Increment(ref _seen) < blockFrom)
+            {
+                return Task.CompletedTask;
+            }
+
+            Entered.TrySetResult();
+            return _open.Task;
+        }
+    }
+
+    /// <summary>Holds snapshot saves until opened.</summary>
+    private sealed class SnapshotGate : ISnapshotStoreInterceptor
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
+        {
+            Entered.TrySetResult();
+            return _open.Task;
+        }
+    }
+
+    /// <summary>Recovers a persistence id and reports how many events and snapshots it was given.</summary>
+    private sealed class RecoveryCounter : ReceivePersistentActor
+    {
+        public RecoveryCounter(string persistenceId, IActorRef report)
+        {
+            PersistenceId = persistenceId;
+            var (events, snapshots) = (0, 0);
+            Recover<SnapshotOffer>(_ => snapshots++);
+            Recover<RecoveryCompleted>(_ =>
+            {
+                report.Tell(new Recovery(events, snapshots));
+                Context.Stop(Self);
+            });
+            RecoverAny(_ => events++);
+        }
+
+        public override string PersistenceId { get; }
+    }
+
+    /// <summary>Journals whatever it is sent under a list's persistence id, answering with the sequence number.</summary>
+    private sealed class RawWriter : ReceivePersistentActor
+    {
+        public RawWriter(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            CommandAny(e => Persist(e, _ => Sender.Tell(LastSequenceNr)));
+        }
+
+        public override string PersistenceId { get; }
+    }
+}
