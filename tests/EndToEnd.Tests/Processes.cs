@@ -147,6 +147,12 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
+    public async Task WriteStdinAsync(string text)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        await _process.StandardInput.FlushAsync();
+    }
+
     public async Task WriteStdinAndCloseAsync(string text)
     {
         await _process.StandardInput.WriteAsync(text);
