@@ -54,11 +54,13 @@ items_file() {
   echo "$file"
 }
 
-# start_aggregator NAME ARGS...: starts serve on a free port, waits for "ready", sets
-# $agg_pid and $agg_endpoint.
+# start_aggregator NAME ARGS...: starts serve (on a free port unless ARGS name --port),
+# waits for "ready", sets $agg_pid and $agg_endpoint.
 start_aggregator() {
   local name=$1; shift
-  dotnet "$agg" serve --port 0 "$@" > "$work/$name.out" 2> "$work/$name.err" &
+  local port=(--port 0)
+  [[ " $* " == *" --port "* ]] && port=()
+  dotnet "$agg" serve "${port[@]}" "$@" > "$work/$name.out" 2> "$work/$name.err" &
   agg_pid=$!
   pids+=("$agg_pid")
   for _ in $(seq 1 600); do

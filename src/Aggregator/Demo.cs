@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Akka.Actor;
+using Akka.Hosting;
+using Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Protocol;
 using Protocol.Messages;
 using ItemRange = Protocol.Messages.Range;
@@ -26,15 +28,18 @@ public static class Demo
     public static async Task<int> RunAsync(CommandLine line, TextWriter stdout)
     {
         var worker = LocateWorker();
-        var host = AggregatorHost.Start(line.ConfigFile,
-        [
-            new("akka.remote.dot-netty.tcp.hostname", "127.0.0.1"),
-            new("akka.remote.dot-netty.tcp.port", "0"),
-            new("akka.loglevel", "WARNING"),
-        ], inMemory: true);
+        var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
+        using var storage = Storage.InMemory();
+        var serve = new ServeSettings(file, ListSettings.From(file, durable: false), storage, Security: null,
+            Hostname: "127.0.0.1", Port: 0, Quiet: true);
+        using var host = AggregatorService.Build(serve, stdout);
+        var system = Program.StartSystem(host, "127.0.0.1:0");
+        await host.StartAsync();
         try
         {
-            var endpoint = $"{host.Address.Host}:{host.Address.Port}";
+            var lists = await host.Services.GetRequiredService<IRequiredActor<ListsActor>>().GetAsync();
+            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+            var endpoint = $"{address.Host}:{address.Port}";
             var runs = Workers.Select(w => RunWorkerAsync(worker, endpoint, w.Id, w.Items)).ToArray();
             var codes = await Task.WhenAll(runs);
             for (var i = 0; i < codes.Length; i++)
@@ -46,14 +51,20 @@ public static class Demo
                 }
             }
 
-            var items = await ReadAllAsync(host.Lists, ActorNames.DefaultList);
-            await stdout.WriteLineAsync(ToJson(items));
+            var items = new List<string>();
+            await foreach (var page in ListPages.ReadAsync(ActorNames.DefaultList, 0, ulong.MaxValue,
+                               request => lists.Ask<ItemRange>(request, TimeSpan.FromSeconds(10))))
+            {
+                items.AddRange(PackedItems.Decode(page.Items.Span));
+            }
+
+            await stdout.WriteLineAsync(OutputJson.Serialize(items.ToArray()));
             await stdout.FlushAsync();
             return ExitCodes.Success;
         }
         finally
         {
-            await host.System.Terminate();
+            await host.StopAsync();
         }
     }
 
@@ -102,39 +113,6 @@ public static class Demo
         {
             Console.Error.WriteLine($"[{id}] {line}");
         }
-    }
-
-    private static async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
-    {
-        var items = new List<string>();
-        ulong from = 0;
-        while (true)
-        {
-            var page = await lists.Ask<ItemRange>(new GetRange { List = list, From = from }, TimeSpan.FromSeconds(10));
-            items.AddRange(PackedItems.Decode(page.Items.Span));
-            from += page.Count;
-            if (page.Count == 0 || from >= page.Length)
-            {
-                return items;
-            }
-        }
-    }
-
-    private static string ToJson(List<string> items)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            json.WriteStartArray();
-            foreach (var item in items)
-            {
-                json.WriteStringValue(item);
-            }
-
-            json.WriteEndArray();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>

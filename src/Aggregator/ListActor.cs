@@ -27,6 +27,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _name;
     private readonly ListSettings _settings;
+    private readonly AggregatorMetrics _metrics;
     private readonly TimeProvider _clock;
     private readonly ListState _state = new();
     private readonly Followers _followers = new();
@@ -38,13 +39,16 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private long _bytesSinceSnapshot;
     private int _snapshotsInFlight;
     private int _cleanupsInFlight;
+    private long _snapshotStarted;
+    private long _snapshotBytes;
     private Deletion? _deletion;
     private string? _hole;
 
-    public ListActor(string name, ListSettings settings, TimeProvider? clock = null)
+    public ListActor(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
         _name = name;
         _settings = settings;
+        _metrics = metrics;
         _clock = clock ?? TimeProvider.System;
         _persisted = Persisted;
         _page = Page;
@@ -64,7 +68,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _hole = null;
             _bytesSinceSnapshot = 0;
         });
-        Recover<RecoveryCompleted>(_ => Recovered(snapshotAt, recovery.ElapsedMilliseconds));
+        Recover<RecoveryCompleted>(_ => Recovered(snapshotAt, recovery.Elapsed));
         Ready();
     }
 
@@ -72,15 +76,15 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string name, ListSettings settings, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new ListActor(name, settings, clock));
+    public static Props Props(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ListActor(name, settings, metrics, clock));
 
     /// <summary>The journal's id of a list: the same in every version and every mode.</summary>
     public static string PersistenceIdOf(string list) => "list-" + list;
 
     private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private long RetentionMs => (long)_settings.Retention.TotalMilliseconds;
+    private long RetentionMs => (long)_settings.ProducerRetention.TotalMilliseconds;
 
     private void Ready()
     {
@@ -92,6 +96,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Command<FollowWaitTick>(_ => ExpireFollowers());
         Command<IdleCheck>(_ => CheckIdle());
         Command<ListsActor.StopList>(_ => StopWhenEmpty());
+        Command<StatsCollector.GetListStats>(_ => ReplyStats());
         SnapshotHandlers();
     }
 
@@ -99,20 +104,29 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private void Broken()
     {
         Command<DeleteList>(StartDelete);
-        Command<AppendBatch>(m => Sender.Tell(new AppendRefused
+        Command<AppendBatch>(m => Sender.Tell(RefusedAs(Refusal.ListBroken, new AppendRefused
         {
             List = _name,
             Producer = m.Producer,
             FirstOffset = m.FirstOffset,
             Reason = Refusal.ListBroken,
             Message = _hole,
-        }));
+        })));
         Command<GetResumePosition>(_ => RefuseBroken());
         Command<GetLength>(_ => RefuseBroken());
         Command<GetRange>(_ => RefuseBroken());
         Command<ListsActor.StopList>(_ => Context.Parent.Tell(ListsActor.PassivationCancelled.Instance));
+        Command<StatsCollector.GetListStats>(_ => ReplyStats());
         SnapshotHandlers();
     }
+
+    private void ReplyStats() => Sender.Tell(new ListStats
+    {
+        List = _name,
+        Length = (ulong)_durableLength,
+        Producers = (uint)_state.ProducerCount,
+        Followers = (uint)_followers.Count,
+    });
 
     /// <summary>
     /// A delete in progress: the <see cref="ListCleared"/> marker is journaled after every
@@ -161,9 +175,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _bytesSinceSnapshot += appended.Items.Length;
     }
 
-    private void Recovered(long snapshotAt, long milliseconds)
+    private void Recovered(long snapshotAt, TimeSpan elapsed)
     {
         _durableLength = _state.Length;
+        _metrics.Recovered(elapsed);
         if (_hole is not null)
         {
             _log.Error("{0}", _hole);
@@ -174,7 +189,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3} ({4}) in {5} ms",
                 _name, _state.Length, _state.ProducerCount, LastSequenceNr,
                 snapshotAt > 0 ? $"snapshot at event {snapshotAt} + {LastSequenceNr - snapshotAt} events" : "events only",
-                milliseconds);
+                (long)elapsed.TotalMilliseconds);
         }
 
         Context.Parent.Tell(ListsActor.ListRecovered.Instance);
@@ -227,6 +242,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         var end = batch.FirstOffset + batch.Count;
         if (end <= next)
         {
+            _metrics.Appended(0, batch.Count);
             Reply(Acknowledgement(batch, next, applied: 0, duplicates: batch.Count, (ulong)_state.Length));
             return;
         }
@@ -267,12 +283,13 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         {
             _durableLength = _state.Length;
             ack.Length = (ulong)_durableLength;
+            _metrics.Appended(ack.Applied, ack.Duplicates);
             Sender.Tell(ack);
-            _followers.AnswerBelow(_durableLength, _page);
+            AnswerFollowers();
             return;
         }
 
-        _pending.Enqueue(new PendingWrite(Sender, ack));
+        _pending.Enqueue(new PendingWrite(Sender, ack, System.Diagnostics.Stopwatch.GetTimestamp()));
         _bytesSinceSnapshot += appended.Items.Length;
         PersistAsync(appended, _persisted);
     }
@@ -284,12 +301,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _durableLength += appended.Count;
         write.Ack.Length = (ulong)_durableLength;
         write.Sender.Tell(write.Ack);
-        if (_followers.Count > 0)
-        {
-            _followers.AnswerBelow(_durableLength, _page);
-            StopExpiryWhenIdle();
-        }
-
+        _metrics.JournalWrite(System.Diagnostics.Stopwatch.GetElapsedTime(write.Started));
+        _metrics.Appended(write.Ack.Applied, write.Ack.Duplicates);
+        AnswerFollowers();
         MaybeSnapshot();
     }
 
@@ -343,7 +357,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         {
             _log.Info(
                 "Producer {0} of list {1} is back after its position expired (last append {2:u}, producer-retention {3}): it starts again from offset 0, and a re-run of old input adds its items again",
-                producer, _name, DateTimeOffset.FromUnixTimeMilliseconds(lastAppend), _settings.Retention);
+                producer, _name, DateTimeOffset.FromUnixTimeMilliseconds(lastAppend), _settings.ProducerRetention);
         }
     }
 
@@ -356,6 +370,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void Refuse(AppendBatch batch, Refusal reason, string message)
     {
+        _metrics.Refused(reason);
         if (reason is not (Refusal.Gap or Refusal.ListDeleted))
         {
             _log.Warning("Refused a batch for list {0} from producer {1} at offset {2}: {3}",
@@ -374,13 +389,32 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void RefuseBroken() => Sender.Tell(new RequestRefused { List = _name, Reason = Refusal.ListBroken, Message = _hole });
+    private void RefuseBroken() => Sender.Tell(RefusedAs(Refusal.ListBroken, new RequestRefused { List = _name, Reason = Refusal.ListBroken, Message = _hole }));
+
+    private T RefusedAs<T>(Refusal reason, T refusal)
+    {
+        _metrics.Refused(reason);
+        return refusal;
+    }
+
+    /// <summary>Followers whose position the durable length passed get their page.</summary>
+    private void AnswerFollowers()
+    {
+        if (_followers.Count > 0)
+        {
+            var before = _followers.Count;
+            _followers.AnswerBelow(_durableLength, _page);
+            _metrics.Followers(_followers.Count - before);
+            StopExpiryWhenIdle();
+        }
+    }
 
     private void Read(GetRange request)
     {
         if (request.Wait && request.From == (ulong)_durableLength)
         {
             _followers.Add(Sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
+            _metrics.Followers(1);
             if (!Timers.IsTimerActive(nameof(FollowWaitTick)))
             {
                 Timers.StartPeriodicTimer(nameof(FollowWaitTick), FollowWaitTick.Instance,
@@ -413,7 +447,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void ExpireFollowers()
     {
+        var before = _followers.Count;
         _followers.Expire(_clock.GetUtcNow().UtcDateTime, _page);
+        _metrics.Followers(_followers.Count - before);
         StopExpiryWhenIdle();
         ArmIdleCheck();
     }
@@ -431,7 +467,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         var purged = _state.PurgeExpired(now, RetentionMs);
         if (purged > 0)
         {
-            _log.Info("List {0} forgot {1} producer positions older than producer-retention ({2})", _name, purged, _settings.Retention);
+            _log.Info("List {0} forgot {1} producer positions older than producer-retention ({2})", _name, purged, _settings.ProducerRetention);
         }
 
         return purged;
@@ -445,6 +481,8 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _bytesSinceSnapshot = 0;
             PurgeExpired(NowMs);
             _snapshotsInFlight++;
+            _snapshotStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+            _snapshotBytes = _state.Items.PackedBytes;
             SaveSnapshot(_state.ToSnapshot());
         }
     }
@@ -452,6 +490,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private void SnapshotSaved(SaveSnapshotSuccess saved)
     {
         _snapshotsInFlight--;
+        _metrics.Snapshot(System.Diagnostics.Stopwatch.GetElapsedTime(_snapshotStarted), _snapshotBytes);
         _log.Info("Saved a snapshot of list {0} at event {1} ({2} items)", _name, saved.Metadata.SequenceNr, _state.Length);
 
         // Recovery needs only the newest snapshot and the events after it. (A criteria of 0
@@ -550,6 +589,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     {
         var deletion = _deletion!;
         var deleted = new ListDeleted { List = _name, Existed = deletion.Existed };
+        _metrics.Followers(-_followers.Count);
         _followers.TellAll(deleted);
         foreach (var requester in deletion.Requesters)
         {
@@ -579,6 +619,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             requester.Tell(refusal);
         }
 
+        _metrics.Followers(-_followers.Count);
         _followers.AnswerAll(_page);
         _deletion = null;
         Become(Ready);
@@ -586,12 +627,12 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         ArmIdleCheck();
     }
 
-    /// <summary>An empty list is stopped after <see cref="ListSettings.EmptyListIdle"/>: it holds nothing.</summary>
+    /// <summary>An empty list is stopped after <see cref="ListSettings.EmptyListPassivation"/>: it holds nothing.</summary>
     private void ArmIdleCheck()
     {
         if (_state.IsEmpty && _hole is null)
         {
-            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.EmptyListIdle);
+            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.EmptyListPassivation);
         }
     }
 
@@ -648,6 +689,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     {
         foreach (var write in _pending)
         {
+            _metrics.Refused(Refusal.Unavailable);
             write.Sender.Tell(new AppendRefused
             {
                 List = _name,
@@ -665,7 +707,13 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private readonly record struct PendingWrite(IActorRef Sender, BatchAppended Ack);
+    protected override void PostStop()
+    {
+        _metrics.Followers(-_followers.Count);
+        base.PostStop();
+    }
+
+    private readonly record struct PendingWrite(IActorRef Sender, BatchAppended Ack, long Started);
 
     private enum DeletionStep
     {

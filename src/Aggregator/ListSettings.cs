@@ -1,8 +1,11 @@
-using Protocol;
+using Hosting;
 
 namespace Aggregator;
 
-/// <summary>The limits and sizes of <c>actors.aggregator</c>, read once at start-up.</summary>
+/// <summary>
+/// The limits and sizes of <c>actors.aggregator</c>, read once at start-up. Their defaults
+/// live in the shipped config/aggregator.hocon only (<see cref="HoconFile.Shipped"/>).
+/// </summary>
 public sealed record ListSettings(
     int MaxItemBytes,
     int MaxBatchBytes,
@@ -10,19 +13,11 @@ public sealed record ListSettings(
     int MaxLists,
     int MaxProducersPerList,
     TimeSpan FollowWait,
-    bool Durable = false,
-    long SnapshotMinBytes = 64L << 20,
-    TimeSpan? ProducerRetention = null,
-    TimeSpan? EmptyListPassivation = null)
+    bool Durable,
+    long SnapshotMinBytes,
+    TimeSpan ProducerRetention,
+    TimeSpan EmptyListPassivation)
 {
-    public static ListSettings Default { get; } = new(65536, 120000, 80000, 10000, 100000, TimeSpan.FromSeconds(10));
-
-    /// <summary>How long a list remembers a producer's position after its last append.</summary>
-    public TimeSpan Retention => ProducerRetention ?? TimeSpan.FromDays(7);
-
-    /// <summary>How long an empty list's actor (deleted, or only read) stays idle before it is stopped.</summary>
-    public TimeSpan EmptyListIdle => EmptyListPassivation ?? TimeSpan.FromSeconds(10);
-
     /// <summary>
     /// This process's part of every incarnation it makes (the high 32 bits): in memory, an
     /// incarnation made by this process and not held by its list was deleted; one made by

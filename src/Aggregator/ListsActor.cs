@@ -17,21 +17,24 @@ namespace Aggregator;
 public sealed class ListsActor : ReceiveActor
 {
     private readonly ListSettings _settings;
+    private readonly AggregatorMetrics _metrics;
     private readonly TimeProvider? _clock;
     private readonly Dictionary<string, Entry> _lists = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _names = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _children;
 
-    public ListsActor(ListSettings settings, TimeProvider? clock = null)
+    public ListsActor(ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
         _settings = settings;
+        _metrics = metrics;
         _clock = clock;
         Receive<AppendBatch>(m => Route(m.List, m, create: true));
         Receive<GetResumePosition>(m => Route(m.List, m, create: _settings.Durable));
         Receive<GetLength>(m => Route(m.List, m, create: _settings.Durable));
         Receive<GetRange>(m => Route(m.List, m, create: m.Wait || _settings.Durable));
         Receive<DeleteList>(m => Route(m.List, m, create: _settings.Durable));
+        Receive<GetStats>(Stats);
         Receive<ListRecovered>(_ => Recovered());
         Receive<ListRecoveryFailed>(m => WithEntry(Sender, entry => entry.Failure = m.Reason));
         Receive<Passivate>(_ => StartPassivation());
@@ -40,8 +43,8 @@ public sealed class ListsActor : ReceiveActor
     }
 
     /// <param name="clock">the lists' clock (producer retention, follow waits); the system's by default.</param>
-    public static Props Props(ListSettings settings, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new ListsActor(settings, clock));
+    public static Props Props(ListSettings settings, AggregatorMetrics? metrics = null, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ListsActor(settings, metrics ?? new AggregatorMetrics(), clock));
 
     /// <summary>
     /// A list actor that throws keeps its state and goes on: every handler validates before
@@ -88,10 +91,24 @@ public sealed class ListsActor : ReceiveActor
         }
 
         // Each actor of a name gets its own actor name: the previous one may still be stopping.
-        var actor = Context.ActorOf(ListActor.Props(name, _settings, _clock), $"{name}~{++_children}");
+        var actor = Context.ActorOf(ListActor.Props(name, _settings, _metrics, _clock), $"{name}~{++_children}");
         Context.Watch(actor);
         _lists[name] = new Entry(actor) { Held = [(message, sender)] };
         _names[actor] = name;
+        _metrics.ListStarted();
+    }
+
+    /// <summary>Lists per stats page: a page stays far below the transport's frame.</summary>
+    private const int StatsPage = 500;
+
+    /// <summary>One page of the lists held now, in name order, gathered by a <see cref="StatsCollector"/>.</summary>
+    private void Stats(GetStats request)
+    {
+        var names = _lists.Keys.Where(name => string.CompareOrdinal(name, request.After) > 0)
+            .Order(StringComparer.Ordinal).Take(StatsPage + 1).ToList();
+        var page = names.Take(StatsPage).Select(name => _lists[name].Actor).ToList();
+        var node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
+        Context.ActorOf(StatsCollector.Props(page, names.Count > StatsPage, Sender, node, TimeSpan.FromSeconds(5)));
     }
 
     /// <summary>What an empty list answers, for a list that does not exist in memory.</summary>
@@ -152,6 +169,7 @@ public sealed class ListsActor : ReceiveActor
         }
 
         _lists.Remove(name);
+        _metrics.ListStopped();
         var held = entry.Held ?? [];
         if (entry.Passivating)
         {
@@ -177,6 +195,7 @@ public sealed class ListsActor : ReceiveActor
 
     private void Refuse(object request, Refusal reason, string text, IActorRef sender)
     {
+        _metrics.Refused(reason);
         if (reason != Refusal.Unavailable)
         {
             _log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);

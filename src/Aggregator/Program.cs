@@ -1,7 +1,8 @@
-using System.Runtime.InteropServices;
+using System.Net.Sockets;
 using Akka.Actor;
-using Akka.Event;
-using Protocol;
+using Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Aggregator;
 
@@ -9,23 +10,24 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Stdout carries the product's output only (the ready line, the demo's list);
+        // Stdout carries the product's output only (the ready line, the demo's list, help);
         // everything else, Akka's logging included, goes to stderr.
         var stdout = Console.Out;
         Console.SetOut(Console.Error);
         try
         {
-            var line = CommandLine.Parse(args);
-            return line.Command switch
+            var line = CommandLine.Parse(args, stdout);
+            return line?.Command switch
             {
+                null => ExitCodes.Success,
                 "serve" => await ServeAsync(line, stdout),
-                "demo" => await Demo.RunAsync(line, stdout),
-                _ => Help(stdout),
+                _ => await Demo.RunAsync(line, stdout),
             };
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"Aggregator: {e.Message}\n\n{CommandLine.Usage}");
+            await Console.Error.WriteLineAsync(
+                $"Aggregator: {e.Message.Replace("\n", "\nAggregator: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
             return ExitCodes.Usage;
         }
         catch (ConfigurationException e)
@@ -45,33 +47,36 @@ public static class Program
         }
     }
 
-    private static int Help(TextWriter stdout)
-    {
-        stdout.WriteLine(CommandLine.Usage);
-        return ExitCodes.Success;
-    }
-
     private static async Task<int> ServeAsync(CommandLine line, TextWriter stdout)
     {
-        var host = AggregatorHost.Start(line.ConfigFile, Overrides(line), line.InMemory, line.DataDirectory);
-        var shutdown = CoordinatedShutdown.Get(host.System);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        host.System.Log.Info("Aggregator listening on {0}{1}; lists {2}", host.Address,
-            host.Tls ? " with mutual TLS" : "", host.Storage.Description);
-        if (!host.LoopbackOnly && !host.Tls)
+        var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
+        var security = TransportSecurity.From(file, line.Tls);
+        var metricsPort = line.MetricsPort ?? file.GetInt("actors.metrics.port", 0, 65535);
+        var metrics = metricsPort == 0
+            ? null
+            : new MetricsEndpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
+        using var storage = line.InMemory ? Storage.InMemory() : Storage.Open(file, line.DataDirectory);
+        var serve = new ServeSettings(file, ListSettings.From(file, storage.Durable), storage, security,
+            line.Hostname, line.Port, line.PublicHostname, metrics);
+        using var host = AggregatorService.Build(serve, stdout);
+        var system = StartSystem(host,
+            $"{line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname")}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}");
+        try
         {
-            host.System.Log.Warning(
-                "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
-                host.BindHost, host.Address.Port);
+            await host.StartAsync();
         }
-        await stdout.WriteLineAsync($"ready {host.Address}");
-        await stdout.FlushAsync();
-        await host.System.WhenTerminated;
+        catch (IOException e) when (metrics is not null)
+        {
+            await system.Terminate();
+            throw new StartupException($"cannot serve metrics on {metrics.Url}: {e.Message}", e);
+        }
 
-        // Only SIGINT/SIGTERM stop the aggregator cleanly; Akka.Remote also stops the whole
-        // system when a TLS handshake it started fails.
-        var reason = shutdown.ShutdownReason;
+        await host.WaitForShutdownAsync();
+
+        // SIGINT/SIGTERM stop the host, which runs CoordinatedShutdown for the CLR's exit;
+        // anything else that stopped the actor system (Akka.Remote stops it when a TLS
+        // handshake it started fails) is a failure.
+        var reason = CoordinatedShutdown.Get(system).ShutdownReason;
         if (reason is not null and not CoordinatedShutdown.ClrExitReason)
         {
             await Console.Error.WriteLineAsync($"Aggregator: the actor system stopped: {reason}");
@@ -79,35 +84,45 @@ public static class Program
         }
 
         return ExitCodes.Success;
+    }
 
-        void Stop(PosixSignalContext context)
+    /// <summary>
+    /// Creates the host's actor system now, so that a port in use or an address not of this
+    /// machine is one line naming <paramref name="endpoint"/>, not the host's stack trace.
+    /// </summary>
+    /// <exception cref="StartupException">the actor system did not start.</exception>
+    internal static ActorSystem StartSystem(IHost host, string endpoint)
+    {
+        try
         {
-            context.Cancel = true;
-            _ = shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
+            return host.Services.GetRequiredService<ActorSystem>();
+        }
+        catch (Exception e)
+        {
+            throw new StartupException(Describe(e, endpoint), e);
         }
     }
 
-    internal static IEnumerable<KeyValuePair<string, string>> Overrides(CommandLine line)
+    private static string Describe(Exception e, string endpoint)
     {
-        const string tcp = "akka.remote.dot-netty.tcp.";
-        if (line.Hostname is not null)
+        for (var inner = e; inner is not null; inner = inner.InnerException)
         {
-            yield return new(tcp + "hostname", line.Hostname);
+            if (inner is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.AddressAlreadyInUse =>
+                        $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
+                    SocketError.AddressNotAvailable =>
+                        $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
+                    SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
+                    _ => $"cannot listen on {endpoint}: {socket.Message}",
+                };
+            }
         }
 
-        if (line.Port is not null)
-        {
-            yield return new(tcp + "port", line.Port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        if (line.PublicHostname is not null)
-        {
-            yield return new(tcp + "public-hostname", line.PublicHostname);
-        }
-
-        foreach (var tls in TransportSecurity.Overrides(line.TlsCertificate, line.TlsKey, line.TlsAuthority))
-        {
-            yield return tls;
-        }
+        return $"the actor system did not start: {e.GetBaseException().Message}";
     }
 }
+
+public sealed class StartupException(string message, Exception inner) : Exception(message, inner);

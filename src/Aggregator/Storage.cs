@@ -1,8 +1,6 @@
-using Akka.Configuration;
-using ConfigurationException = Protocol.ConfigurationException;
+using Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using Protocol;
 
 namespace Aggregator;
 
@@ -15,29 +13,28 @@ namespace Aggregator;
 public sealed class Storage : IDisposable
 {
     private const string Journal = "akka.persistence.journal.sql.";
-    private const string Snapshots = "akka.persistence.snapshot-store.sql.";
     private readonly FileStream? _lock;
 
-    private Storage(bool durable, string description, Config config, FileStream? lockFile)
+    private Storage(string description, string? provider, string? connectionString, FileStream? lockFile)
     {
-        Durable = durable;
         Description = description;
-        Config = config;
+        Provider = provider;
+        ConnectionString = connectionString;
         _lock = lockFile;
     }
 
-    public bool Durable { get; }
+    public bool Durable => Provider is not null;
 
     /// <summary>For the log: where the lists live.</summary>
     public string Description { get; }
 
-    /// <summary>Persistence configuration to put in front of the file's.</summary>
-    public Config Config { get; }
+    /// <summary>Akka.Persistence.Sql's provider name (SQLite.MS, PostgreSQL.15, …); null in memory.</summary>
+    public string? Provider { get; }
 
-    public static Storage InMemory() => new(false, "in memory (not journaled)", ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """), null);
+    /// <summary>The journal's and snapshot store's connection string; null in memory.</summary>
+    public string? ConnectionString { get; }
+
+    public static Storage InMemory() => new("in memory (not journaled)", null, null, null);
 
     /// <exception cref="StartupException">the data directory or database cannot be used.</exception>
     public static Storage Open(HoconFile file, string? dataDirectory)
@@ -61,7 +58,7 @@ public sealed class Storage : IDisposable
             var description = provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
                 ? ProbePostgreSql(connection)
                 : provider;
-            return new Storage(true, $"journaled in {description}", ConfigurationFactory.Empty, null);
+            return new Storage($"journaled in {description}", provider, connection, null);
         }
 
         var directory = Path.GetFullPath(dataDirectory ?? "data");
@@ -71,11 +68,7 @@ public sealed class Storage : IDisposable
             var database = Path.Combine(directory, "lists.db");
             Prepare(database);
             var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = true }.ToString();
-            var config = ConfigurationFactory.ParseString($"""
-                {Journal}connection-string = {HoconFile.Quote(connectionString)}
-                {Snapshots}connection-string = {HoconFile.Quote(connectionString)}
-                """);
-            return new Storage(true, $"journaled in {database}", config, lockFile);
+            return new Storage($"journaled in {database}", provider, connectionString, lockFile);
         }
         catch
         {

@@ -1,7 +1,8 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
-using Akka.Configuration;
+using System.Collections.Immutable;
 using Akka.Serialization;
+using Akka.Actor.Setup;
 using Google.Protobuf;
 using Protocol.Messages;
 using ItemRange = Protocol.Messages.Range;
@@ -33,6 +34,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(DeleteList), "dl", DeleteList.Parser),
         (typeof(ListDeleted), "ld", ListDeleted.Parser),
         (typeof(RequestRefused), "rr", RequestRefused.Parser),
+        (typeof(GetStats), "gs", GetStats.Parser),
+        (typeof(Stats), "s", Stats.Parser),
+        (typeof(ListStats), "lst", ListStats.Parser),
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
         (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
         (typeof(ListCleared), "lc", ListCleared.Parser),
@@ -51,27 +55,15 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public static IReadOnlyList<Type> MessageTypes { get; } = Table.Select(e => e.Type).ToArray();
 
     /// <summary>
-    /// The serializer and one binding per message type, as HOCON. Each process puts it
-    /// under its own configuration, so the bindings are written once, here, and cannot
-    /// drift from the table above.
+    /// This serializer bound to every message type of the table, for an actor system's
+    /// setup (what Akka.Hosting's <c>WithCustomSerializer</c> builds too): the bindings are
+    /// the table above and cannot drift from it.
     /// </summary>
-    public static Config Configuration { get; } = ConfigurationFactory.ParseString(BuildHocon());
+    public static SerializationSetup Setup { get; } = SerializationSetup.Create(system =>
+        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new ProtocolSerializer(system), MessageTypes.ToImmutableHashSet())));
 
-    /// <summary>
-    /// <see cref="Configuration"/> for the aggregator and worker processes: Akka's serializers
-    /// that take .NET type names from the payload (JSON, any-protobuf, remote deployment) are
-    /// replaced by ones that refuse everything, and the two that carry exceptions by type
-    /// name (Status.Failure, the Failed system message) refuse those. Only there: in-process
-    /// specs verify local messages through Akka's JSON serializer (serialize-messages = on),
-    /// and those never cross the wire.
-    /// </summary>
-    public static Config ProcessConfiguration { get; } = ConfigurationFactory.ParseString($"""
-        akka.actor.serializers.json = "{typeof(RefusingJsonSerializer).AssemblyQualifiedNameWithoutVersion()}"
-        akka.actor.serializers.proto = "{typeof(RefusingProtobufSerializer).AssemblyQualifiedNameWithoutVersion()}"
-        akka.actor.serializers.daemon-create = "{typeof(RefusingDeploymentSerializer).AssemblyQualifiedNameWithoutVersion()}"
-        akka.actor.serializers.akka-misc = "{typeof(GuardedMiscSerializer).AssemblyQualifiedNameWithoutVersion()}"
-        akka.actor.serializers.akka-system-msg = "{typeof(GuardedSystemMessageSerializer).AssemblyQualifiedNameWithoutVersion()}"
-        """).WithFallback(Configuration);
+    /// <summary>The name this serializer is bound under.</summary>
+    public const string Alias = "actors-protocol";
 
     public override string Manifest(object o) =>
         ManifestByType.TryGetValue(o.GetType(), out var manifest)
@@ -106,29 +98,4 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     }
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
-
-    private static string BuildHocon()
-    {
-        var hocon = new System.Text.StringBuilder();
-        hocon.Append("akka.actor.serializers.actors-protocol = \"")
-            .Append(typeof(ProtocolSerializer).AssemblyQualifiedNameWithoutVersion())
-            .Append("\"\n");
-        hocon.Append("akka.actor.serialization-identifiers.\"")
-            .Append(typeof(ProtocolSerializer).AssemblyQualifiedNameWithoutVersion())
-            .Append("\" = ").Append(Id).Append('\n');
-        hocon.Append("akka.actor.serialization-bindings {\n");
-        foreach (var (type, _, _) in Table)
-        {
-            hocon.Append("  \"").Append(type.AssemblyQualifiedNameWithoutVersion()).Append("\" = actors-protocol\n");
-        }
-
-        hocon.Append("}\n");
-        return hocon.ToString();
-    }
-}
-
-internal static class TypeNames
-{
-    public static string AssemblyQualifiedNameWithoutVersion(this Type type) =>
-        $"{type.FullName}, {type.Assembly.GetName().Name}";
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Akka.Actor;
 using Google.Protobuf;
 using Protocol;
@@ -89,9 +88,12 @@ public static class AppendCommand
                 return ExitCodes.Usage;
             }
 
-            var summary = new Summary(line.List, producerId, (ulong)input.ItemsRead, finished.Applied, finished.Duplicates,
-                skipped + finished.ConfirmedByPosition, clock.Elapsed.TotalSeconds, firstSend, DateTimeOffset.UtcNow);
-            await stdout.WriteLineAsync(line.Json ? summary.ToJson() : summary.ToText());
+            var seconds = clock.Elapsed.TotalSeconds;
+            var items = (ulong)input.ItemsRead;
+            var summary = new AppendSummary(line.List, producerId, items, finished.Applied + finished.ConfirmedByPosition,
+                finished.Duplicates, skipped, Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0),
+                UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow));
+            await stdout.WriteLineAsync(line.Json ? OutputJson.Serialize(summary) : Text(summary));
             return ExitCodes.Success;
         }
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
@@ -161,48 +163,21 @@ public static class AppendCommand
     }
 
     /// <summary>
-    /// The end of a run. Every item read is counted once: new (appended now), a duplicate
-    /// (the list had it already: an earlier run with this id, or a resend), or already
-    /// stored (skipped because the list said this producer was past it: a resumed run, or
-    /// items stored before a reconnection).
+    /// The end of a run, for people. Every item read is counted once: new (appended by this
+    /// run: acknowledged as applied, or found stored when the list named its position after
+    /// a reconnection), a duplicate (the list acknowledged it as one it had already: a resend
+    /// of a batch stored before its answer was lost), or already stored (skipped at the
+    /// start, because the list said this producer was past it: a resumed run).
     /// </summary>
-    private sealed record Summary(string List, string Producer, ulong Items, ulong Appended, ulong Duplicates,
-        ulong AlreadyStored, double Seconds, DateTimeOffset FirstSend, DateTimeOffset LastAck)
-    {
-        private double Rate => Seconds > 0 ? Items / Seconds : 0;
+    private static string Text(AppendSummary s) => string.Create(CultureInfo.InvariantCulture,
+        $"appended {s.Items} items to list '{s.List}' as producer '{s.Producer}': {s.Appended} new, {s.Duplicates} duplicates skipped, {s.AlreadyStored} already stored (resumed), {s.Seconds:0.00} s, {s.ItemsPerSecond:0} items/s");
 
-        public string ToText() => string.Create(CultureInfo.InvariantCulture,
-            $"appended {Items} items to list '{List}' as producer '{Producer}': {Appended} new, {Duplicates} duplicates skipped, {AlreadyStored} already stored (resumed), {Seconds:0.00} s, {Rate:0} items/s");
-
-        public string ToJson()
-        {
-            using var buffer = new MemoryStream();
-            using (var json = new Utf8JsonWriter(buffer))
-            {
-                json.WriteStartObject();
-                json.WriteString("list", List);
-                json.WriteString("producer", Producer);
-                json.WriteNumber("items", Items);
-                json.WriteNumber("appended", Appended);
-                json.WriteNumber("duplicates", Duplicates);
-                json.WriteNumber("alreadyStored", AlreadyStored);
-                json.WriteNumber("seconds", Math.Round(Seconds, 3));
-                json.WriteNumber("itemsPerSecond", Math.Round(Rate));
-
-                // Wall-clock seconds since 1970 (to the microsecond) of the first send after the
-                // resume position came back and of the last acknowledgement: several workers' runs
-                // can be put on one time line.
-                json.WriteNumber("firstSendUnix", UnixSeconds(FirstSend));
-                json.WriteNumber("lastAckUnix", UnixSeconds(LastAck));
-                json.WriteEndObject();
-            }
-
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-        }
-
-        private static double UnixSeconds(DateTimeOffset time) =>
-            Math.Round((time - DateTimeOffset.UnixEpoch).TotalSeconds, 6);
-    }
+    /// <summary>
+    /// Wall-clock seconds since 1970, to the microsecond: the first send after the resume
+    /// position came back and the last acknowledgement, so that several workers' runs can be
+    /// put on one time line.
+    /// </summary>
+    private static double UnixSeconds(DateTimeOffset time) => Math.Round((time - DateTimeOffset.UnixEpoch).TotalSeconds, 6);
 
     /// <summary>A producer id for a run without --id: host, process and a random suffix.</summary>
     private static string NewProducerId()

@@ -1,8 +1,13 @@
+using System.CommandLine;
 using System.Globalization;
+using Hosting;
 
 namespace Worker;
 
-/// <summary>The worker's command line, parsed; <see cref="UsageException"/> on anything else.</summary>
+/// <summary>
+/// The worker's command line, parsed by System.CommandLine into one record: the commands,
+/// their options, the help they generate; <see cref="UsageException"/> on anything else.
+/// </summary>
 public sealed record CommandLine(
     string Command,
     string AggregatorHost,
@@ -16,182 +21,152 @@ public sealed record CommandLine(
     IReadOnlyList<string> Items,
     ulong? From,
     ulong? Count,
-    string? TlsCertificate = null,
-    string? TlsKey = null,
-    string? TlsAuthority = null)
+    TlsFiles Tls)
 {
-    public const string Usage = """
-        Usage:
-          Worker append --aggregator HOST:PORT [--id ID] [--list NAME] [--file PATH | -] [ITEM ...]
-          Worker get    --aggregator HOST:PORT [--list NAME] [--from N] [--count N]
-          Worker count  --aggregator HOST:PORT [--list NAME]
-          Worker follow --aggregator HOST:PORT [--list NAME] [--from N]
-          Worker delete --aggregator HOST:PORT [--list NAME]
-          Worker latency --aggregator HOST:PORT [--count N]
-          Worker help
+    private static readonly CommonOptions Common = new();
 
-        append  send items (the ITEM arguments, the lines of PATH, or of stdin with -) and exit 0
-                once the aggregator has acknowledged every one. Re-run with the same --id and the
-                same input to resume after a crash: nothing is added twice.
-        get     print the list, one item a line (a range with --from and --count)
-        count   print the list's length
-        follow  print items as they are appended, until interrupted (--from N: start at index N
-                instead of the current end)
-        delete  remove the list and its producers' positions
-        latency append N items (default 10000) one at a time, each waiting for its
-                acknowledgement, to a new list that is deleted afterwards; print the round-trip
-                percentiles
-
-        Options:
-          --aggregator HOST:PORT   where the aggregator listens (required)
-          --list NAME              the list (default: default)
-          --id ID                  producer id (default: a new one; pass it again to resume)
-          --file PATH | -          read items from a file, one a line, or from stdin
-          --connect-timeout S      seconds to wait for an absent aggregator (default 30)
-          --json                   machine-readable output
-          --config FILE            HOCON file (default: worker.hocon next to the executable)
-          --tls-cert FILE          mutual TLS: this worker's certificate (PEM with --tls-key, or PKCS#12
-                                   with its password in $ACTORS_TLS_PASSWORD)
-          --tls-key FILE           the PEM private key of --tls-cert
-          --tls-ca FILE            the certificate authority (PEM) the aggregator's certificate must come from
-
-        Exit codes: 0 success, 1 failure, 2 bad usage, configuration or input,
-                    3 aggregator unreachable within the connect time-out.
-        """;
-
-    private static readonly string[] Commands = ["append", "get", "count", "follow", "delete", "latency"];
-
-    public static CommandLine? Parse(string[] args)
+    private static readonly Option<(string Host, int Port)> AggregatorOption = new("--aggregator")
     {
-        if (args.Length == 0)
+        Description = "where the aggregator listens",
+        HelpName = "HOST:PORT",
+        Recursive = true,
+        Required = true,
+        CustomParser = result => ParseEndpoint(result.Tokens[0].Value, result.AddError),
+    };
+
+    private static readonly Option<string> ListOption = new("--list")
+    {
+        Description = "the list",
+        HelpName = "NAME",
+        Recursive = true,
+        DefaultValueFactory = _ => Protocol.ActorNames.DefaultList,
+        Validators = { result => CheckName(result, "list name") },
+    };
+
+    private static readonly Option<double?> ConnectTimeoutOption = new("--connect-timeout")
+    {
+        Description = "seconds to wait for an absent aggregator (default: actors.worker.connect-timeout, 30)",
+        HelpName = "S",
+        Recursive = true,
+        CustomParser = result =>
         {
-            throw new UsageException("a command is required: append, get, count, follow, delete, latency or help");
+            var text = result.Tokens[0].Value;
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 86400)
+            {
+                return s;
+            }
+
+            result.AddError($"--connect-timeout '{text}' is not a number of seconds (more than 0, at most 86400)");
+            return null;
+        },
+    };
+
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "machine-readable output", Recursive = true };
+
+    private static readonly Option<string?> IdOption = new("--id")
+    {
+        Description = "producer id (default: a new one, printed in the summary; pass it again to resume)",
+        HelpName = "ID",
+        Validators = { result => CheckName(result, "producer id") },
+    };
+
+    private static readonly Option<string?> FileOption = new("--file")
+    {
+        Description = "read items from a file, one a line (- for stdin)",
+        HelpName = "PATH",
+    };
+
+    private static readonly Argument<string[]> ItemsArgument = new("ITEM")
+    {
+        Description = "items to append (or - for stdin)",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private static readonly Option<ulong?> FromOption = new("--from")
+    {
+        Description = "start at item N", HelpName = "N", CustomParser = result => WholeNumber(result, "--from", 0),
+    };
+
+    private static readonly Option<ulong?> CountOption = new("--count")
+    {
+        Description = "at most N items", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 0),
+    };
+
+    private static readonly Option<ulong?> Samples = new("--count")
+    {
+        Description = "appends to time (default 10000)", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 1),
+    };
+
+    private static readonly RootCommand Root = BuildRoot();
+
+    /// <summary>
+    /// The parsed command line, or null when help was asked for (then written to
+    /// <paramref name="output"/>).
+    /// </summary>
+    /// <exception cref="UsageException">the command line cannot be used.</exception>
+    public static CommandLine? Parse(string[] args, TextWriter? output = null)
+    {
+        // "-" before "--" means stdin; after "--" every argument is an item.
+        var separator = Array.IndexOf(args, "--");
+        var dash = Array.IndexOf(args, "-");
+        var stdin = dash > 0 && (separator < 0 || dash < separator);
+        if (stdin)
+        {
+            args = [.. args[..dash], .. args[(dash + 1)..]];
+            separator = Array.IndexOf(args, "--");
         }
 
-        var command = args[0];
-        if (command is "help" or "--help" or "-h")
+        var result = CommonOptions.Parse(Root, args, output ?? TextWriter.Null);
+        if (result is null)
         {
             return null;
         }
 
-        if (!Commands.Contains(command))
+        var command = result.CommandResult.Command;
+        if (command == Root)
         {
-            throw new UsageException($"unknown command '{command}'");
+            throw new UsageException("a command is required: append, get, count, follow, delete, stats, latency or help");
         }
 
-        string? aggregator = null, list = null, config = null, id = null, file = null, tlsCert = null, tlsKey = null, tlsCa = null;
-        double? connectTimeout = null;
-        ulong? from = null, count = null;
-        var json = false;
-        var items = new List<string>();
-        var onlyItems = false;
-        for (var i = 1; i < args.Length; i++)
+        Common.Validate(result);
+        var file = result.GetValue(FileOption);
+        if (stdin)
         {
-            var arg = args[i];
-            if (onlyItems || command == "append" && !arg.StartsWith("--", StringComparison.Ordinal) && arg != "-")
-            {
-                if (command != "append" || file is not null && !onlyItems)
-                {
-                    throw new UsageException($"unexpected argument '{arg}'");
-                }
-
-                items.Add(arg);
-                continue;
-            }
-
-            switch (arg)
-            {
-                case "--aggregator":
-                    aggregator = Value(args, ref i);
-                    break;
-                case "--list":
-                    list = Value(args, ref i);
-                    break;
-                case "--config":
-                    config = Value(args, ref i);
-                    break;
-                case "--json":
-                    json = true;
-                    break;
-                case "--tls-cert":
-                    tlsCert = Value(args, ref i);
-                    break;
-                case "--tls-key":
-                    tlsKey = Value(args, ref i);
-                    break;
-                case "--tls-ca":
-                    tlsCa = Value(args, ref i);
-                    break;
-                case "--connect-timeout":
-                    var seconds = Value(args, ref i);
-                    connectTimeout = double.TryParse(seconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
-                                     && s > 0 && s <= 86400
-                        ? s
-                        : throw new UsageException($"--connect-timeout '{seconds}' is not a number of seconds (more than 0, at most 86400)");
-                    break;
-                case "--id" when command == "append":
-                    id = Value(args, ref i);
-                    break;
-                case "--file" when command == "append":
-                    file = Value(args, ref i, allowDash: true);
-                    break;
-                case "-" when command == "append":
-                    file = "-";
-                    break;
-                case "--" when command == "append":
-                    onlyItems = true;
-                    break;
-                case "--from" when command is "get" or "follow":
-                    from = Number(args, ref i);
-                    break;
-                case "--count" when command is "get" or "latency":
-                    count = Number(args, ref i);
-                    break;
-                case "--help" or "-h":
-                    return null;
-                default:
-                    throw new UsageException(arg.StartsWith('-') ? $"unknown option '{arg}' for '{command}'" : $"unexpected argument '{arg}'");
-            }
+            file = command.Name == "append" ? "-" : throw new UsageException("unexpected argument '-'", command);
         }
 
-        if (command == "latency" && count == 0)
+        var items = command.Name == "append" ? result.GetValue(ItemsArgument) ?? [] : [];
+        var options = separator < 0 ? args : args[..separator];
+        if (items.FirstOrDefault(i => i.Length > 1 && i[0] == '-' && options.Contains(i)) is { } unknown)
         {
-            throw new UsageException("--count must be at least 1");
+            throw new UsageException($"unknown option '{unknown}' for 'append' (items that start with '-' go after --)", command);
         }
 
-        if (file is not null && items.Count > 0)
+        if (file is not null && items.Length > 0)
         {
-            throw new UsageException("give items as arguments or with --file, not both");
+            throw new UsageException("give items as arguments or with --file, not both", command);
         }
 
-        if ((tlsKey is not null || tlsCa is not null) && tlsCert is null)
+        var (host, port) = result.GetValue(AggregatorOption);
+        var count = command.Name switch
         {
-            throw new UsageException("--tls-key and --tls-ca go with --tls-cert");
-        }
-
-        if (aggregator is null)
-        {
-            throw new UsageException("--aggregator HOST:PORT is required");
-        }
-
-        var (host, port) = ParseEndpoint(aggregator);
-        list ??= Protocol.ActorNames.DefaultList;
-        if (Protocol.Names.Check(list, "list name") is { } badList)
-        {
-            throw new UsageException(badList);
-        }
-
-        if (id is not null && Protocol.Names.Check(id, "producer id") is { } badId)
-        {
-            throw new UsageException(badId);
-        }
-
-        return new CommandLine(command, host, port, list, config, connectTimeout, json, id, file, items, from, count,
-            tlsCert, tlsKey, tlsCa);
+            "get" => result.GetValue(CountOption),
+            "latency" => result.GetValue(Samples),
+            _ => null,
+        };
+        return new CommandLine(command.Name, host, port, result.GetValue(ListOption)!, result.GetValue(Common.Config),
+            result.GetValue(ConnectTimeoutOption), result.GetValue(JsonOption), result.GetValue(IdOption), file, items,
+            command.Name is "get" or "follow" ? result.GetValue(FromOption) : null, count, Common.Tls(result));
     }
 
+    /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
+    public static string Help(Command? command = null) => CommonOptions.HelpOf(Root, command ?? Root);
+
     /// <summary>HOST:PORT, with [v6]:PORT for IPv6.</summary>
-    public static (string Host, int Port) ParseEndpoint(string text)
+    public static (string Host, int Port) ParseEndpoint(string text) =>
+        ParseEndpoint(text, problem => throw new UsageException(problem));
+
+    private static (string Host, int Port) ParseEndpoint(string text, Action<string> error)
     {
         var colon = text.LastIndexOf(':');
         var host = colon > 0 ? text[..colon] : string.Empty;
@@ -202,34 +177,73 @@ public sealed record CommandLine(
 
         if (host.Length == 0 || host.Contains(' ') || (host.Contains(':') && !text.StartsWith('[')))
         {
-            throw new UsageException($"--aggregator '{text}' is not HOST:PORT (for example 127.0.0.1:25520)");
+            error($"--aggregator '{text}' is not HOST:PORT (for example 127.0.0.1:25520)");
+            return default;
         }
 
         var portText = text[(colon + 1)..];
-        return int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
-            ? (host, port)
-            : throw new UsageException($"--aggregator '{text}': '{portText}' is not a port number (1 to 65535)");
-    }
-
-    private static string Value(string[] args, ref int i, bool allowDash = false)
-    {
-        if (i + 1 >= args.Length || (args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1].Length > 2)
-                                 || (args[i + 1] == "-" && !allowDash))
+        if (int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535)
         {
-            throw new UsageException($"{args[i]} needs a value");
+            return (host, port);
         }
 
-        return args[++i];
+        error($"--aggregator '{text}': '{portText}' is not a port number (1 to 65535)");
+        return default;
     }
 
-    private static ulong Number(string[] args, ref int i)
+    private static ulong? WholeNumber(System.CommandLine.Parsing.ArgumentResult result, string option, ulong min)
     {
-        var option = args[i];
-        var text = Value(args, ref i);
-        return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new UsageException($"{option} '{text}' is not a whole number");
+        var text = result.Tokens[0].Value;
+        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            result.AddError($"{option} '{text}' is not a whole number");
+            return null;
+        }
+
+        if (n < min)
+        {
+            result.AddError($"{option} must be at least {min}");
+            return null;
+        }
+
+        return n;
+    }
+
+    private static void CheckName(System.CommandLine.Parsing.OptionResult result, string what)
+    {
+        if (result.Tokens.Count > 0 && Protocol.Names.Check(result.Tokens[0].Value, what) is { } problem)
+        {
+            result.AddError(problem);
+        }
+    }
+
+    private static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("""
+            Worker: appends items to a list held by an aggregator, reads it back, follows it.
+            Exit codes: 0 success, 1 failure, 2 bad usage, configuration or input,
+            3 aggregator unreachable within the connect time-out, 130/143 interrupted (append).
+            """);
+        Common.AddTo(root);
+        root.Options.Add(AggregatorOption);
+        root.Options.Add(ListOption);
+        root.Options.Add(ConnectTimeoutOption);
+        root.Options.Add(JsonOption);
+        root.Subcommands.Add(new Command("append", """
+            send items (the ITEM arguments, the lines of PATH, or of stdin with -) and exit 0 once the aggregator
+            has acknowledged every one. Re-run with the same --id and the same input to resume after a crash:
+            nothing is added twice.
+            """) { IdOption, FileOption, ItemsArgument });
+        root.Subcommands.Add(new Command("get", "print the list, one item a line (a range with --from and --count)") { FromOption, CountOption });
+        root.Subcommands.Add(new Command("count", "print the list's length"));
+        root.Subcommands.Add(new Command("follow",
+            "print items as they are appended, until interrupted (--from N: start at item N instead of the current end)") { FromOption });
+        root.Subcommands.Add(new Command("delete", "remove the list and its producers' positions"));
+        root.Subcommands.Add(new Command("stats", "print the lists the aggregator holds: length, producers, followers"));
+        root.Subcommands.Add(new Command("latency", """
+            append N items one at a time, each waiting for its acknowledgement, to a new list that is deleted
+            afterwards; print the round-trip percentiles
+            """) { Samples });
+        return root;
     }
 }
-
-public sealed class UsageException(string message) : Exception(message);

@@ -55,8 +55,8 @@ public static class LatencyCommand
         var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
         var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
-            ? string.Create(CultureInfo.InvariantCulture,
-                $$"""{"count":{{count}},"p50Us":{{p50:0.0}},"p90Us":{{p90:0.0}},"p99Us":{{p99:0.0}},"maxUs":{{max:0.0}},"meanUs":{{samples.Average():0.0}},"identifyP50Us":{{t50:0.0}},"identifyP99Us":{{t99:0.0}}}""")
+            ? OutputJson.Serialize(new LatencyReport(count, Math.Round(p50, 1), Math.Round(p90, 1), Math.Round(p99, 1), Math.Round(max, 1),
+                Math.Round(samples.Average(), 1), Math.Round(t50, 1), Math.Round(t99, 1)))
             : string.Create(CultureInfo.InvariantCulture,
                 $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs; Akka.Remote's own round trip (Identify): p50 {t50:0} µs, p99 {t99:0} µs"));
         return ExitCodes.Success;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
+using Hosting;
 using Protocol;
 
 namespace Worker;
@@ -14,17 +15,15 @@ public static class Program
         ActorSystem? system = null;
         try
         {
-            var line = CommandLine.Parse(args);
+            var line = CommandLine.Parse(args, stdout);
             if (line is null)
             {
-                await stdout.WriteLineAsync(CommandLine.Usage);
                 return ExitCodes.Success;
             }
 
-            var file = HoconFile.Load(line.ConfigFile ?? Path.Combine(AppContext.BaseDirectory, "worker.hocon"),
-                TransportSecurity.Overrides(line.TlsCertificate, line.TlsKey, line.TlsAuthority));
+            var file = HoconFile.Load(line.ConfigFile, "worker.hocon");
             var settings = WorkerSettings.From(file);
-            var security = TransportSecurity.From(file);
+            var security = TransportSecurity.From(file, line.Tls);
             system = ActorSystem.Create(ActorNames.WorkerSystem, TransportSecurity.SystemSetup(file.Config, security));
             var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
             var client = new AggregatorClient(
@@ -41,6 +40,7 @@ public static class Program
                 "count" => ReadCommands.CountAsync(line, client, stdout),
                 "delete" => ReadCommands.DeleteAsync(line, client, stdout),
                 "latency" => LatencyCommand.RunAsync(line, client, stdout),
+                "stats" => ReadCommands.StatsAsync(line, client, stdout),
                 "follow" => ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
                 _ => throw new UsageException($"unknown command '{line.Command}'"),
             };
@@ -77,7 +77,7 @@ public static class Program
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"Worker: {e.Message}\n\n{CommandLine.Usage}");
+            await Console.Error.WriteLineAsync($"Worker: {e.Message.Replace("\n", "\nWorker: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
             return ExitCodes.Usage;
         }
         catch (ConfigurationException e)

@@ -7,7 +7,7 @@ using ItemRange = Protocol.Messages.Range;
 
 namespace Worker;
 
-/// <summary><c>worker get</c>, <c>count</c>, <c>follow</c> and <c>delete</c>: requests and pages.</summary>
+/// <summary><c>worker get</c>, <c>count</c>, <c>follow</c>, <c>delete</c> and <c>stats</c>: requests and pages.</summary>
 public static class ReadCommands
 {
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -15,22 +15,13 @@ public static class ReadCommands
     /// <summary>Prints the list (or --from/--count of it), page by page, one item a line or a JSON array.</summary>
     public static async Task<int> GetAsync(CommandLine line, AggregatorClient client, Stream stdout)
     {
-        var from = line.From ?? 0;
-        var remaining = line.Count ?? ulong.MaxValue;
         await using var output = new BufferedStream(stdout, 1 << 16);
         await using var json = line.Json ? new Utf8JsonWriter(output, JsonOptions) : null;
         json?.WriteStartArray();
-        while (remaining > 0)
+        await foreach (var page in ListPages.ReadAsync(line.List, line.From ?? 0, line.Count ?? ulong.MaxValue,
+                           async request => (ItemRange)await client.RequestAsync(request)))
         {
-            var request = new GetRange { List = line.List, From = from, MaxCount = (uint)Math.Min(remaining, uint.MaxValue) };
-            var page = (ItemRange)await client.RequestAsync(request);
             Write(page, output, json);
-            from += page.Count;
-            remaining -= page.Count;
-            if (page.Count == 0 || from >= page.Length)
-            {
-                break;
-            }
         }
 
         json?.WriteEndArray();
@@ -47,7 +38,7 @@ public static class ReadCommands
     {
         var length = (Length)await client.RequestAsync(new GetLength { List = line.List });
         await stdout.WriteLineAsync(line.Json
-            ? $"{{\"list\":{JsonString(line.List)},\"length\":{length.Count}}}"
+            ? OutputJson.Serialize(new ListCount(line.List, length.Count))
             : length.Count.ToString(CultureInfo.InvariantCulture));
         return ExitCodes.Success;
     }
@@ -56,8 +47,42 @@ public static class ReadCommands
     {
         var deleted = (ListDeleted)await client.RequestAsync(new DeleteList { List = line.List });
         await stdout.WriteLineAsync(line.Json
-            ? $"{{\"list\":{JsonString(line.List)},\"deleted\":{(deleted.Existed ? "true" : "false")}}}"
+            ? OutputJson.Serialize(new ListDeletion(line.List, deleted.Existed))
             : deleted.Existed ? $"deleted list '{line.List}'" : $"list '{line.List}' did not exist");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The lists the aggregator holds, page by page: a table, or a JSON array with --json.</summary>
+    public static async Task<int> StatsAsync(CommandLine line, AggregatorClient client, TextWriter stdout)
+    {
+        var rows = new List<ListStatsRow>();
+        var after = string.Empty;
+        while (true)
+        {
+            var stats = (Stats)await client.RequestAsync(new GetStats { After = after });
+            rows.AddRange(stats.Lists.Select(l => new ListStatsRow(l.List, l.Length, l.Producers, l.Followers, l.Node)));
+            if (!stats.More || stats.Lists.Count == 0)
+            {
+                break;
+            }
+
+            after = stats.Lists[^1].List;
+        }
+
+        if (line.Json)
+        {
+            await stdout.WriteLineAsync(OutputJson.Serialize(rows.ToArray()));
+            return ExitCodes.Success;
+        }
+
+        var width = Math.Max(4, rows.Count == 0 ? 0 : rows.Max(r => r.List.Length));
+        await stdout.WriteLineAsync($"{"LIST".PadRight(width)}  {"LENGTH",12}  {"PRODUCERS",9}  {"FOLLOWERS",9}  NODE");
+        foreach (var row in rows)
+        {
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{row.List.PadRight(width)}  {row.Length,12}  {row.Producers,9}  {row.Followers,9}  {row.Node}"));
+        }
+
         return ExitCodes.Success;
     }
 
@@ -145,6 +170,4 @@ public static class ReadCommands
             output.WriteByte((byte)'\n');
         }
     }
-
-    private static string JsonString(string value) => JsonSerializer.Serialize(value);
 }

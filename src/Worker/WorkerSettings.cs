@@ -1,8 +1,11 @@
-using Protocol;
+using Hosting;
 
 namespace Worker;
 
-/// <summary>The keys of <c>actors.worker</c>, read once at start-up.</summary>
+/// <summary>
+/// The keys of <c>actors.worker</c>, read once at start-up. Their defaults live in the
+/// shipped config/worker.hocon only (<see cref="HoconFile.Shipped"/>).
+/// </summary>
 public sealed record WorkerSettings(
     int BatchMaxItems,
     int BatchMaxBytes,
@@ -15,10 +18,6 @@ public sealed record WorkerSettings(
     TimeSpan RequestTimeout,
     TimeSpan UnavailableTimeout)
 {
-    public static WorkerSettings Default { get; } = new(16384, 80000, 65536, 8, TimeSpan.FromSeconds(10),
-        TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20),
-        TimeSpan.FromMinutes(5));
-
     /// <summary>
     /// The longest a local request to the producer actor may wait (a safety net: the actor
     /// answers within its own time-outs): a whole outage plus a whole unavailable period.

@@ -23,7 +23,7 @@ namespace Aggregator.Tests;
 /// </remarks>
 public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly ListSettings Durable = ListSettings.Default with
+    private static readonly ListSettings Durable = Specs.Lists with
     {
         Durable = true,
         FollowWait = TimeSpan.FromMinutes(5),
@@ -34,8 +34,8 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     private int _generation;
 
     public JournalFaultSpecs(ITestOutputHelper output)
-        : base(Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = off")
-            .WithFallback(FaultyJournal.Config).WithFallback(Specs.Config), "journal-fault-specs", output)
+        : base(Specs.Setup(Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = off")
+            .WithFallback(FaultyJournal.Config)), "journal-fault-specs", output)
     {
         _journal = FaultyJournal.Of(Sys);
         _snapshots = FaultyJournal.SnapshotsOf(Sys);
@@ -49,8 +49,8 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var gate = new WriteGate();
         await _journal.OnWrite.SetInterceptorAsync(gate);
 
-        lists.Tell(ListsActorSpecs.Batch("orders", "a", 2, "a2", "a3"));
-        lists.Tell(ListsActorSpecs.Batch("orders", "b", 0, "b0"));
+        lists.Tell(Specs.Batch("orders", "a", 2, "a2", "a3"));
+        lists.Tell(Specs.Batch("orders", "b", 0, "b0"));
         await gate.Entered.Task.WaitAsync(RemainingOrDefault);
         lists.Tell(new DeleteList { List = "orders" });
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is answered before the writes end
@@ -124,12 +124,12 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await AppendAsync(lists, "flaky", "a", 0, "a0");
         await _journal.OnWrite.Fail();
 
-        lists.Tell(ListsActorSpecs.Batch("flaky", "a", 1, "a1", "a2"));
+        lists.Tell(Specs.Batch("flaky", "a", 1, "a1", "a2"));
 
         var refused = await ExpectMsgAsync<AppendRefused>();
         Assert.Equal((Refusal.Unavailable, 1ul), (refused.Reason, refused.FirstOffset));
         await _journal.OnWrite.Pass();
-        lists.Tell(ListsActorSpecs.Batch("flaky", "a", 1, "a1", "a2"));
+        lists.Tell(Specs.Batch("flaky", "a", 1, "a1", "a2"));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((2u, 0u, 3ul), (ack.Applied, ack.Duplicates, ack.NextOffset));
         Assert.Equal(["a0", "a1", "a2"], await ReadAllAsync(lists, "flaky"));
@@ -142,11 +142,11 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await AppendAsync(lists, "picky", "a", 0, "a0");
         await _journal.OnWrite.Reject();
 
-        lists.Tell(ListsActorSpecs.Batch("picky", "a", 1, "a1"));
+        lists.Tell(Specs.Batch("picky", "a", 1, "a1"));
 
         Assert.Equal(Refusal.Unavailable, (await ExpectMsgAsync<AppendRefused>()).Reason);
         await _journal.OnWrite.Pass();
-        lists.Tell(ListsActorSpecs.Batch("picky", "a", 1, "a1"));
+        lists.Tell(Specs.Batch("picky", "a", 1, "a1"));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((1u, 0u), (ack.Applied, ack.Duplicates));
         lists = await RestartAsync(lists, Durable);
@@ -162,7 +162,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await _journal.OnRecovery.Fail();
 
         lists.Tell(new GetLength { List = "stored" });
-        lists.Tell(ListsActorSpecs.Batch("stored", "a", 2, "a2"));
+        lists.Tell(Specs.Batch("stored", "a", 2, "a2"));
 
         var refused = await ExpectMsgAsync<RequestRefused>();
         Assert.Equal(Refusal.Unavailable, refused.Reason);
@@ -182,8 +182,8 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var gate = new WriteGate(blockFrom: 2);
         await _journal.OnWrite.SetInterceptorAsync(gate);
 
-        lists.Tell(ListsActorSpecs.Batch("slow", "a", 1, "a1"));
-        lists.Tell(ListsActorSpecs.Batch("slow", "a", 2, "a2"));
+        lists.Tell(Specs.Batch("slow", "a", 1, "a1"));
+        lists.Tell(Specs.Batch("slow", "a", 2, "a2"));
         await ExpectMsgAsync<BatchAppended>(); // a1 is journaled; a2's write stalls
         await gate.Entered.Task.WaitAsync(RemainingOrDefault);
 
@@ -211,7 +211,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var follower = CreateTestProbe();
 
         lists.Tell(new GetRange { List = "waiting", From = 1, Wait = true }, follower.Ref);
-        lists.Tell(ListsActorSpecs.Batch("waiting", "a", 1, "a1"));
+        lists.Tell(Specs.Batch("waiting", "a", 1, "a1"));
         await gate.Entered.Task.WaitAsync(RemainingOrDefault);
 
         var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
@@ -236,7 +236,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(Refusal.ListBroken, refused.Reason);
         Assert.Contains("event 2 of persistence id 'list-holed' starts producer 'p' at offset 5", refused.Message);
         Assert.Contains("end at offset 2", refused.Message);
-        lists.Tell(ListsActorSpecs.Batch("holed", "p", 2, "p2"));
+        lists.Tell(Specs.Batch("holed", "p", 2, "p2"));
         Assert.Equal(Refusal.ListBroken, (await ExpectMsgAsync<AppendRefused>()).Reason);
         Assert.Equal(["a0"], await ReadAllAsync(lists, "healthy"));
 
@@ -250,13 +250,13 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_refuse_an_append_for_a_deleted_incarnation_and_start_afresh_from_offset_0()
     {
         var lists = Start(Durable);
-        lists.Tell(ListsActorSpecs.Batch("reborn", "a", 0, "a0", "a1"));
+        lists.Tell(Specs.Batch("reborn", "a", 0, "a0", "a1"));
         var incarnation = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
         Assert.NotEqual(0ul, incarnation);
         lists.Tell(new DeleteList { List = "reborn" });
         await ExpectMsgAsync<ListDeleted>();
 
-        var late = ListsActorSpecs.Batch("reborn", "a", 2, "a2");
+        var late = Specs.Batch("reborn", "a", 2, "a2");
         late.Incarnation = incarnation;
         lists.Tell(late);
         var refused = await ExpectMsgAsync<AppendRefused>();
@@ -266,7 +266,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Empty(await ReadAllAsync(lists, "reborn"));
 
         // A run that starts again (incarnation 0) from its first item starts a new list.
-        lists.Tell(ListsActorSpecs.Batch("reborn", "a", 0, "again"));
+        lists.Tell(Specs.Batch("reborn", "a", 0, "again"));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.NotEqual(incarnation, ack.Incarnation);
         Assert.Equal(["again"], await ReadAllAsync(lists, "reborn"));
@@ -285,7 +285,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
 
     private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
     {
-        lists.Tell(ListsActorSpecs.Batch(list, producer, first, items));
+        lists.Tell(Specs.Batch(list, producer, first, items));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
     }

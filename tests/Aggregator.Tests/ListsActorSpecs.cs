@@ -8,9 +8,10 @@ using ItemRange = Protocol.Messages.Range;
 
 namespace Aggregator.Tests;
 
+/// <summary>The lists actor: routing by name, names, the list limit, passivation of empty lists.</summary>
 public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly ListSettings Settings = ListSettings.Default with
+    private static readonly ListSettings Settings = Specs.Lists with
     {
         MaxLists = 3,
         MaxProducersPerList = 4,
@@ -20,92 +21,9 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private readonly IActorRef _lists;
 
-    public ListsActorSpecs(ITestOutputHelper output) : base(Specs.Config, "lists-specs", output)
+    public ListsActorSpecs(ITestOutputHelper output) : base(Specs.Setup(), "listsactor-specs", output)
     {
         _lists = Sys.ActorOf(ListsActor.Props(Settings), ActorNames.Lists);
-    }
-
-    [Fact]
-    public async Task ListActor_should_append_a_batch_and_acknowledge_it()
-    {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b", "c"));
-
-        var ack = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal(("orders", "w1", 0ul, 3ul, 3u, 0u, 3ul),
-            (ack.List, ack.Producer, ack.FirstOffset, ack.NextOffset, ack.Applied, ack.Duplicates, ack.Length));
-        Assert.Equal(["a", "b", "c"], await ReadAllAsync("orders"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_acknowledge_a_duplicate_without_applying_it_again()
-    {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b"));
-
-        var ack = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal((0u, 2u, 2ul, 2ul), (ack.Applied, ack.Duplicates, ack.NextOffset, ack.Length));
-        Assert.Equal(["a", "b"], await ReadAllAsync("orders"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_apply_only_the_new_part_of_an_overlapping_batch()
-    {
-        _lists.Tell(Batch("orders", "w1", 0, "0", "1", "2"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        _lists.Tell(Batch("orders", "w1", 1, "1", "2", "3", "4"));
-
-        var ack = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal((2u, 2u, 5ul), (ack.Applied, ack.Duplicates, ack.NextOffset));
-        Assert.Equal(["0", "1", "2", "3", "4"], await ReadAllAsync("orders"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_refuse_a_gap_naming_the_offset_it_expects()
-    {
-        _lists.Tell(Batch("orders", "w1", 0, "0", "1"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        _lists.Tell(Batch("orders", "w1", 5, "5"));
-
-        var refused = await ExpectMsgAsync<AppendRefused>();
-        Assert.Equal((Refusal.Gap, 2ul, 5ul), (refused.Reason, refused.ExpectedOffset, refused.FirstOffset));
-        Assert.Equal(["0", "1"], await ReadAllAsync("orders"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_keep_each_producers_order_when_producers_interleave()
-    {
-        for (var i = 0; i < 10; i++)
-        {
-            _lists.Tell(Batch("mixed", "a", (ulong)i, $"a{i}"));
-            _lists.Tell(Batch("mixed", "b", (ulong)i * 2, $"b{i * 2}", $"b{(i * 2) + 1}"));
-        }
-
-        await ExpectAcksAsync(20);
-        var items = await ReadAllAsync("mixed");
-
-        Assert.Equal(30, items.Count);
-        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"a{i}"), items.Where(i => i[0] == 'a'));
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"b{i}"), items.Where(i => i[0] == 'b'));
-    }
-
-    [Fact]
-    public async Task ListActor_should_tell_a_producer_where_to_resume()
-    {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b", "c"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        _lists.Tell(new GetResumePosition { List = "orders", Producer = "w1" });
-        Assert.Equal(3ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
-
-        _lists.Tell(new GetResumePosition { List = "orders", Producer = "never-seen" });
-        Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
-
-        _lists.Tell(new GetResumePosition { List = "no-such-list", Producer = "w1" });
-        Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
     }
 
     [Fact]
@@ -121,98 +39,6 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0ul, (await ExpectMsgAsync<Length>()).Count);
         _lists.Tell(new GetLength { List = "two" });
         Assert.Equal(2ul, (await ExpectMsgAsync<Length>()).Count);
-    }
-
-    [Fact]
-    public async Task ListActor_should_page_a_list_larger_than_a_transport_frame()
-    {
-        const int total = 200_000;
-        for (var start = 0; start < total; start += 5000)
-        {
-            _lists.Tell(Batch("big", "w", (ulong)start, Enumerable.Range(start, 5000).Select(i => $"it-0-{i:D8}").ToArray()));
-        }
-
-        await ExpectAcksAsync(total / 5000);
-
-        var items = new List<string>();
-        var pages = 0;
-        while (items.Count < total)
-        {
-            _lists.Tell(new GetRange { List = "big", From = (ulong)items.Count });
-            var page = await ExpectMsgAsync<ItemRange>();
-            Assert.True(page.CalculateSize() < 128000, $"a page of {page.CalculateSize()} bytes");
-            Assert.True(page.Count > 0);
-            items.AddRange(PackedItems.Decode(page.Items.Span));
-            pages++;
-        }
-
-        Assert.True(pages > 20, $"{pages} pages");
-        Assert.Equal(Enumerable.Range(0, total).Select(i => $"it-0-{i:D8}"), items);
-    }
-
-    [Fact]
-    public async Task ListActor_should_answer_a_range_with_at_most_max_count_items()
-    {
-        _lists.Tell(Batch("orders", "w", 0, "a", "b", "c", "d"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        _lists.Tell(new GetRange { List = "orders", From = 1, MaxCount = 2 });
-
-        var page = await ExpectMsgAsync<ItemRange>();
-        Assert.Equal((1ul, 2u, 4ul), (page.From, page.Count, page.Length));
-        Assert.Equal(["b", "c"], PackedItems.Decode(page.Items.Span));
-    }
-
-    [Fact]
-    public async Task ListActor_should_hold_a_follower_at_the_end_until_items_arrive()
-    {
-        // A follow wait far longer than the test: the page can only come from the append.
-        var lists = Sys.ActorOf(ListsActor.Props(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
-        lists.Tell(Batch("live", "w", 0, "old"));
-        await ExpectMsgAsync<BatchAppended>();
-        var follower = CreateTestProbe();
-
-        lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
-        await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
-        lists.Tell(Batch("live", "w", 1, "new1", "new2"));
-
-        var page = await follower.ExpectMsgAsync<ItemRange>();
-        Assert.Equal(1ul, page.From);
-        Assert.Equal(["new1", "new2"], PackedItems.Decode(page.Items.Span));
-    }
-
-    [Fact]
-    public async Task ListActor_should_answer_a_waiting_follower_empty_after_the_follow_wait()
-    {
-        var follower = CreateTestProbe();
-
-        _lists.Tell(new GetRange { List = "quiet", From = 0, Wait = true }, follower.Ref);
-
-        var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
-        Assert.Equal((0u, 0ul), (page.Count, page.Length));
-    }
-
-    [Fact]
-    public async Task ListActor_should_refuse_an_item_over_the_size_limit_and_apply_nothing()
-    {
-        _lists.Tell(Batch("orders", "w", 0, "fine", new string('x', 1001)));
-
-        var refused = await ExpectMsgAsync<AppendRefused>();
-        Assert.Equal(Refusal.ItemTooLarge, refused.Reason);
-        Assert.Contains("item 1 is 1001 bytes; the limit is 1000", refused.Message);
-        Assert.Empty(await ReadAllAsync("orders"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_refuse_invalid_utf8_and_malformed_batches()
-    {
-        _lists.Tell(new AppendBatch { List = "orders", Producer = "w", Count = 1, Items = ByteString.CopyFrom(2, 0xC3, 0x28) });
-        Assert.Equal(Refusal.InvalidUtf8, (await ExpectMsgAsync<AppendRefused>()).Reason);
-
-        _lists.Tell(new AppendBatch { List = "orders", Producer = "w", Count = 2, Items = PackedItems.Encode(["one"]) });
-        Assert.Equal(Refusal.MalformedBatch, (await ExpectMsgAsync<AppendRefused>()).Reason);
-
-        Assert.Empty(await ReadAllAsync("orders"));
     }
 
     [Fact]
@@ -245,20 +71,6 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListActor_should_refuse_a_producer_over_the_producer_limit()
-    {
-        for (var i = 0; i < 4; i++)
-        {
-            _lists.Tell(Batch("orders", $"w{i}", 0, "x"));
-            await ExpectMsgAsync<BatchAppended>();
-        }
-
-        _lists.Tell(Batch("orders", "w4", 0, "x"));
-
-        Assert.Equal(Refusal.TooManyProducers, (await ExpectMsgAsync<AppendRefused>()).Reason);
-    }
-
-    [Fact]
     public async Task ListsActor_should_delete_a_list_so_its_name_starts_again_from_empty()
     {
         _lists.Tell(Batch("orders", "w", 0, "a", "b"));
@@ -278,61 +90,6 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         _lists.Tell(new DeleteList { List = "never-was" });
         Assert.False((await ExpectMsgAsync<ListDeleted>()).Existed);
-    }
-
-    [Fact]
-    public async Task ListActor_should_forget_a_producer_position_after_the_retention_period()
-    {
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var lists = Sys.ActorOf(ListsActor.Props(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock),
-            "retained-lists");
-        lists.Tell(Batch("kept", "p1", 0, "a", "b"));
-        lists.Tell(Batch("kept", "p2", 0, "c"));
-        await ExpectAcksAsync(2);
-        clock.Advance(TimeSpan.FromDays(6));
-        lists.Tell(Batch("kept", "p1", 2, "d"));
-        await ExpectMsgAsync<BatchAppended>();
-
-        clock.Advance(TimeSpan.FromDays(2)); // p2 last appended 8 days ago, p1 2 days ago
-        lists.Tell(new GetResumePosition { List = "kept", Producer = "p2" });
-        Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
-        lists.Tell(new GetResumePosition { List = "kept", Producer = "p1" });
-        Assert.Equal(3ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
-
-        // p2 starts again: its old input is appended again, not skipped as duplicates.
-        lists.Tell(Batch("kept", "p2", 0, "c"));
-        var again = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal((1u, 0u), (again.Applied, again.Duplicates));
-
-        // Positions expired no longer count toward the limit of 2.
-        lists.Tell(Batch("kept", "p3", 0, "e"));
-        Assert.Equal(Refusal.TooManyProducers, (await ExpectMsgAsync<AppendRefused>()).Reason);
-        clock.Advance(TimeSpan.FromDays(7)); // p1 and p2 both expire
-        lists.Tell(Batch("kept", "p3", 0, "e"));
-        Assert.Equal(1u, (await ExpectMsgAsync<BatchAppended>()).Applied);
-        Assert.Equal(["a", "b", "c", "d", "c", "e"], await ReadAllAsync(lists, "kept"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_refuse_a_batch_for_an_incarnation_deleted_in_memory_but_not_one_made_by_another_aggregator()
-    {
-        _lists.Tell(Batch("mem", "p", 0, "a"));
-        var incarnation = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
-        _lists.Tell(new DeleteList { List = "mem" });
-        await ExpectMsgAsync<ListDeleted>();
-
-        var late = Batch("mem", "p", 1, "b");
-        late.Incarnation = incarnation;
-        _lists.Tell(late);
-        Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<AppendRefused>()).Reason);
-
-        // An incarnation this process never made was lost with an aggregator that restarted
-        // in memory: not a delete. The producer hears a gap, and finds out it lost items.
-        var foreign = Batch("mem", "q", 1, "b");
-        foreign.Incarnation = (1UL << 63) | 5; // its high half is no process's instance
-        _lists.Tell(foreign);
-        var refused = await ExpectMsgAsync<AppendRefused>();
-        Assert.Equal((Refusal.Gap, 0ul), (refused.Reason, refused.ExpectedOffset));
     }
 
     [Fact]
@@ -356,6 +113,7 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["b"], await ReadAllAsync(lists, "second"));
     }
 
+
     private async Task ExpectAcksAsync(int count)
     {
         for (var i = 0; i < count; i++)
@@ -364,29 +122,10 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    internal static AppendBatch Batch(string list, string producer, ulong first, params string[] items) => new()
-    {
-        List = list,
-        Producer = producer,
-        FirstOffset = first,
-        Count = (uint)items.Length,
-        Items = PackedItems.Encode(items),
-    };
+    private static AppendBatch Batch(string list, string producer, ulong first, params string[] items) =>
+        Specs.Batch(list, producer, first, items);
 
-    private Task<List<string>> ReadAllAsync(string list) => ReadAllAsync(_lists, list);
+    private Task<List<string>> ReadAllAsync(string list) => this.ReadListAsync(_lists, list);
 
-    private async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
-    {
-        var items = new List<string>();
-        while (true)
-        {
-            lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
-            var page = await ExpectMsgAsync<ItemRange>();
-            items.AddRange(PackedItems.Decode(page.Items.Span));
-            if (page.Count == 0 || (ulong)items.Count >= page.Length)
-            {
-                return items;
-            }
-        }
-    }
+    private Task<List<string>> ReadAllAsync(IActorRef lists, string list) => this.ReadListAsync(lists, list);
 }

@@ -24,7 +24,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private RecoverySpecs(ITestOutputHelper output, string database) : base(DurableConfig(database), "recovery-specs", output)
+    private RecoverySpecs(ITestOutputHelper output, string database) : base(Specs.Setup(DurableConfig(database)), "recovery-specs", output)
     {
         _database = database;
     }
@@ -32,24 +32,24 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_recover_items_and_producer_positions_from_its_events()
     {
-        var lists = Start(ListSettings.Default with { Durable = true });
+        var lists = Start(Specs.Lists with { Durable = true });
         await AppendAsync(lists, "orders", "a", 0, "a0", "a1");
         await AppendAsync(lists, "orders", "b", 0, "b0");
         await AppendAsync(lists, "orders", "a", 2, "a2");
 
-        lists = await RestartAsync(lists, ListSettings.Default with { Durable = true });
+        lists = await RestartAsync(lists, Specs.Lists with { Durable = true });
 
         Assert.Equal(["a0", "a1", "b0", "a2"], await ReadAllAsync(lists, "orders"));
         Assert.Equal(3ul, await ResumeAsync(lists, "orders", "a"));
         Assert.Equal(1ul, await ResumeAsync(lists, "orders", "b"));
-        lists.Tell(ListsActorSpecs.Batch("orders", "a", 0, "a0", "a1", "a2"));
+        lists.Tell(Specs.Batch("orders", "a", 0, "a0", "a1", "a2"));
         Assert.Equal((0u, 3u), await AckAsync());
     }
 
     [Fact]
     public async Task ListActor_should_recover_from_a_snapshot_and_the_events_after_it()
     {
-        var settings = ListSettings.Default with { Durable = true, SnapshotMinBytes = 1 };
+        var settings = Specs.Lists with { Durable = true, SnapshotMinBytes = 1 };
         var lists = Start(settings);
         var expected = new List<string>();
         for (var batch = 0; batch < 20; batch++)
@@ -69,7 +69,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_stay_empty_after_a_delete_across_a_restart()
     {
-        var settings = ListSettings.Default with { Durable = true };
+        var settings = Specs.Lists with { Durable = true };
         var lists = Start(settings);
         await AppendAsync(lists, "gone", "w", 0, "x", "y");
 
@@ -87,7 +87,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     {
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var clock = new ManualClock(start);
-        var settings = ListSettings.Default with { Durable = true, SnapshotMinBytes = 1, ProducerRetention = TimeSpan.FromDays(7) };
+        var settings = Specs.Lists with { Durable = true, SnapshotMinBytes = 1, ProducerRetention = TimeSpan.FromDays(7) };
         var lists = Start(settings, clock);
         await AppendAsync(lists, "aging", "old", 0, "o0");
         clock.Advance(TimeSpan.FromDays(8));
@@ -111,18 +111,18 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     /// </remarks>
     private static Config DurableConfig(string database)
     {
-        var connection = HoconFile.Quote($"Data Source={database}");
+        var connection = $"\"Data Source={database}\"";
         return ConfigurationFactory.ParseString($"""
             akka.actor.serialize-messages = off
             akka.persistence.journal.plugin = "akka.persistence.journal.sql"
             akka.persistence.journal.sql {'{'} provider-name = "SQLite.MS", connection-string = {connection}, parallelism = 1 {'}'}
             akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
             akka.persistence.snapshot-store.sql {'{'} provider-name = "SQLite.MS", connection-string = {connection} {'}'}
-            """).WithFallback(Specs.Config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+            """).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
     private IActorRef Start(ListSettings settings, TimeProvider? clock = null) =>
-        Sys.ActorOf(ListsActor.Props(settings, clock), $"lists-{++_generation}");
+        Sys.ActorOf(ListsActor.Props(settings, clock: clock), $"lists-{++_generation}");
 
     /// <summary>Stops every list actor (as a crash would, without a final write) and starts new ones.</summary>
     private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings, TimeProvider? clock = null)
@@ -135,7 +135,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
 
     private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
     {
-        lists.Tell(ListsActorSpecs.Batch(list, producer, first, items));
+        lists.Tell(Specs.Batch(list, producer, first, items));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
     }

@@ -10,16 +10,16 @@ namespace Aggregator.Tests;
 /// <summary>A second actor system, over loopback TCP, appends and reads back through the real transport.</summary>
 public sealed class RemoteSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    public RemoteSpecs(ITestOutputHelper output) : base(Specs.Config, ActorNames.AggregatorSystem, output)
+    public RemoteSpecs(ITestOutputHelper output) : base(Specs.Setup(), ActorNames.AggregatorSystem, output)
     {
-        Sys.ActorOf(ListsActor.Props(ListSettings.Default), ActorNames.Lists);
+        Sys.ActorOf(ListsActor.Props(Specs.Lists), ActorNames.Lists);
     }
 
     [Fact]
     public async Task ListsActor_should_serve_a_worker_system_over_tcp()
     {
         var address = ((ExtendedActorSystem)Sys).Provider.DefaultAddress;
-        var worker = ActorSystem.Create(ActorNames.WorkerSystem, Specs.Config);
+        var worker = ActorSystem.Create(ActorNames.WorkerSystem, Specs.Setup());
         try
         {
             var path = ActorNames.ListsPath(address.Host!, address.Port!.Value);
@@ -27,7 +27,7 @@ public sealed class RemoteSpecs : Akka.TestKit.Xunit2.TestKit
             var lists = identity.Subject ?? throw new InvalidOperationException($"nothing at {path}");
             Assert.Equal(address, lists.Path.Address);
 
-            var ack = await lists.Ask<BatchAppended>(ListsActorSpecs.Batch("remote", "w", 0, "x", "y"), RemainingOrDefault);
+            var ack = await lists.Ask<BatchAppended>(Specs.Batch("remote", "w", 0, "x", "y"), RemainingOrDefault);
             var page = await lists.Ask<ItemRange>(new GetRange { List = "remote" }, RemainingOrDefault);
 
             Assert.Equal(2ul, ack.NextOffset);

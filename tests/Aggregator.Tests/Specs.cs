@@ -1,14 +1,21 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.TestKit;
+using Hosting;
 using Protocol;
+using Protocol.Messages;
+using ItemRange = Protocol.Messages.Range;
 
 namespace Aggregator.Tests;
 
 /// <summary>
-/// Configuration every actor spec runs with: real remoting and every message serialized.
-/// Our messages all have bindings, so they go through ProtocolSerializer; unregistered
-/// types stay allowed here only because serialize-messages also checks Akka's own local
-/// messages (recovery permits, system messages), which have no binding. The processes
-/// refuse unregistered types; Protocol.Tests checks every wire type is bound.
+/// What every actor spec runs with: real remoting, every message serialized, our
+/// serializer bound through the same setup the processes use, and the list settings of the
+/// shipped aggregator.hocon. Unregistered types stay allowed here only because
+/// serialize-messages also checks Akka's own local messages (recovery permits, system
+/// messages), which have no binding; the processes refuse them, and Protocol.Tests checks
+/// that every wire type is bound.
 /// </summary>
 internal static class Specs
 {
@@ -21,5 +28,37 @@ internal static class Specs
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
         akka.test.timefactor = 2
-        """).WithFallback(ProtocolSerializer.Configuration);
+        """);
+
+    /// <summary>The settings of the shipped aggregator.hocon, in memory.</summary>
+    public static ListSettings Lists { get; } = ListSettings.From(HoconFile.Shipped("aggregator.hocon"), durable: false);
+
+    /// <summary><paramref name="config"/> in front of <see cref="Config"/>, with the wire serializer bound.</summary>
+    public static ActorSystemSetup Setup(Config? config = null) =>
+        BootstrapSetup.Create().WithConfig((config ?? ConfigurationFactory.Empty).WithFallback(Config)).And(ProtocolSerializer.Setup);
+
+    public static AppendBatch Batch(string list, string producer, ulong first, params string[] items) => new()
+    {
+        List = list,
+        Producer = producer,
+        FirstOffset = first,
+        Count = (uint)items.Length,
+        Items = PackedItems.Encode(items),
+    };
+
+    /// <summary>Reads the whole list through <paramref name="lists"/>, page by page, answered to the test actor.</summary>
+    public static async Task<List<string>> ReadListAsync(this TestKitBase kit, IActorRef lists, string list)
+    {
+        var items = new List<string>();
+        while (true)
+        {
+            lists.Tell(new GetRange { List = list, From = (ulong)items.Count }, kit.TestActor);
+            var page = await kit.ExpectMsgAsync<ItemRange>();
+            items.AddRange(PackedItems.Decode(page.Items.Span));
+            if (page.Count == 0 || (ulong)items.Count >= page.Length)
+            {
+                return items;
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using Hosting;
 using Aggregator;
 using Microsoft.Data.Sqlite;
 using Protocol;
@@ -16,7 +17,7 @@ public sealed class StorageSpecs : IDisposable
     {
         using var storage = Open();
 
-        using var connection = new SqliteConnection(storage.Config.GetString("akka.persistence.journal.sql.connection-string"));
+        using var connection = new SqliteConnection(storage.ConnectionString);
         connection.Open();
 
         Assert.Equal("wal", Pragma(connection, "journal_mode"));
@@ -52,8 +53,9 @@ public sealed class StorageSpecs : IDisposable
     [Fact]
     public void Data_should_be_refused_when_the_configuration_selects_another_database()
     {
-        var file = HoconFile.Load(AggregatorHost.DefaultConfigFile,
-            [new("akka.persistence.journal.sql.provider-name", "PostgreSQL.15")]);
+        var path = Path.Combine(_root, "postgres.hocon");
+        File.WriteAllText(path, "akka.persistence.journal.sql.provider-name = \"PostgreSQL.15\"\n");
+        var file = HoconFile.Load(path, "aggregator.hocon");
 
         var refused = Assert.Throws<ConfigurationException>(() => Storage.Open(file, Data));
 
@@ -66,7 +68,7 @@ public sealed class StorageSpecs : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private Storage Open() => Storage.Open(HoconFile.Load(AggregatorHost.DefaultConfigFile), Data);
+    private Storage Open() => Storage.Open(HoconFile.Shipped("aggregator.hocon"), Data);
 
     private static object? Pragma(SqliteConnection connection, string name)
     {

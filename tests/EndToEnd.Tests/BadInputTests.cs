@@ -47,7 +47,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
     {
         ["unknown option"] = ((_, e) => ["append", "--aggregator", e, "--list", "base", "--frobnicate", "x"], 2,
             ["unknown option '--frobnicate' for 'append'", "Usage:"]),
-        ["missing value"] = ((_, e) => ["append", "--aggregator", e, "x", "--list"], 2, ["--list needs a value"]),
+        ["missing value"] = ((_, e) => ["append", "--aggregator", e, "x", "--list"], 2, ["Required argument missing for option: '--list'"]),
         ["bad port"] = ((_, _) => ["append", "--aggregator", "127.0.0.1:99999", "--list", "base", "x"], 2,
             ["'99999' is not a port number (1 to 65535)"]),
         ["malformed address"] = ((_, _) => ["append", "--aggregator", "localhost", "--list", "base", "x"], 2,
@@ -74,7 +74,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
     private static readonly Dictionary<string, (string[] Args, int Exit, string Says)> AggregatorCases = new()
     {
         ["unknown option"] = (["serve", "--in-memory", "--frobnicate"], 2, "unknown option '--frobnicate' for 'serve'"),
-        ["missing value"] = (["serve", "--in-memory", "--port"], 2, "--port needs a value"),
+        ["missing value"] = (["serve", "--in-memory", "--port"], 2, "Required argument missing for option: '--port'"),
         ["bad port"] = (["serve", "--in-memory", "--port", "65536"], 2, "--port '65536' is not a port number (0 to 65535)"),
         ["port not a number"] = (["serve", "--in-memory", "--port", "http"], 2, "--port 'http' is not a port number"),
         ["address not of this machine"] = (["serve", "--in-memory", "--port", "0", "--hostname", "192.0.2.1"], 1,

@@ -22,12 +22,12 @@ public sealed class LimitTests : IDisposable
         await File.WriteAllTextAsync(config, await File.ReadAllTextAsync(Path.Combine(Executables.RepositoryRoot, "config", "aggregator.hocon"))
             + "\nactors.aggregator { max-lists = 3, max-producers-per-list = 2 }\n");
         await using var aggregator = await ServedAggregator.StartWithAsync(["--in-memory", "--config", config]);
-        var client = ActorSystem.Create("rogue", ConfigurationFactory.ParseString("""
+        var client = ActorSystem.Create("rogue", BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0, maximum-frame-size = 1000000b }
             akka.loglevel = WARNING
             akka.coordinated-shutdown.exit-clr = off
-            """).WithFallback(ProtocolSerializer.Configuration));
+            """)).And(ProtocolSerializer.Setup));
         try
         {
             var lists = (await client.ActorSelection(aggregator.Address + "/user/lists")

@@ -1,3 +1,4 @@
+using Hosting;
 using Worker;
 
 namespace Worker.Tests;
@@ -22,6 +23,25 @@ public sealed class CommandLineSpecs
     }
 
     [Fact]
+    public void CommandLine_should_take_every_argument_after_a_double_dash_as_an_item()
+    {
+        var line = CommandLine.Parse(["append", "--aggregator", "host:1", "--", "-", "--json"])!;
+
+        Assert.Null(line.File);
+        Assert.Equal(["-", "--json"], line.Items);
+        Assert.False(line.Json);
+    }
+
+    [Fact]
+    public void CommandLine_should_accept_option_equals_value_and_common_options_before_the_command()
+    {
+        var line = CommandLine.Parse(["--config=w.hocon", "get", "--aggregator=h:7", "--list=orders", "--from=3", "--count=2"])!;
+
+        Assert.Equal(("get", "w.hocon", "h", 7, "orders", 3ul, 2ul),
+            (line.Command, line.ConfigFile, line.AggregatorHost, line.AggregatorPort, line.List, line.From, line.Count));
+    }
+
+    [Fact]
     public void CommandLine_should_parse_latency_with_a_count_and_refuse_zero()
     {
         var line = CommandLine.Parse(["latency", "--aggregator", "127.0.0.1:25520", "--count", "500", "--json"])!;
@@ -29,6 +49,16 @@ public sealed class CommandLineSpecs
         Assert.Equal(("latency", 500ul, true), (line.Command, line.Count, line.Json));
         Assert.Contains("--count must be at least 1",
             Assert.Throws<UsageException>(() => CommandLine.Parse(["latency", "--aggregator", "h:1", "--count", "0"])).Message);
+    }
+
+    [Fact]
+    public void CommandLine_should_answer_help_with_null_and_write_the_generated_help()
+    {
+        using var output = new StringWriter();
+
+        Assert.Null(CommandLine.Parse(["help"], output));
+        Assert.Contains("append", output.ToString());
+        Assert.Contains("--aggregator <HOST:PORT>", output.ToString());
     }
 
     [Fact]
@@ -45,17 +75,19 @@ public sealed class CommandLineSpecs
         Assert.Equal(("::1", 25520), CommandLine.ParseEndpoint("[::1]:25520"));
 
     [Theory]
-    [InlineData(new[] { "append", "--aggregator", "127.0.0.1:25520", "--bogus" }, "unknown option '--bogus'")]
-    [InlineData(new[] { "append", "--aggregator" }, "--aggregator needs a value")]
-    [InlineData(new[] { "append", "x" }, "--aggregator HOST:PORT is required")]
+    [InlineData(new[] { "append", "--aggregator", "127.0.0.1:25520", "--bogus" }, "unknown option '--bogus' for 'append'")]
+    [InlineData(new[] { "append", "--aggregator" }, "Required argument missing for option: '--aggregator'")]
+    [InlineData(new[] { "append", "x" }, "Option '--aggregator' is required")]
     [InlineData(new[] { "append", "--aggregator", "localhost" }, "is not HOST:PORT")]
     [InlineData(new[] { "append", "--aggregator", "localhost:99999" }, "is not a port number")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--list", "a/b" }, "list name 'a/b'")]
-    [InlineData(new[] { "append", "--aggregator", "h:1", "--file", "f", "item" }, "unexpected argument 'item'")]
+    [InlineData(new[] { "append", "--aggregator", "h:1", "--file", "f", "item" }, "give items as arguments or with --file, not both")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--connect-timeout", "soon" }, "not a number of seconds")]
     [InlineData(new[] { "count", "--aggregator", "h:1", "extra" }, "unexpected argument 'extra'")]
-    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
-    [InlineData(new string[0], "a command is required")]
+    [InlineData(new[] { "get", "--aggregator", "h:1", "--from", "-3" }, "--from '-3' is not a whole number")]
+    [InlineData(new[] { "frobnicate" }, "unexpected argument 'frobnicate'")]
+    [InlineData(new string[0], "Required command was not provided")]
+    [InlineData(new[] { "count", "--aggregator", "h:1", "--tls-ca", "ca.pem" }, "--tls-key and --tls-ca go with --tls-cert")]
     public void CommandLine_should_refuse_bad_usage_with_a_clear_message(string[] args, string message)
     {
         var error = Assert.Throws<UsageException>(() => CommandLine.Parse(args));

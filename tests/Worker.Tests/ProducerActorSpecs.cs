@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
+using Hosting;
 using Protocol;
 using Protocol.Messages;
 using Worker;
@@ -22,9 +23,9 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
         akka.remote.retry-gate-closed-for = 100ms
         akka.test.timefactor = 2
-        """).WithFallback(ProtocolSerializer.Configuration);
+        """);
 
-    private static readonly WorkerSettings Settings = WorkerSettings.Default with
+    private static readonly WorkerSettings Settings = WorkerSettings.From(HoconFile.Shipped("worker.hocon")) with
     {
         MaxInFlight = 2,
         AckTimeout = TimeSpan.FromSeconds(30),
@@ -35,7 +36,8 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     private readonly TestProbe _aggregator;
     private readonly Address _address;
 
-    public ProducerActorSpecs(ITestOutputHelper output) : base(SpecConfig, ActorNames.AggregatorSystem, output)
+    public ProducerActorSpecs(ITestOutputHelper output)
+        : base(BootstrapSetup.Create().WithConfig(SpecConfig).And(ProtocolSerializer.Setup), ActorNames.AggregatorSystem, output)
     {
         _aggregator = CreateTestProbe();
         _address = ((ExtendedActorSystem)Sys).Provider.DefaultAddress;

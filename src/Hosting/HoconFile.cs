@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Text;
 using Akka.Configuration;
 
-namespace Protocol;
+namespace Hosting;
 
 /// <summary>
-/// Loads a process's HOCON file, checked, with command-line and environment overrides
-/// applied in front of it (Akka's parser does not read the environment) and the wire
-/// serializer's bindings behind it.
+/// A process's configuration: its HOCON file (the copy of config/NAME next to the binary,
+/// or the file named by --config), checked, in front of the same file as shipped, embedded
+/// in this assembly. The shipped files are the one home of every default: a --config file
+/// sets only what it changes, and a key under <c>actors.</c> that the shipped file does not
+/// have is refused, naming the nearest one it does.
 /// </summary>
 public sealed class HoconFile
 {
@@ -24,10 +26,29 @@ public sealed class HoconFile
 
     public Config Config { get; }
 
-    /// <summary>Loads <paramref name="path"/>; overrides are HOCON paths and raw string values.</summary>
-    /// <exception cref="ConfigurationException">the file is missing, unreadable or malformed.</exception>
-    public static HoconFile Load(string path, IEnumerable<KeyValuePair<string, string>>? overrides = null)
+    /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
+    public static HoconFile Shipped(string shippedName)
     {
+        var config = ShippedConfig(shippedName);
+        return new HoconFile($"(shipped {shippedName})", config, []);
+    }
+
+    private static Config ShippedConfig(string shippedName)
+    {
+        using var stream = typeof(HoconFile).Assembly.GetManifestResourceStream(shippedName)
+            ?? throw new ArgumentException($"no shipped configuration named {shippedName}", nameof(shippedName));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+
+    /// <summary>
+    /// Loads <paramref name="path"/> (null: the copy of <paramref name="shippedName"/> next
+    /// to the executable) in front of the shipped <paramref name="shippedName"/>.
+    /// </summary>
+    /// <exception cref="ConfigurationException">the file is missing, unreadable or malformed, or has an unknown key.</exception>
+    public static HoconFile Load(string? path, string shippedName)
+    {
+        path ??= System.IO.Path.Combine(AppContext.BaseDirectory, shippedName);
         string text;
         try
         {
@@ -54,39 +75,73 @@ public sealed class HoconFile
             throw new ConfigurationException(path, null, null, e.Message);
         }
 
-        var config = file;
-        if (overrides is not null)
-        {
-            var hocon = new StringBuilder();
-            foreach (var (key, value) in overrides)
-            {
-                hocon.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
-            }
-
-            config = ConfigurationFactory.ParseString(hocon.ToString()).WithFallback(file);
-        }
-
-        return new HoconFile(path, config.WithFallback(ProtocolSerializer.ProcessConfiguration), text.Split('\n'));
+        var shipped = ShippedConfig(shippedName);
+        var lines = text.Split('\n');
+        CheckKnownKeys(file, shipped, path, lines);
+        return new HoconFile(path, file.WithFallback(shipped), lines);
     }
 
-    /// <summary>Quotes a value for HOCON, so that overrides cannot inject structure.</summary>
-    public static string Quote(string value)
+    /// <summary>Every key the file sets under <c>actors.</c> must be one the shipped file has.</summary>
+    private static void CheckKnownKeys(Config file, Config shipped, string path, string[] lines)
     {
-        var quoted = new StringBuilder("\"");
-        foreach (var c in value)
+        if (!file.HasPath("actors"))
         {
-            _ = c switch
-            {
-                '"' => quoted.Append("\\\""),
-                '\\' => quoted.Append("\\\\"),
-                '\n' => quoted.Append("\\n"),
-                '\r' => quoted.Append("\\r"),
-                '\t' => quoted.Append("\\t"),
-                _ => quoted.Append(c),
-            };
+            return;
         }
 
-        return quoted.Append('"').ToString();
+        var known = Leaves(shipped, "actors").ToArray();
+        foreach (var key in Leaves(file, "actors"))
+        {
+            if (!known.Contains(key, StringComparer.Ordinal))
+            {
+                var nearest = known.MinBy(k => Distance(k, key))!;
+                throw new ConfigurationException(path, LineOf(lines, key), key, $"unknown key; did you mean '{nearest}'?");
+            }
+        }
+    }
+
+    /// <summary>The full paths of the values under <paramref name="root"/>.</summary>
+    private static IEnumerable<string> Leaves(Config config, string root)
+    {
+        var value = config.GetValue(root);
+        if (value is null || !value.IsObject())
+        {
+            yield return root;
+            yield break;
+        }
+
+        foreach (var key in value.GetObject().Items.Keys)
+        {
+            foreach (var leaf in Leaves(config, $"{root}.{key}"))
+            {
+                yield return leaf;
+            }
+        }
+    }
+
+    /// <summary>Levenshtein distance, for the nearest known key.</summary>
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     public string GetString(string key) => Read(key, () => Config.GetString(key) ?? throw Missing(key));
@@ -150,13 +205,15 @@ public sealed class HoconFile
     private ConfigurationException Invalid(string key, string value, string expected) =>
         new(Path, LineOf(key), key, $"'{value}' is not {expected}");
 
+    private int? LineOf(string key) => LineOf(_lines, key);
+
     /// <summary>Best effort: the last line that sets the key's last segment.</summary>
-    private int? LineOf(string key)
+    private static int? LineOf(string[] lines, string key)
     {
         var last = key[(key.LastIndexOf('.') + 1)..];
-        for (var i = _lines.Length - 1; i >= 0; i--)
+        for (var i = lines.Length - 1; i >= 0; i--)
         {
-            var line = _lines[i].TrimStart();
+            var line = lines[i].TrimStart();
             if (line.StartsWith(last, StringComparison.Ordinal) || line.StartsWith(key, StringComparison.Ordinal))
             {
                 return i + 1;

@@ -1,4 +1,4 @@
-namespace Protocol;
+namespace Hosting;
 
 /// <summary>
 /// A strict syntax check of a HOCON text, run before Akka's parser sees it. Akka's parser

@@ -1,4 +1,4 @@
-namespace Protocol;
+namespace Hosting;
 
 /// <summary>The exit codes both executables document and tests pin down.</summary>
 public static class ExitCodes

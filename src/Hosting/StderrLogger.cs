@@ -4,20 +4,22 @@ using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
 
-namespace Protocol;
+namespace Hosting;
 
 /// <summary>
 /// Akka's log, one line an event on stderr, for both processes. A cause is shown as its
 /// chain of messages, not a stack trace: operators read these lines; a trace shows only at
 /// DEBUG level. With <c>actors.logging.hide-unreachable-warnings = on</c> (the worker's
-/// setting) the transport's warning for every failed connection attempt is left out: the
-/// worker says once itself that it is waiting for the aggregator. A failed TLS handshake,
-/// which the transport reports as two errors over a dozen lines, keeps only its one-line
-/// warning (or, in the worker, the worker's own message) below DEBUG level.
+/// setting) the transport's warnings about a remote address it could not reach (one per
+/// failed connection attempt, a warning whose first argument is an <see cref="Address"/>)
+/// are left out: the worker says once itself that it is waiting for the aggregator. A
+/// failed TLS handshake, which the transport reports as errors caused by a
+/// <c>NotSslRecordException</c> or an <c>AuthenticationException</c> over a dozen lines,
+/// keeps only its one-line warning (or, in the worker, the worker's own message) below
+/// DEBUG level. Both filters look at types, not at the text of the messages.
 /// </summary>
 public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
-    private const string UnreachableWarning = "Tried to associate with unreachable remote address";
     private readonly bool _traces;
     private readonly bool _hideUnreachable;
 
@@ -31,7 +33,7 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
 
     private void Write(LogEvent e)
     {
-        if (_hideUnreachable && e is Warning && e.Message?.ToString()?.StartsWith(UnreachableWarning, StringComparison.Ordinal) == true)
+        if (_hideUnreachable && e is Warning { Message: LogMessage message } && message.Parameters().FirstOrDefault() is Address)
         {
             return;
         }
@@ -80,20 +82,9 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
 
     private static bool IsTlsHandshakeReport(LogEvent e)
     {
-        var message = e.Message?.ToString() ?? string.Empty;
-        if (message.StartsWith("TLS handshake failed on channel", StringComparison.Ordinal))
-        {
-            return true;
-        }
-
-        if (!message.StartsWith("Error caught channel", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {
-            if (cause.GetType().Name is "NotSslRecordException" or "AuthenticationException")
+            if (cause is System.Security.Authentication.AuthenticationException or DotNetty.Handlers.Tls.NotSslRecordException)
             {
                 return true;
             }

@@ -1,0 +1,185 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using Protocol;
+
+namespace Aggregator;
+
+/// <summary>What one aggregator process serves with: its checked configuration and where its lists live.</summary>
+public sealed record ServeSettings(
+    HoconFile File,
+    ListSettings Lists,
+    Storage Storage,
+    TransportSecurity? Security,
+    string? Hostname = null,
+    int? Port = null,
+    string? PublicHostname = null,
+    MetricsEndpoint? Metrics = null,
+    bool Quiet = false);
+
+/// <summary>Where metrics and health are served (off when null).</summary>
+public sealed record MetricsEndpoint(string Hostname, int Port)
+{
+    public string Url => $"http://{(Hostname.Contains(':') ? $"[{Hostname}]" : Hostname)}:{Port}";
+}
+
+/// <summary>
+/// The aggregator's whole wiring, on Akka.Hosting and the .NET generic host: the actor
+/// system from the HOCON file, remoting (with TLS), the journal, the wire serializer, the
+/// lists actor in the <see cref="ActorRegistry"/>, the ready line, and, when asked,
+/// Prometheus metrics and health checks over HTTP. SIGINT/SIGTERM stop the host, which runs
+/// CoordinatedShutdown.
+/// </summary>
+public static class AggregatorService
+{
+    public const string LiveTag = "live";
+    public const string ReadyTag = "ready";
+
+    public static IHost Build(ServeSettings serve, TextWriter stdout)
+    {
+        if (serve.Metrics is not { } metrics)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            AddServices(builder.Services, serve, stdout);
+            return builder.Build();
+        }
+
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        web.Logging.ClearProviders();
+        web.WebHost.UseUrls(metrics.Url);
+        AddServices(web.Services, serve, stdout);
+        web.Services.AddOpenTelemetry().WithMetrics(meters => meters
+            .AddMeter(AggregatorMetrics.MeterName)
+            .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0));
+        var app = web.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        return app;
+    }
+
+    private static void AddServices(IServiceCollection services, ServeSettings serve, TextWriter stdout)
+    {
+        services.AddMetrics();
+        services.AddSingleton<AggregatorMetrics>();
+        services.AddSingleton(new Readiness());
+        services.AddHealthChecks();
+        services.AddAkka(ActorNames.AggregatorSystem, (akka, provider) =>
+        {
+            var metrics = provider.GetRequiredService<AggregatorMetrics>();
+            var readiness = provider.GetRequiredService<Readiness>();
+            akka.AddHocon(serve.File.Config, HoconAddMode.Append)
+                .WithRemoting(Remoting(serve))
+                .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.MessageTypes, system => new ProtocolSerializer(system))
+                .WithActorSystemLivenessCheck(tags: [LiveTag])
+                .WithHealthCheck("remoting", (_, _, _) => Task.FromResult(readiness.Listening
+                    ? HealthCheckResult.Healthy("listening")
+                    : HealthCheckResult.Unhealthy("not accepting workers yet")), tags: [ReadyTag])
+                .WithActors((system, registry) =>
+                {
+                    if (serve.Storage.Durable)
+                    {
+                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
+                    }
+
+                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists));
+                });
+            if (serve.Storage.Durable)
+            {
+                akka.WithSqlPersistence(serve.Storage.ConnectionString!, serve.Storage.Provider!,
+                    journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
+                    snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]));
+            }
+            else
+            {
+                akka.WithInMemoryJournal().WithInMemorySnapshotStore();
+            }
+
+            if (serve.Quiet)
+            {
+                akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
+            }
+        });
+        if (!serve.Quiet)
+        {
+            services.AddHostedService(provider => new ReadyLine(provider.GetRequiredService<ActorSystem>(),
+                provider.GetRequiredService<IRequiredActor<ListsActor>>(), provider.GetRequiredService<Readiness>(), serve, stdout));
+        }
+    }
+
+    /// <summary>The command line's transport options over the file's (only those given).</summary>
+    private static RemoteOptions Remoting(ServeSettings serve)
+    {
+        var options = new RemoteOptions { HostName = serve.Hostname, Port = serve.Port, PublicHostName = serve.PublicHostname };
+        if (serve.Security is { } security)
+        {
+            options.EnableSsl = true;
+            options.Ssl = new SslOptions
+            {
+                X509Certificate = security.Certificate,
+                SuppressValidation = false,
+                RequireMutualAuthentication = true,
+                ValidateCertificateHostname = false,
+                CustomValidator = security.Validate,
+            };
+        }
+
+        return options;
+    }
+
+    /// <summary>Set once the ready line is out: readiness waits for it.</summary>
+    public sealed class Readiness
+    {
+        private volatile bool _listening;
+
+        public bool Listening => _listening;
+
+        public void Ready() => _listening = true;
+    }
+
+    /// <summary>Prints the one ready line once the lists actor exists and remoting listens (its address is bound).</summary>
+    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, Readiness readiness, ServeSettings serve,
+        TextWriter stdout) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await lists.GetAsync(cancellationToken);
+            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+            var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
+            system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
+                serve.Storage.Description);
+            if (!IsLoopback(bindHost) && serve.Security is null)
+            {
+                system.Log.Warning(
+                    "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
+                    bindHost, address.Port);
+            }
+
+            if (serve.Metrics is { } metrics)
+            {
+                system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
+            }
+
+            readiness.Ready();
+            await stdout.WriteLineAsync($"ready {address}");
+            await stdout.FlushAsync(cancellationToken);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        private static bool IsLoopback(string host) => host == "localhost"
+            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+    }
+}

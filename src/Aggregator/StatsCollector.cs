@@ -1,0 +1,82 @@
+using Akka.Actor;
+using Protocol.Messages;
+
+namespace Aggregator;
+
+/// <summary>
+/// Answers one <see cref="GetStats"/>: asks each list of the page for its figures and
+/// replies once all have answered, or when its time is up with those that have, then
+/// stops. One per request, so a slow list never holds up the lists actor.
+/// </summary>
+public sealed class StatsCollector : ReceiveActor, IWithTimers
+{
+    private readonly IReadOnlyList<IActorRef> _lists;
+    private readonly IActorRef _requester;
+    private readonly Stats _stats;
+    private readonly string _node;
+    private readonly TimeSpan _timeout;
+    private int _waiting;
+
+    public StatsCollector(IReadOnlyList<IActorRef> lists, bool more, IActorRef requester, string node, TimeSpan timeout)
+    {
+        _lists = lists;
+        _requester = requester;
+        _node = node;
+        _timeout = timeout;
+        _stats = new Stats { More = more };
+        _waiting = lists.Count;
+        Receive<ListStats>(Collect);
+        Receive<TimeUp>(_ => Reply());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IReadOnlyList<IActorRef> lists, bool more, IActorRef requester, string node, TimeSpan timeout) =>
+        Akka.Actor.Props.Create(() => new StatsCollector(lists, more, requester, node, timeout));
+
+    protected override void PreStart()
+    {
+        if (_waiting == 0)
+        {
+            Reply();
+            return;
+        }
+
+        foreach (var list in _lists)
+        {
+            list.Tell(GetListStats.Instance);
+        }
+
+        Timers.StartSingleTimer(nameof(TimeUp), TimeUp.Instance, _timeout);
+    }
+
+    private void Collect(ListStats stats)
+    {
+        stats.Node = _node;
+        _stats.Lists.Add(stats);
+        if (--_waiting == 0)
+        {
+            Reply();
+        }
+    }
+
+    private void Reply()
+    {
+        var sorted = _stats.Lists.OrderBy(l => l.List, StringComparer.Ordinal).ToList();
+        _stats.Lists.Clear();
+        _stats.Lists.AddRange(sorted);
+        _requester.Tell(_stats);
+        Context.Stop(Self);
+    }
+
+    /// <summary>collector -> list: your figures, please (answered with <see cref="ListStats"/>).</summary>
+    public sealed class GetListStats : INoSerializationVerificationNeeded
+    {
+        public static readonly GetListStats Instance = new();
+    }
+
+    private sealed class TimeUp : INoSerializationVerificationNeeded
+    {
+        public static readonly TimeUp Instance = new();
+    }
+}
