@@ -22,6 +22,7 @@ public sealed class AggregatorMetrics
     private readonly Histogram<double> _snapshotDuration;
     private readonly Histogram<long> _snapshotSize;
     private readonly Histogram<double> _recovery;
+    private readonly KeyValuePair<string, object?>[] _reasons;
 
     public AggregatorMetrics(IMeterFactory? factory = null)
     {
@@ -37,6 +38,10 @@ public sealed class AggregatorMetrics
         _snapshotDuration = meter.CreateHistogram<double>("actors.aggregator.snapshot.duration", "ms", "time to save a list's snapshot");
         _snapshotSize = meter.CreateHistogram<long>("actors.aggregator.snapshot.size", "By", "items' bytes in a saved snapshot");
         _recovery = meter.CreateHistogram<double>("actors.aggregator.recovery.duration", "ms", "time to load a list from the journal");
+
+        // Reasons as the wire schema names them (TOO_MANY_PRODUCERS), one tag each, made once.
+        _reasons = MessagesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("Refusal").Values.OrderBy(v => v.Number)
+            .Select(v => new KeyValuePair<string, object?>("reason", v.Name)).ToArray();
     }
 
     public void Appended(uint items, uint duplicates)
@@ -53,7 +58,8 @@ public sealed class AggregatorMetrics
         }
     }
 
-    public void Refused(Refusal reason) => _refusals.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+    public void Refused(Refusal reason) =>
+        _refusals.Add(1, (int)reason < _reasons.Length ? _reasons[(int)reason] : new KeyValuePair<string, object?>("reason", reason.ToString()));
 
     public void JournalWrite(TimeSpan elapsed) => _journalWrite.Record(elapsed.TotalMilliseconds);
 

@@ -115,7 +115,8 @@ public static class AggregatorService
         if (!serve.Quiet)
         {
             services.AddHostedService(provider => new ReadyLine(provider.GetRequiredService<ActorSystem>(),
-                provider.GetRequiredService<IRequiredActor<ListsActor>>(), provider.GetRequiredService<Readiness>(), serve, stdout));
+                provider.GetRequiredService<IRequiredActor<ListsActor>>(), provider.GetRequiredService<Readiness>(),
+                provider.GetRequiredService<IHostApplicationLifetime>(), serve, stdout));
         }
     }
 
@@ -149,9 +150,12 @@ public static class AggregatorService
         public void Ready() => _listening = true;
     }
 
-    /// <summary>Prints the one ready line once the lists actor exists and remoting listens (its address is bound).</summary>
-    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, Readiness readiness, ServeSettings serve,
-        TextWriter stdout) : IHostedService
+    /// <summary>
+    /// Prints the one ready line once the lists actor exists, remoting listens (its address is
+    /// bound) and every other part of the host has started (the metrics endpoint too).
+    /// </summary>
+    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, Readiness readiness,
+        IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
@@ -172,9 +176,12 @@ public static class AggregatorService
                 system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
             }
 
-            readiness.Ready();
-            await stdout.WriteLineAsync($"ready {address}");
-            await stdout.FlushAsync(cancellationToken);
+            lifetime.ApplicationStarted.Register(() =>
+            {
+                readiness.Ready();
+                stdout.WriteLine($"ready {address}");
+                stdout.Flush();
+            });
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using static EndToEnd.Tests.KillScenario;
+
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// Metrics and health as an operator scrapes them: Prometheus text at /metrics while
+/// workers append, counts checked against what was sent, /health/live and /health/ready;
+/// and <c>Worker stats</c>.
+/// </summary>
+public sealed class MetricsTests : IDisposable
+{
+    private readonly ItemFiles _files = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    [Fact]
+    public async Task Metrics_and_health_should_count_what_workers_sent_while_they_append()
+    {
+        const int perWorker = 300_000;
+        var metricsPort = Executables.FreePort();
+        var config = Path.Combine(_files.Directory, "one-producer.hocon");
+        await File.WriteAllTextAsync(config, "actors.aggregator.max-producers-per-list = 2\n");
+        await using var aggregator = await ServedAggregator.StartWithAsync(
+            ["--data", Path.Combine(_files.Directory, "data"), "--config", config, "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture)]);
+        var url = $"http://127.0.0.1:{metricsPort}";
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync($"{url}/health/live"));
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync($"{url}/health/ready"));
+
+        var files = new[] { "ma", "mb" }.Select(p => (Producer: p, File: _files.Write($"{p}.txt", p, perWorker))).ToArray();
+        var workers = files.Select(f => aggregator.WorkerAsync("append", "--list", "measured", "--id", f.Producer, "--file", f.File, "--json")).ToArray();
+        var scrapesDuring = 0;
+        var all = Task.WhenAll(workers);
+        while (await Task.WhenAny(all, Task.Delay(100)) != all)
+        {
+            var (status, text) = await GetAsync($"{url}/metrics");
+            Assert.Equal(HttpStatusCode.OK, status);
+            scrapesDuring += Value(text, "actors_aggregator_items_appended_total") is > 0 and < 2 * perWorker ? 1 : 0;
+        }
+
+        var runs = await Task.WhenAll(workers);
+        Assert.All(runs, r => Assert.Equal(perWorker, Summary(r, "appended")));
+        var third = await aggregator.WorkerAsync("append", "--list", "measured", "--id", "mc", "one-too-many");
+        Assert.True(third.ExitCode == 1, third.Stderr);
+
+        var (_, metrics) = await GetAsync($"{url}/metrics");
+        Assert.Equal(2 * perWorker, Value(metrics, "actors_aggregator_items_appended_total"));
+        Assert.Equal(1, Value(metrics, "actors_aggregator_refusals_total", "reason=\"TOO_MANY_PRODUCERS\""));
+        Assert.Equal(1, Value(metrics, "actors_aggregator_lists"));
+        Assert.True(Value(metrics, "actors_aggregator_batches_appended_total") >= 2 * perWorker / 16_384);
+        Assert.True(Value(metrics, "actors_aggregator_journal_write_duration_milliseconds_count") > 0);
+        Assert.True(scrapesDuring > 0, "no scrape saw the appends in progress");
+
+        var stats = await aggregator.WorkerAsync("stats", "--json");
+        Assert.True(stats.ExitCode == 0, stats.Stderr);
+        var row = Assert.Single(JsonDocument.Parse(stats.Stdout).RootElement.EnumerateArray());
+        Assert.Equal(("measured", 2 * perWorker, 2, aggregator.Address),
+            (row.GetProperty("list").GetString(), row.GetProperty("length").GetInt64(), row.GetProperty("producers").GetInt32(),
+                row.GetProperty("node").GetString()));
+        var table = await aggregator.WorkerAsync("stats");
+        Assert.Matches($@"measured\s+{2 * perWorker}\s+2\s+0\s+{Regex.Escape(aggregator.Address)}", table.Stdout);
+    }
+
+    [Fact]
+    public async Task Metrics_should_be_off_by_default_and_a_metrics_port_in_use_should_stop_the_aggregator()
+    {
+        await using var aggregator = await ServedAggregator.StartAsync();
+        Assert.DoesNotContain("Metrics at", aggregator.Process.Stderr);
+
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+        await using var second = Executables.StartAggregator("serve", "--in-memory", "--port", "0", "--metrics-port", port);
+        var run = await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"cannot serve metrics on http://127.0.0.1:{port}", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _files.Dispose();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> GetAsync(string url)
+    {
+        using var response = await _http.GetAsync(url);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The value of a Prometheus sample named <paramref name="name"/> (with <paramref name="label"/> among its labels); 0 if absent.</summary>
+    private static long Value(string metrics, string name, string label = "")
+    {
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
+            {
+                return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+}
