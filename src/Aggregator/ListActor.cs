@@ -669,6 +669,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
         RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
+        Context.Parent.Tell(ListsActor.ListStopping.Instance);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -681,6 +682,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
         RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
+        Context.Parent.Tell(ListsActor.ListStopping.Instance);
         Context.Stop(Self);
     }
 

@@ -39,6 +39,12 @@ public sealed class ListsActor : ReceiveActor
         Receive<ListRecoveryFailed>(m => WithEntry(Sender, entry => entry.Failure = m.Reason));
         Receive<Passivate>(_ => StartPassivation());
         Receive<PassivationCancelled>(_ => WithEntry(Sender, Release));
+        Receive<ListStopping>(_ => WithEntry(Sender, entry =>
+        {
+            // A failed write stops the list: hold its requests for the actor that will reload it.
+            entry.Held ??= [];
+            entry.Passivating = true;
+        }));
         Receive<Terminated>(Forget);
     }
 
@@ -173,7 +179,8 @@ public sealed class ListsActor : ReceiveActor
         var held = entry.Held ?? [];
         if (entry.Passivating)
         {
-            // Stopped as asked: what arrived meanwhile goes to a new actor for the name.
+            // Stopped as asked, or after a journal failure it announced: what arrived meanwhile
+            // goes to a new actor for the name.
             foreach (var (message, sender) in held)
             {
                 Self.Tell(message, sender);
@@ -258,6 +265,12 @@ public sealed class ListsActor : ReceiveActor
     public sealed class StopList : INoSerializationVerificationNeeded
     {
         public static readonly StopList Instance = new();
+    }
+
+    /// <summary>list -> lists: I stop after a journal failure; hold my requests for the next actor of the name.</summary>
+    public sealed class ListStopping : INoSerializationVerificationNeeded
+    {
+        public static readonly ListStopping Instance = new();
     }
 
     /// <summary>list -> lists: a request made the list non-empty before it could stop: route to it again.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 using Google.Protobuf;
@@ -119,7 +120,7 @@ public static class PackedItems
     /// <summary>Encodes strings as a packed run (tests, the demo, small requests).</summary>
     public static ByteString Encode(IEnumerable<string> items)
     {
-        var buffer = new ArrayBufferWriterLite();
+        var buffer = new ArrayBufferWriter<byte>(256);
         foreach (var item in items)
         {
             var byteCount = Encoding.UTF8.GetByteCount(item);
@@ -143,26 +144,6 @@ public static class PackedItems
         }
 
         return result;
-    }
-
-    private sealed class ArrayBufferWriterLite
-    {
-        private byte[] _buffer = new byte[256];
-        private int _written;
-
-        public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
-
-        public Span<byte> GetSpan(int size)
-        {
-            if (_buffer.Length - _written < size)
-            {
-                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _written + size));
-            }
-
-            return _buffer.AsSpan(_written);
-        }
-
-        public void Advance(int count) => _written += count;
     }
 }
 

@@ -45,7 +45,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_delete_the_writes_in_flight_when_the_delete_arrived()
     {
         var lists = Start(Durable);
-        await AppendAsync(lists, "orders", "a", 0, "a0", "a1");
+        await this.AppendAsync(lists, "orders", "a", 0, "a0", "a1");
         var gate = new WriteGate();
         await _journal.OnWrite.SetInterceptorAsync(gate);
 
@@ -62,8 +62,8 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
         Assert.Equal(0, await RecoveredEventsAsync("list-orders"));
         lists = await RestartAsync(lists, Durable);
-        Assert.Empty(await ReadAllAsync(lists, "orders"));
-        Assert.Equal(0ul, await ResumeAsync(lists, "orders", "a"));
+        Assert.Empty(await this.ReadListAsync(lists, "orders"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "orders", "a"));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var save = new SnapshotGate();
         await _snapshots.OnSave.SetInterceptorAsync(save);
 
-        await AppendAsync(lists, "snapped", "a", 0, "a0", "a1");
+        await this.AppendAsync(lists, "snapped", "a", 0, "a0", "a1");
         await save.Entered.Task.WaitAsync(RemainingOrDefault);
         lists.Tell(new DeleteList { List = "snapped" });
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
@@ -83,7 +83,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
         Assert.Equal((0, 0), (await RecoveredEventsAsync("list-snapped"), await RecoveredSnapshotsAsync("list-snapped")));
         lists = await RestartAsync(lists, settings);
-        Assert.Empty(await ReadAllAsync(lists, "snapped"));
+        Assert.Empty(await this.ReadListAsync(lists, "snapped"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var settings = Durable with { SnapshotMinBytes = 1 };
         var lists = Start(settings);
-        await AppendAsync(lists, "stubborn", "a", 0, "a0", "a1");
+        await this.AppendAsync(lists, "stubborn", "a", 0, "a0", "a1");
         await AwaitAssertAsync(async () => Assert.Equal(1, await RecoveredSnapshotsAsync("list-stubborn")));
         await FaultyJournal.SetDeleteHook(Sys, (_, _) => throw new IOException("disk unplugged"));
 
@@ -104,12 +104,12 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
 
         // Usable at once, and the old items and positions are gone from the live list and
         // from any recovery of what the failed delete left behind.
-        Assert.Equal(0ul, await ResumeAsync(lists, "stubborn", "a"));
-        await AppendAsync(lists, "stubborn", "b", 0, "b0");
-        Assert.Equal(["b0"], await ReadAllAsync(lists, "stubborn"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "stubborn", "a"));
+        await this.AppendAsync(lists, "stubborn", "b", 0, "b0");
+        Assert.Equal(["b0"], await this.ReadListAsync(lists, "stubborn"));
         lists = await RestartAsync(lists, settings);
-        Assert.Equal(["b0"], await ReadAllAsync(lists, "stubborn"));
-        Assert.Equal(0ul, await ResumeAsync(lists, "stubborn", "a"));
+        Assert.Equal(["b0"], await this.ReadListAsync(lists, "stubborn"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "stubborn", "a"));
 
         await FaultyJournal.SetDeleteHook(Sys, (_, _) => Task.CompletedTask);
         lists.Tell(new DeleteList { List = "stubborn" });
@@ -121,7 +121,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_answer_unavailable_when_a_journal_write_fails_and_apply_the_resend()
     {
         var lists = Start(Durable);
-        await AppendAsync(lists, "flaky", "a", 0, "a0");
+        await this.AppendAsync(lists, "flaky", "a", 0, "a0");
         await _journal.OnWrite.Fail();
 
         lists.Tell(Specs.Batch("flaky", "a", 1, "a1", "a2"));
@@ -132,14 +132,14 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         lists.Tell(Specs.Batch("flaky", "a", 1, "a1", "a2"));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((2u, 0u, 3ul), (ack.Applied, ack.Duplicates, ack.NextOffset));
-        Assert.Equal(["a0", "a1", "a2"], await ReadAllAsync(lists, "flaky"));
+        Assert.Equal(["a0", "a1", "a2"], await this.ReadListAsync(lists, "flaky"));
     }
 
     [Fact]
     public async Task ListActor_should_answer_unavailable_when_the_journal_rejects_a_write_and_apply_the_resend()
     {
         var lists = Start(Durable);
-        await AppendAsync(lists, "picky", "a", 0, "a0");
+        await this.AppendAsync(lists, "picky", "a", 0, "a0");
         await _journal.OnWrite.Reject();
 
         lists.Tell(Specs.Batch("picky", "a", 1, "a1"));
@@ -150,14 +150,14 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((1u, 0u), (ack.Applied, ack.Duplicates));
         lists = await RestartAsync(lists, Durable);
-        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "picky"));
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "picky"));
     }
 
     [Fact]
     public async Task ListsActor_should_answer_unavailable_while_a_list_cannot_be_recovered_and_serve_it_once_it_can()
     {
         var lists = Start(Durable);
-        await AppendAsync(lists, "stored", "a", 0, "a0", "a1");
+        await this.AppendAsync(lists, "stored", "a", 0, "a0", "a1");
         lists = await RestartAsync(lists, Durable);
         await _journal.OnRecovery.Fail();
 
@@ -169,14 +169,14 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("could not be loaded from the journal", refused.Message);
         Assert.Equal(Refusal.Unavailable, (await ExpectMsgAsync<AppendRefused>()).Reason);
         await _journal.OnRecovery.Pass();
-        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "stored"));
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "stored"));
     }
 
     [Fact]
     public async Task ListActor_should_show_readers_and_followers_only_durable_items_while_the_journal_is_slow()
     {
         var lists = Start(Durable);
-        await AppendAsync(lists, "slow", "a", 0, "a0");
+        await this.AppendAsync(lists, "slow", "a", 0, "a0");
         var follower = CreateTestProbe();
         lists.Tell(new GetRange { List = "slow", From = 1, Wait = true }, follower.Ref);
         var gate = new WriteGate(blockFrom: 2);
@@ -190,7 +190,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var page = await follower.ExpectMsgAsync<ItemRange>();
         Assert.Equal(["a1"], PackedItems.Decode(page.Items.Span));
         Assert.Equal(2ul, page.Length);
-        Assert.Equal(["a0", "a1"], await ReadAllAsync(lists, "slow"));
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "slow"));
         lists.Tell(new GetLength { List = "slow" });
         Assert.Equal(2ul, (await ExpectMsgAsync<Length>()).Count);
         lists.Tell(new GetRange { List = "slow", From = 2, Wait = true }, follower.Ref);
@@ -205,7 +205,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_answer_an_expired_follow_wait_without_items_still_being_written()
     {
         var lists = Start(Durable with { FollowWait = TimeSpan.FromMilliseconds(300) });
-        await AppendAsync(lists, "waiting", "a", 0, "a0");
+        await this.AppendAsync(lists, "waiting", "a", 0, "a0");
         var gate = new WriteGate();
         await _journal.OnWrite.SetInterceptorAsync(gate);
         var follower = CreateTestProbe();
@@ -229,7 +229,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectMsgAsync<long>();
         await ExpectMsgAsync<long>();
         var lists = Start(Durable);
-        await AppendAsync(lists, "healthy", "a", 0, "a0");
+        await this.AppendAsync(lists, "healthy", "a", 0, "a0");
 
         lists.Tell(new GetLength { List = "holed" });
         var refused = await ExpectMsgAsync<RequestRefused>();
@@ -238,12 +238,12 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("end at offset 2", refused.Message);
         lists.Tell(Specs.Batch("holed", "p", 2, "p2"));
         Assert.Equal(Refusal.ListBroken, (await ExpectMsgAsync<AppendRefused>()).Reason);
-        Assert.Equal(["a0"], await ReadAllAsync(lists, "healthy"));
+        Assert.Equal(["a0"], await this.ReadListAsync(lists, "healthy"));
 
         lists.Tell(new DeleteList { List = "holed" });
         Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
-        await AppendAsync(lists, "holed", "p", 0, "fresh");
-        Assert.Equal(["fresh"], await ReadAllAsync(lists, "holed"));
+        await this.AppendAsync(lists, "holed", "p", 0, "fresh");
+        Assert.Equal(["fresh"], await this.ReadListAsync(lists, "holed"));
     }
 
     [Fact]
@@ -263,53 +263,19 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(Refusal.ListDeleted, refused.Reason);
         lists.Tell(new GetResumePosition { List = "reborn", Producer = "a", Incarnation = incarnation });
         Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<RequestRefused>()).Reason);
-        Assert.Empty(await ReadAllAsync(lists, "reborn"));
+        Assert.Empty(await this.ReadListAsync(lists, "reborn"));
 
         // A run that starts again (incarnation 0) from its first item starts a new list.
         lists.Tell(Specs.Batch("reborn", "a", 0, "again"));
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.NotEqual(incarnation, ack.Incarnation);
-        Assert.Equal(["again"], await ReadAllAsync(lists, "reborn"));
+        Assert.Equal(["again"], await this.ReadListAsync(lists, "reborn"));
     }
 
     private IActorRef Start(ListSettings settings) => Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
 
-    /// <summary>Stops every list actor (as a crash would, without a final write) and starts new ones.</summary>
-    private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings)
-    {
-        Watch(lists);
-        lists.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(lists);
-        return Start(settings);
-    }
-
-    private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
-    {
-        lists.Tell(Specs.Batch(list, producer, first, items));
-        var ack = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
-    }
-
-    private async Task<ulong> ResumeAsync(IActorRef lists, string list, string producer)
-    {
-        lists.Tell(new GetResumePosition { List = list, Producer = producer });
-        return (await ExpectMsgAsync<ResumePosition>()).NextOffset;
-    }
-
-    private async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
-    {
-        var items = new List<string>();
-        while (true)
-        {
-            lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
-            var page = await ExpectMsgAsync<ItemRange>();
-            items.AddRange(PackedItems.Decode(page.Items.Span));
-            if (page.Count == 0 || (ulong)items.Count >= page.Length)
-            {
-                return items;
-            }
-        }
-    }
+    private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings) =>
+        this.RestartAsync(lists, ListsActor.Props(settings), $"lists-{++_generation}");
 
     /// <summary>How many events a recovery of <paramref name="persistenceId"/> replays now.</summary>
     private async Task<int> RecoveredEventsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Events;

@@ -33,15 +33,15 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_recover_items_and_producer_positions_from_its_events()
     {
         var lists = Start(Specs.Lists with { Durable = true });
-        await AppendAsync(lists, "orders", "a", 0, "a0", "a1");
-        await AppendAsync(lists, "orders", "b", 0, "b0");
-        await AppendAsync(lists, "orders", "a", 2, "a2");
+        await this.AppendAsync(lists, "orders", "a", 0, "a0", "a1");
+        await this.AppendAsync(lists, "orders", "b", 0, "b0");
+        await this.AppendAsync(lists, "orders", "a", 2, "a2");
 
         lists = await RestartAsync(lists, Specs.Lists with { Durable = true });
 
-        Assert.Equal(["a0", "a1", "b0", "a2"], await ReadAllAsync(lists, "orders"));
-        Assert.Equal(3ul, await ResumeAsync(lists, "orders", "a"));
-        Assert.Equal(1ul, await ResumeAsync(lists, "orders", "b"));
+        Assert.Equal(["a0", "a1", "b0", "a2"], await this.ReadListAsync(lists, "orders"));
+        Assert.Equal(3ul, await this.ResumeAsync(lists, "orders", "a"));
+        Assert.Equal(1ul, await this.ResumeAsync(lists, "orders", "b"));
         lists.Tell(Specs.Batch("orders", "a", 0, "a0", "a1", "a2"));
         Assert.Equal((0u, 3u), await AckAsync());
     }
@@ -55,15 +55,15 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         for (var batch = 0; batch < 20; batch++)
         {
             var items = Enumerable.Range(batch * 100, 100).Select(i => $"item-{i}").ToArray();
-            await AppendAsync(lists, "snap", "w", (ulong)(batch * 100), items);
+            await this.AppendAsync(lists, "snap", "w", (ulong)(batch * 100), items);
             expected.AddRange(items);
         }
 
         await AwaitAssertAsync(() => Assert.True(SnapshotRows("list-snap") > 0), TimeSpan.FromSeconds(10));
         lists = await RestartAsync(lists, settings);
 
-        Assert.Equal(expected, await ReadAllAsync(lists, "snap"));
-        Assert.Equal(2000ul, await ResumeAsync(lists, "snap", "w"));
+        Assert.Equal(expected, await this.ReadListAsync(lists, "snap"));
+        Assert.Equal(2000ul, await this.ResumeAsync(lists, "snap", "w"));
     }
 
     [Fact]
@@ -71,15 +71,15 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     {
         var settings = Specs.Lists with { Durable = true };
         var lists = Start(settings);
-        await AppendAsync(lists, "gone", "w", 0, "x", "y");
+        await this.AppendAsync(lists, "gone", "w", 0, "x", "y");
 
         lists.Tell(new DeleteList { List = "gone" });
         Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
-        await AppendAsync(lists, "gone", "w", 0, "fresh");
+        await this.AppendAsync(lists, "gone", "w", 0, "fresh");
         lists = await RestartAsync(lists, settings);
 
-        Assert.Equal(["fresh"], await ReadAllAsync(lists, "gone"));
-        Assert.Equal(1ul, await ResumeAsync(lists, "gone", "w"));
+        Assert.Equal(["fresh"], await this.ReadListAsync(lists, "gone"));
+        Assert.Equal(1ul, await this.ResumeAsync(lists, "gone", "w"));
     }
 
     [Fact]
@@ -89,9 +89,9 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         var clock = new ManualClock(start);
         var settings = Specs.Lists with { Durable = true, SnapshotMinBytes = 1, ProducerRetention = TimeSpan.FromDays(7) };
         var lists = Start(settings, clock);
-        await AppendAsync(lists, "aging", "old", 0, "o0");
+        await this.AppendAsync(lists, "aging", "old", 0, "o0");
         clock.Advance(TimeSpan.FromDays(8));
-        await AppendAsync(lists, "aging", "new", 0, "n0");
+        await this.AppendAsync(lists, "aging", "new", 0, "n0");
         await AwaitAssertAsync(() => Assert.Equal(2, NewestSnapshot("list-aging")), TimeSpan.FromSeconds(10));
 
         // Back at the start, "old" would not have expired yet: it resumes at 0 only because
@@ -99,9 +99,9 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         clock.Set(start);
         lists = await RestartAsync(lists, settings, clock);
 
-        Assert.Equal(0ul, await ResumeAsync(lists, "aging", "old"));
-        Assert.Equal(1ul, await ResumeAsync(lists, "aging", "new"));
-        Assert.Equal(["o0", "n0"], await ReadAllAsync(lists, "aging"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "aging", "old"));
+        Assert.Equal(1ul, await this.ResumeAsync(lists, "aging", "new"));
+        Assert.Equal(["o0", "n0"], await this.ReadListAsync(lists, "aging"));
     }
 
     /// <remarks>
@@ -124,21 +124,8 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     private IActorRef Start(ListSettings settings, TimeProvider? clock = null) =>
         Sys.ActorOf(ListsActor.Props(settings, clock: clock), $"lists-{++_generation}");
 
-    /// <summary>Stops every list actor (as a crash would, without a final write) and starts new ones.</summary>
-    private async Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings, TimeProvider? clock = null)
-    {
-        Watch(lists);
-        lists.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(lists);
-        return Start(settings, clock);
-    }
-
-    private async Task AppendAsync(IActorRef lists, string list, string producer, ulong first, params string[] items)
-    {
-        lists.Tell(Specs.Batch(list, producer, first, items));
-        var ack = await ExpectMsgAsync<BatchAppended>();
-        Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
-    }
+    private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings, TimeProvider? clock = null) =>
+        this.RestartAsync(lists, ListsActor.Props(settings, clock: clock), $"lists-{++_generation}");
 
     private async Task<(uint Applied, uint Duplicates)> AckAsync()
     {
@@ -146,43 +133,17 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         return (ack.Applied, ack.Duplicates);
     }
 
-    private async Task<ulong> ResumeAsync(IActorRef lists, string list, string producer)
-    {
-        lists.Tell(new GetResumePosition { List = list, Producer = producer });
-        return (await ExpectMsgAsync<ResumePosition>()).NextOffset;
-    }
+    private long NewestSnapshot(string persistenceId) =>
+        Scalar("SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $id", persistenceId);
 
-    private async Task<List<string>> ReadAllAsync(IActorRef lists, string list)
-    {
-        var items = new List<string>();
-        while (true)
-        {
-            lists.Tell(new GetRange { List = list, From = (ulong)items.Count });
-            var page = await ExpectMsgAsync<ItemRange>();
-            items.AddRange(PackedItems.Decode(page.Items.Span));
-            if (page.Count == 0 || (ulong)items.Count >= page.Length)
-            {
-                return items;
-            }
-        }
-    }
+    private long SnapshotRows(string persistenceId) => Scalar("SELECT COUNT(*) FROM snapshot WHERE persistence_id = $id", persistenceId);
 
-    private long NewestSnapshot(string persistenceId)
+    private long Scalar(string sql, string persistenceId)
     {
         using var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $id";
-        command.Parameters.AddWithValue("$id", persistenceId);
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private long SnapshotRows(string persistenceId)
-    {
-        using var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = $id";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$id", persistenceId);
         return (long)command.ExecuteScalar()!;
     }

@@ -46,6 +46,30 @@ internal static class Specs
         Items = PackedItems.Encode(items),
     };
 
+    /// <summary>Appends and expects the acknowledgement that every item is in.</summary>
+    public static async Task AppendAsync(this TestKitBase kit, IActorRef lists, string list, string producer, ulong first, params string[] items)
+    {
+        lists.Tell(Batch(list, producer, first, items), kit.TestActor);
+        var ack = await kit.ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(first + (ulong)items.Length, ack.NextOffset);
+    }
+
+    /// <summary>Where the list says <paramref name="producer"/> resumes.</summary>
+    public static async Task<ulong> ResumeAsync(this TestKitBase kit, IActorRef lists, string list, string producer)
+    {
+        lists.Tell(new GetResumePosition { List = list, Producer = producer }, kit.TestActor);
+        return (await kit.ExpectMsgAsync<ResumePosition>()).NextOffset;
+    }
+
+    /// <summary>Stops a lists actor and its lists (as a crash would, without a final write); starts a new one from <paramref name="props"/>.</summary>
+    public static async Task<IActorRef> RestartAsync(this TestKitBase kit, IActorRef lists, Props props, string name)
+    {
+        kit.Watch(lists);
+        lists.Tell(PoisonPill.Instance);
+        await kit.ExpectTerminatedAsync(lists);
+        return kit.Sys.ActorOf(props, name);
+    }
+
     /// <summary>Reads the whole list through <paramref name="lists"/>, page by page, answered to the test actor.</summary>
     public static async Task<List<string>> ReadListAsync(this TestKitBase kit, IActorRef lists, string list)
     {
