@@ -4,15 +4,20 @@
 #
 #   bench/run.sh            the full run (about 10 minutes; builds Release first)
 #   bench/run.sh --smoke    a few thousand items, no peers: checks that the harness works
+#   bench/run.sh --startup  only the start-up rows (with BENCH_BASELINE, before and after)
 #
-# Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built.
+# Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built,
+# BENCH_BASELINE=REV to time the start-up of revision REV too, in the same run (built in
+# a temporary git worktree), side by side with ours.
 # Peers it cannot find or install (python3, redis-server) are skipped, saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 smoke=0
+startup_only=0
 [ "${1:-}" = "--smoke" ] && smoke=1
+[ "${1:-}" = "--startup" ] && startup_only=1
 config=${BENCH_CONFIGURATION:-Release}
 if [ "$smoke" = 1 ]; then
   per_worker=2000; scale_total=4000; scale_workers="1 2"; latency_count=200
@@ -27,6 +32,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   rm -rf "$work"
+  git worktree prune 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -135,6 +141,7 @@ redis_rpush() {
     | sed -n 's/^RPUSH: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
+if [ "$startup_only" = 0 ]; then
 # ---------------------------------------------------------------- throughput, 2 workers
 for mode in memory durable; do
   start_mode "tp-$mode" "$mode"
@@ -207,18 +214,62 @@ pypeer="-"
 row "memory per stored 13-byte item, $(fmt "$memory_items") items (bytes; aggregator RSS growth)" "$ours" "$peer (Redis used_memory)" "$(ratio "$ours" "$peer")" "≤ 16 B"
 row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$pypeer" "$(ratio "$ours" "$pypeer")" "-"
 
+fi
+
 # ---------------------------------------------------------------- start-up
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ours=$(for _ in $(seq 1 "$startup_runs"); do
-  s=$(now); dotnet "$agg" demo > "$work/demo.out" 2> "$work/demo.err" || fail "demo: $(cat "$work/demo.err")"; elapsed "$s" "$(now)"; echo
-done | median)
-grep -q '"ten"' "$work/demo.out" || fail "demo printed $(cat "$work/demo.out")"
+# time_demo AGGREGATOR_DLL: seconds of one demo run, checked.
+time_demo() {
+  local s; s=$(now)
+  dotnet "$1" demo > "$work/demo.out" 2> "$work/demo.err" || fail "demo: $(cat "$work/demo.err")"
+  grep -q '"ten"' "$work/demo.out" || fail "demo printed $(cat "$work/demo.out")"
+  elapsed "$s" "$(now)"; echo
+}
+# time_ready AGGREGATOR_DLL: seconds from starting serve to its ready line, in memory.
+time_ready() {
+  local s pid; s=$(now)
+  dotnet "$1" serve --in-memory --port 0 > "$work/ready.out" 2> "$work/ready.err" &
+  pid=$!
+  until grep -q '^ready ' "$work/ready.out" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || fail "serve exited: $(cat "$work/ready.err")"
+    sleep 0.01
+  done
+  elapsed "$s" "$(now)"; echo
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+baseline_agg=""
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  say "building the baseline ${BENCH_BASELINE} ($config)"
+  git worktree add -q --detach "$work/baseline" "$BENCH_BASELINE" >&2 || fail "worktree for $BENCH_BASELINE"
+  dotnet build "$work/baseline/Actors.sln" -c "$config" -v q --nologo >&2 || fail "baseline build"
+  baseline_agg="$work/baseline/src/Aggregator/bin/$config/net10.0/Aggregator.dll"
+fi
+# Ours and the baseline alternate, run by run, so that the machine's drift hits both alike.
+: > "$work/demo-ours"; : > "$work/demo-base"; : > "$work/ready-ours"; : > "$work/ready-base"
+for _ in $(seq 1 "$startup_runs"); do
+  time_demo "$agg" >> "$work/demo-ours"
+  time_ready "$agg" >> "$work/ready-ours"
+  if [ -n "$baseline_agg" ]; then
+    time_demo "$baseline_agg" >> "$work/demo-base"
+    time_ready "$baseline_agg" >> "$work/ready-base"
+  fi
+done
+ours=$(median < "$work/demo-ours")
 peer="-"
 if [ -n "$python" ]; then
   peer=$(for _ in $(seq 1 "$startup_runs"); do s=$(now); $python bench/peers/reference.py > /dev/null; elapsed "$s" "$(now)"; echo; done | median)
 fi
 row "reference scenario wall time, built binaries (s, median of $startup_runs)" "$ours" "$peer (Python script)" "$(ratio "$ours" "$peer")" "≤ 1.5 s"
+row "aggregator start to ready line, in memory (s, median of $startup_runs)" "$(median < "$work/ready-ours")" "-" "-" "-"
+if [ -n "$baseline_agg" ]; then
+  base=$(median < "$work/demo-base")
+  row "reference scenario wall time, baseline ${BENCH_BASELINE} in the same run (s)" "$ours" "$base (baseline)" "$(ratio "$ours" "$base")" "≤ 1.00x"
+  base=$(median < "$work/ready-base")
+  row "aggregator start to ready line, baseline ${BENCH_BASELINE} in the same run (s)" "$(median < "$work/ready-ours")" "$base (baseline)" "$(ratio "$(median < "$work/ready-ours")" "$base")" "-"
+  git worktree remove --force "$work/baseline" >&2 || true
+fi
 
+if [ "$startup_only" = 0 ]; then
 # ---------------------------------------------------------------- recovery
 start_aggregator "rec1" --data "$work/rec-data"
 file=$(items_file 0 "$recovery_items")
@@ -233,6 +284,8 @@ list_ms=$(sed -n 's/.*Recovered list big: .* in \([0-9]*\) ms.*/\1/p' "$work/rec
 stop_aggregator
 row "recovery of $(fmt "$recovery_items") journaled items: restart to first acknowledged append (s)" "$wall" "-" "-" "≤ 2 s"
 row "recovery of the list alone (snapshot + events, from the aggregator's log, ms)" "${list_ms:--}" "-" "-" "-"
+
+fi
 
 # ---------------------------------------------------------------- the table
 echo "| measure | ours | peer | ours / peer | target |"
