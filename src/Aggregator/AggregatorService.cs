@@ -181,6 +181,10 @@ public static class AggregatorService
                 readiness.Ready();
                 stdout.WriteLine($"ready {address}");
                 stdout.Flush();
+                if (StartupProfile.Requested)
+                {
+                    system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
+                }
             });
         }
 

@@ -114,23 +114,11 @@ public static class Program
                 await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
-            if (Environment.GetEnvironmentVariable("ACTORS_STARTUP_PROFILE") == "1")
+            if (StartupProfile.Requested)
             {
-                await Console.Error.WriteLineAsync(StartupProfile());
+                await Console.Error.WriteLineAsync(StartupProfile.Describe());
             }
         }
-    }
-
-    /// <summary>
-    /// Where a run's wall time went, for docs/benchmarks.md (ACTORS_STARTUP_PROFILE=1): the
-    /// process's age, the JIT's share, the CPU time, and what was loaded.
-    /// </summary>
-    private static string StartupProfile()
-    {
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
-        var wall = DateTime.Now - process.StartTime;
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"startup-profile: wall {wall.TotalMilliseconds:0} ms, cpu {process.TotalProcessorTime.TotalMilliseconds:0} ms, jit {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount()} methods, {AppDomain.CurrentDomain.GetAssemblies().Length} assemblies, {GC.CollectionCount(0)} gen0 GCs");
     }
 
     /// <summary>The actor system ended before the command: a failed TLS handshake (exit 2), Ctrl+C, or anything else (exit 1).</summary>
