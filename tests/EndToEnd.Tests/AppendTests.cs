@@ -46,14 +46,16 @@ public sealed class AppendTests : IDisposable
     }
 
     [Fact]
-    public async Task Worker_should_read_items_from_stdin()
+    public async Task Worker_should_read_items_from_stdin_an_empty_line_being_an_empty_item()
     {
         await using var aggregator = await ServedAggregator.StartAsync();
 
-        var run = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "s", "-"], "x\ny\r\nz");
+        var run = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "s", "-"], "x\n\ny\r\n\r\nz");
+        var tail = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "t", "-"], "last\n\n");
 
-        Assert.Equal(0, run.ExitCode);
-        Assert.Equal(["x", "y", "z"], (await aggregator.WorkerAsync("get")).Lines);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(tail.ExitCode == 0, tail.Stderr);
+        Assert.Equal(["x", "", "y", "", "z", "last", ""], (await aggregator.WorkerAsync("get")).Lines);
     }
 
     [Fact]

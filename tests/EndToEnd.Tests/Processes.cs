@@ -23,7 +23,10 @@ internal static class Executables
 
     public static RunningProcess StartWorker(params string[] args) => RunningProcess.Start(Worker, args);
 
-    /// <summary>Runs a worker to its end (bounded) and returns its exit code and output.</summary>
+    /// <summary>
+    /// Runs a worker to its end (bounded) and returns its exit code and output: the caller
+    /// asserts the exit code (<see cref="ServedAggregator.WorkerAsync"/> asserts success).
+    /// </summary>
     public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -52,7 +55,11 @@ internal static class Executables
 
 internal sealed record Completed(int ExitCode, string Stdout, string Stderr)
 {
-    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>
+    /// Stdout's lines, empty ones included (an empty item is a line of its own): only the
+    /// empty string after the final newline is dropped. No output at all is no line.
+    /// </summary>
+    public string[] Lines => Stdout.Length == 0 ? [] : Stdout.EndsWith('\n') ? Stdout[..^1].Split('\n') : Stdout.Split('\n');
 }
 
 /// <summary>A started process whose stdout lines can be awaited and whose tree is killed on dispose.</summary>
@@ -69,6 +76,18 @@ internal sealed partial class RunningProcess : IAsyncDisposable
     private RunningProcess(Process process) => _process = process;
 
     public int Id => _process.Id;
+
+    /// <summary>Everything the process wrote on stdout so far, each line ended by '\n'.</summary>
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
 
     public string Stderr
     {
@@ -167,10 +186,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             throw new TimeoutException($"process did not exit within {timeout.TotalSeconds} s; stderr:\n{Stderr}");
         }
 
-        lock (_stdout)
-        {
-            return new Completed(_process.ExitCode, _stdout.ToString(), Stderr);
-        }
+        return new Completed(_process.ExitCode, Stdout, Stderr);
     }
 
     /// <summary>Sends a POSIX signal (SIGINT = 2, SIGTERM = 15) to the process.</summary>
@@ -279,8 +295,18 @@ internal sealed class ServedAggregator : IAsyncDisposable
         return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
     }
 
-    public async Task<Completed> WorkerAsync(params string[] args) =>
-        await Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
+    /// <summary>Runs a worker command (<c>args[0]</c>) against this aggregator and asserts that it exits 0.</summary>
+    public async Task<Completed> WorkerAsync(params string[] args)
+    {
+        var run = await UncheckedWorkerAsync(args);
+        Assert.True(run.ExitCode == 0,
+            $"worker {string.Join(' ', args.Select(a => a.Length > 60 ? a[..60] + "…" : a))} exited {run.ExitCode}; stderr:\n{run.Stderr}");
+        return run;
+    }
+
+    /// <summary>Runs a worker command against this aggregator whatever its end: the caller asserts the exit code.</summary>
+    public Task<Completed> UncheckedWorkerAsync(params string[] args) =>
+        Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

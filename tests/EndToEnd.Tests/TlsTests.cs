@@ -42,9 +42,9 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         Assert.Equal(0, (await aggregator.WorkerAsync(["append", .. trusted, "kept"])).ExitCode);
 
         var refused = await Task.WhenAll(
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.SelfSigned.Options(certificates.CaFile), "self-signed"]),
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.OtherCaWorker.Options(certificates.CaFile), "other-ca"]),
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", "plain"]));
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.SelfSigned.Options(certificates.CaFile), "self-signed"]),
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.OtherCaWorker.Options(certificates.CaFile), "other-ca"]),
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", "plain"]));
         var port = int.Parse(aggregator.Endpoint[(aggregator.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var noCertificate = await TlsWithoutCertificateAsync(port);
         await aggregator.Process.WaitForStderrAsync("client did not provide a certificate", TimeSpan.FromSeconds(10));
@@ -75,7 +75,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
     {
         await using var aggregator = await StartTlsAggregatorAsync();
 
-        var run = await aggregator.WorkerAsync(["append", .. certificates.Worker.Options(certificates.OtherCaFile), "x"]);
+        var run = await aggregator.UncheckedWorkerAsync(["append", .. certificates.Worker.Options(certificates.OtherCaFile), "x"]);
         var get = await aggregator.WorkerAsync(["get", .. certificates.Worker.Options(certificates.CaFile)]);
 
         Assert.Equal(2, run.ExitCode);
@@ -89,7 +89,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
     {
         await using var aggregator = await ServedAggregator.StartAsync();
 
-        var run = await aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.Worker.Options(certificates.CaFile), "x"]);
+        var run = await aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.Worker.Options(certificates.CaFile), "x"]);
         var count = await aggregator.WorkerAsync(["count"]);
 
         // The worker's handshake fails (exit 2, naming TLS) or goes unanswered (exit 3, with the TLS hint).
