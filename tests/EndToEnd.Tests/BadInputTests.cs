@@ -16,13 +16,24 @@ public sealed class BaselineAggregator : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _aggregator = await ServedAggregator.StartAsync();
-        var append = await _aggregator.WorkerAsync(["append", "--list", "base", "--id", "baseline", .. Baseline]);
-        Assert.Equal(0, append.ExitCode);
+        try
+        {
+            await _aggregator.WorkerAsync(["append", "--list", "base", "--id", "baseline", .. Baseline]);
+        }
+        catch
+        {
+            await _aggregator.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await Aggregator.DisposeAsync();
+        if (_aggregator is not null)
+        {
+            await _aggregator.DisposeAsync();
+        }
+
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 

@@ -32,20 +32,29 @@ public sealed class HostilePeerTests : IDisposable
         Task<Completed> Run() => aggregator.WorkerAsync("append", "--list", "fuzz", "--id", $"run-{started.Count}", "--config", slow, "--file", input);
 
         await using var follow = await KillScenario.FollowAsync(aggregator, "fuzz");
-        var current = Run();
-        started.Add(current);
-        await follow.ReadLineAsync(KillScenario.Long);
-        Assert.False(current.IsCompleted, "the first run ended before the garbage began");
-
-        // Workers append run after run for as long as the hostile connections last.
-        var hostile = SendHostileTrafficAsync(port, lists);
-        while (await Task.WhenAny(hostile, current) != hostile)
+        try
         {
-            current = Run();
+            var current = Run();
             started.Add(current);
+            await follow.ReadLineAsync(KillScenario.Long);
+            Assert.False(current.IsCompleted, "the first run ended before the garbage began");
+
+            // Workers append run after run for as long as the hostile connections last.
+            var hostile = SendHostileTrafficAsync(port, lists);
+            while (await Task.WhenAny(hostile, current) != hostile)
+            {
+                current = Run();
+                started.Add(current);
+            }
+
+            await hostile;
+        }
+        finally
+        {
+            // Every run started ends (each is bounded, and killed when it overruns) before the aggregator goes.
+            await Task.WhenAll(started.Select(run => run.ContinueWith(_ => { }, TaskScheduler.Default)));
         }
 
-        await hostile;
         var runs = await Task.WhenAll(started);
         var get = await aggregator.WorkerAsync("get", "--list", "fuzz");
 

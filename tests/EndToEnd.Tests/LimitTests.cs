@@ -85,7 +85,7 @@ public sealed class LimitTests : IDisposable
         var config = Path.Combine(_directory, "slow-worker.hocon");
         await File.WriteAllTextAsync(config, await File.ReadAllTextAsync(Path.Combine(Executables.RepositoryRoot, "config", "worker.hocon"))
             + "\nactors.worker { batch-max-items = 100, max-in-flight = 1 }\n");
-        var aggregator = await ServedAggregator.StartAsync();
+        await using var aggregator = await ServedAggregator.StartAsync();
         await using var follow = await KillScenario.FollowAsync(aggregator, "gone");
         await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "gone",
             "--connect-timeout", "3", "--config", config, "--file", input);

@@ -72,6 +72,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
+    private int _disposed;
 
     private RunningProcess(Process process) => _process = process;
 
@@ -211,8 +212,14 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process tree and waits (bounded) for the end; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Kill();
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         _process.Dispose();
@@ -285,14 +292,25 @@ internal sealed class ServedAggregator : IAsyncDisposable
     public static Task<ServedAggregator> StartDurableAsync(string dataDirectory, int port = 0) =>
         StartWithAsync(["--data", dataDirectory], port);
 
-    /// <summary>An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>.</summary>
+    /// <summary>
+    /// An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>;
+    /// killed again if it does not say it is ready.
+    /// </summary>
     public static async Task<ServedAggregator> StartWithAsync(string[] options, int port = 0)
     {
         var process = Executables.StartAggregator(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
-        var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
-        Assert.Matches(@"^ready akka(\.ssl)?\.tcp://aggregator@", ready);
-        var address = ready["ready ".Length..];
-        return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
+        try
+        {
+            var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
+            Assert.Matches(@"^ready akka(\.ssl)?\.tcp://aggregator@", ready);
+            var address = ready["ready ".Length..];
+            return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Runs a worker command (<c>args[0]</c>) against this aggregator and asserts that it exits 0.</summary>
