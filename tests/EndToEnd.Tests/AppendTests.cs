@@ -97,10 +97,13 @@ public sealed class AppendTests : IDisposable
         var port = Executables.FreePort();
         await using var worker = Executables.StartWorker("append", "--aggregator", $"127.0.0.1:{port}", "--id", "early", "--connect-timeout", "60", "a", "b");
 
+        // The aggregator starts only once the worker has found nobody there and says it waits.
+        await worker.WaitForStderrAsync("does not answer yet", TimeSpan.FromSeconds(30));
         await using var aggregator = await ServedAggregator.StartAsync(port);
         var run = await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Equal(0, run.ExitCode);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.StartsWith("appended 2 items to list 'default' as producer 'early': 2 new, 0 duplicates skipped", run.Stdout);
         Assert.Equal(["a", "b"], (await aggregator.WorkerAsync("get")).Lines);
     }
 
