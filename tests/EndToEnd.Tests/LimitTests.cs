@@ -91,10 +91,12 @@ public sealed class LimitTests : IDisposable
             "--connect-timeout", "3", "--config", config, "--file", input);
         await follow.ReadLineAsync(KillScenario.Long);
 
+        var sinceKill = System.Diagnostics.Stopwatch.StartNew();
         await aggregator.DisposeAsync(); // SIGKILL, and it never comes back
         var run = await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(3, run.ExitCode);
+        Assert.InRange(sinceKill.Elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60)); // the whole --connect-timeout, from the loss
         var said = System.Text.RegularExpressions.Regex.Match(run.Stderr, @"did not answer within 3 s.*; (\d+) items of this run's input acknowledged");
         Assert.True(said.Success, run.Stderr);
         Assert.InRange(long.Parse(said.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 999_999);

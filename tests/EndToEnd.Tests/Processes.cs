@@ -53,7 +53,8 @@ internal static class Executables
         File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built: run dotnet build first", path);
 }
 
-internal sealed record Completed(int ExitCode, string Stdout, string Stderr)
+/// <param name="Elapsed">from the start of the process to its end (and its output's).</param>
+internal sealed record Completed(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
 {
     /// <summary>
     /// Stdout's lines, empty ones included (an empty item is a line of its own): only the
@@ -72,6 +73,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _disposed;
 
     private RunningProcess(Process process) => _process = process;
@@ -187,7 +189,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             throw new TimeoutException($"process did not exit within {timeout.TotalSeconds} s; stderr:\n{Stderr}");
         }
 
-        return new Completed(_process.ExitCode, Stdout, Stderr);
+        return new Completed(_process.ExitCode, Stdout, Stderr, _clock.Elapsed);
     }
 
     /// <summary>Sends a POSIX signal (SIGINT = 2, SIGTERM = 15) to the process.</summary>

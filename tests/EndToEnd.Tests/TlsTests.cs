@@ -58,10 +58,12 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             Assert.Contains(run.ExitCode == 3
                 ? "(with TLS on, an aggregator without TLS, or one that refuses this worker's certificate, looks the same"
                 : "failed its TLS handshake: the aggregator refused this worker's certificate", run.Stderr);
+            AssertConnectTimeoutKept(run, 3);
             Assert.DoesNotContain("   at ", run.Stderr);
         });
         Assert.Equal(3, refused[2].ExitCode);
         Assert.Contains("did not answer within 3 s", refused[2].Stderr);
+        AssertConnectTimeoutKept(refused[2], 3);
         Assert.Contains("(CN=self-signed, issued by CN=self-signed) is not trusted", aggregator.Process.Stderr);
         Assert.Contains("(CN=intruder, issued by CN=Other CA) is not trusted", aggregator.Process.Stderr);
         Assert.Contains("Rejected incoming connection", aggregator.Process.Stderr);
@@ -95,6 +97,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         // The worker's handshake fails (exit 2, naming TLS) or goes unanswered (exit 3, with the TLS hint).
         Assert.True(run.ExitCode is 2 or 3, run.Stderr);
         Assert.Contains("TLS", run.Stderr);
+        AssertConnectTimeoutKept(run, 3);
         Assert.Equal(["0"], count.Lines);
     }
 
@@ -140,6 +143,15 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             Assert.Contains(expected[i], aggregator.Stderr);
             Assert.Contains("actors.tls.", aggregator.Stderr);
             Assert.Empty(aggregator.Stdout);
+        }
+    }
+
+    /// <summary>A run that gave up waiting (exit 3) waited its whole --connect-timeout, and not far beyond.</summary>
+    private static void AssertConnectTimeoutKept(Completed run, int seconds)
+    {
+        if (run.ExitCode == 3)
+        {
+            Assert.InRange(run.Elapsed, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds + 30));
         }
     }
 
