@@ -23,6 +23,7 @@ public sealed class AppendTests : IDisposable
         Assert.Equal(0, summary.RootElement.GetProperty("duplicates").GetInt64());
         Assert.Equal(20_000, summary.RootElement.GetProperty("alreadyStored").GetInt64());
         Assert.Equal("20000", (await aggregator.WorkerAsync("count")).Stdout.Trim());
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -43,6 +44,8 @@ public sealed class AppendTests : IDisposable
             var prefix = $"w{w}-";
             Assert.Equal(Items($"w{w}", 50_000), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
         }
+
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -56,6 +59,7 @@ public sealed class AppendTests : IDisposable
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.True(tail.ExitCode == 0, tail.Stderr);
         Assert.Equal(["x", "", "y", "", "z", "last", ""], (await aggregator.WorkerAsync("get")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -75,6 +79,7 @@ public sealed class AppendTests : IDisposable
         var end = await follow.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, end.ExitCode);
         Assert.DoesNotContain("old", end.Stdout);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -89,6 +94,7 @@ public sealed class AppendTests : IDisposable
         Assert.Equal("deleted list 'tmp'", delete.Stdout.Trim());
         Assert.Equal(0, again.ExitCode);
         Assert.Equal(["c"], (await aggregator.WorkerAsync("get", "--list", "tmp")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -105,6 +111,7 @@ public sealed class AppendTests : IDisposable
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.StartsWith("appended 2 items to list 'default' as producer 'early': 2 new, 0 duplicates skipped", run.Stdout);
         Assert.Equal(["a", "b"], (await aggregator.WorkerAsync("get")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]

@@ -105,6 +105,7 @@ public sealed class DurableTests : IDisposable
         {
             await first.WorkerAsync("append", "--list", "tmp", "--id", "p", "a", "b");
             await first.WorkerAsync("delete", "--list", "tmp");
+            first.AssertNoErrorsOrWarnings();
         }
 
         Completed again;
@@ -112,12 +113,14 @@ public sealed class DurableTests : IDisposable
         {
             Assert.Equal(0, Count(await second.WorkerAsync("count", "--list", "tmp")));
             again = await second.WorkerAsync("append", "--list", "tmp", "--id", "p", "c", "--json");
+            second.AssertNoErrorsOrWarnings();
         }
 
         await using var last = await ServedAggregator.StartDurableAsync(Data, port);
 
         Assert.Equal(1, Summary(again, "appended"));
         Assert.Equal(["c"], await ReadAllAsync(last, "tmp"));
+        last.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -134,6 +137,7 @@ public sealed class DurableTests : IDisposable
         Assert.Empty(refused.Stdout);
         Assert.DoesNotContain("   at ", refused.Stderr);
         Assert.Equal(["kept"], await ReadAllAsync(first, "default"));
+        first.AssertNoErrorsOrWarnings();
     }
 
     [Fact]

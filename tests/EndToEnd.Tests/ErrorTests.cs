@@ -78,6 +78,7 @@ public sealed class ErrorTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains($"cannot listen on 127.0.0.1:{port}: the port is already in use", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
+        first.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -89,6 +90,7 @@ public sealed class ErrorTests : IDisposable
 
         var run = await aggregator.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, run.ExitCode);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -98,9 +100,16 @@ public sealed class ErrorTests : IDisposable
         await using var local = await ServedAggregator.StartAsync();
 
         await open.Process.WaitForStderrAsync("Listening on 0.0.0.0 without TLS: anyone who can reach port", TimeSpan.FromSeconds(30));
-        Assert.Equal(0, (await open.WorkerAsync("append", "--id", "p", "x")).ExitCode);
-        await local.Process.WaitForStderrAsync("Aggregator listening on", TimeSpan.FromSeconds(30));
-        Assert.DoesNotContain("without TLS", local.Process.Stderr);
+        await open.WorkerAsync("append", "--id", "p", "x");
+
+        // Its whole log: stopped, it has written every line (a warning is logged after
+        // "Aggregator listening on", so seeing that line proves nothing about the warning).
+        local.Process.Signal(15);
+        var stopped = await local.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, stopped.ExitCode);
+        Assert.Contains("Aggregator listening on akka.tcp://aggregator@127.0.0.1:", stopped.Stderr);
+        Assert.DoesNotContain("without TLS", stopped.Stderr);
+        local.AssertNoErrorsOrWarnings();
     }
 
     [Fact]

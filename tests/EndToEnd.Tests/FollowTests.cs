@@ -69,6 +69,8 @@ public sealed class FollowTests : IDisposable
         {
             await reader.Terminate();
         }
+
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -328,5 +328,20 @@ internal sealed class ServedAggregator : IAsyncDisposable
     public Task<Completed> UncheckedWorkerAsync(params string[] args) =>
         Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
 
+    /// <summary>
+    /// Fails listing the aggregator's log lines at ERROR or WARNING level
+    /// (<c>[LEVEL][time][source] message</c>) on stderr so far, from character
+    /// <paramref name="from"/> of it on (a shared aggregator: its length when the test began).
+    /// For runs where nothing should go wrong; Akka logs asynchronously, so a line about the
+    /// very last moments may not be there yet.
+    /// </summary>
+    public void AssertNoErrorsOrWarnings(int from = 0)
+    {
+        var trouble = Process.Stderr[from..].Split('\n')
+            .Where(l => l.StartsWith("[ERROR]", StringComparison.Ordinal) || l.StartsWith("[WARNING]", StringComparison.Ordinal))
+            .ToArray();
+        Assert.True(trouble.Length == 0, $"the aggregator logged {trouble.Length} errors or warnings:\n{string.Join('\n', trouble)}");
+    }
+
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

@@ -32,6 +32,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         Assert.True(pem.ExitCode == 0, pem.Stderr);
         Assert.True(pkcs12.ExitCode == 0, pkcs12.Stderr);
         Assert.Equal(["a", "b", "c", "d", "e", "f"], get.Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
