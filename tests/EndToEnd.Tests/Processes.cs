@@ -73,6 +73,8 @@ internal sealed partial class RunningProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
+    private readonly Channel<bool> _stdoutChanged = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _disposed;
 
@@ -80,7 +82,9 @@ internal sealed partial class RunningProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>Everything the process wrote on stdout so far, each line ended by '\n'.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process wrote on stdout so far (each line ended by '\n', or as it came with rawStdout).</summary>
     public string Stdout
     {
         get
@@ -107,8 +111,13 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         StartProgram("dotnet", [dll, .. args], redirectStdin);
 
     /// <summary>Starts <paramref name="program"/> (found on PATH) with extra environment variables.</summary>
+    /// <param name="rawStdout">
+    /// keep stdout as it comes, carriage returns and escape codes included (a terminal's
+    /// output), instead of splitting it into lines: <see cref="ReadLineAsync"/> then has
+    /// nothing to read; wait with <see cref="WaitForStdoutAsync"/>.
+    /// </param>
     public static RunningProcess StartProgram(string program, string[] args, bool redirectStdin = false,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool rawStdout = false)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -118,6 +127,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
+            StandardInputEncoding = redirectStdin ? new UTF8Encoding(false) : null,
         };
         foreach (var arg in args)
         {
@@ -134,7 +144,15 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => running.OnStdout(e.Data);
         process.ErrorDataReceived += (_, e) => running.OnStderr(e.Data);
         process.Start();
-        process.BeginOutputReadLine();
+        if (rawStdout)
+        {
+            _ = running.ReadRawStdoutAsync();
+        }
+        else
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return running;
     }
@@ -169,10 +187,50 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until stdout so far satisfies <paramref name="condition"/> and returns it, or
+    /// fails naming <paramref name="what"/> was awaited and showing the output.
+    /// </summary>
+    public async Task<string> WaitForStdoutAsync(Func<string, bool> condition, string what, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                var stdout = Stdout;
+                if (condition(stdout))
+                {
+                    return stdout;
+                }
+
+                await _stdoutChanged.Reader.ReadAsync(cancel.Token);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            var stdout = Stdout;
+            if (condition(stdout))
+            {
+                return stdout;
+            }
+
+            throw new TimeoutException(
+                $"no {what} on stdout within {timeout.TotalSeconds} s (exited: {_process.HasExited}); stdout:\n{stdout}\nstderr:\n{Stderr}");
+        }
+    }
+
     public async Task WriteStdinAndCloseAsync(string text)
     {
         await _process.StandardInput.WriteAsync(text);
         _process.StandardInput.Close();
+    }
+
+    /// <summary>Writes <paramref name="text"/> to stdin at once and keeps it open.</summary>
+    public async Task WriteStdinAsync(string text)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        await _process.StandardInput.FlushAsync();
     }
 
     public async Task<Completed> WaitForExitAsync(TimeSpan timeout)
@@ -232,6 +290,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         if (line is null)
         {
             _lines.Writer.TryComplete();
+            _stdoutChanged.Writer.TryComplete();
             _stdoutClosed.TrySetResult();
             return;
         }
@@ -242,6 +301,36 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
 
         _lines.Writer.TryWrite(line);
+        _stdoutChanged.Writer.TryWrite(true);
+    }
+
+    /// <summary>Stdout as it comes (a terminal's output): no line splitting, '\r' kept.</summary>
+    private async Task ReadRawStdoutAsync()
+    {
+        var buffer = new char[4096];
+        try
+        {
+            int read;
+            while ((read = await _process.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (_stdout)
+                {
+                    _stdout.Append(buffer, 0, read);
+                }
+
+                _stdoutChanged.Writer.TryWrite(true);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // the process is gone and its pipe with it
+        }
+        finally
+        {
+            _lines.Writer.TryComplete();
+            _stdoutChanged.Writer.TryComplete();
+            _stdoutClosed.TrySetResult();
+        }
     }
 
     private void OnStderr(string? line)
