@@ -17,6 +17,11 @@ public sealed class AppendTests : IDisposable
 
         Assert.Equal(0, first.ExitCode);
         Assert.Equal(0, second.ExitCode);
+        using (var firstSummary = JsonDocument.Parse(first.Stdout))
+        {
+            Assert.Equal(20_000, firstSummary.RootElement.GetProperty("appended").GetInt64());
+        }
+
         using var summary = JsonDocument.Parse(second.Stdout);
         Assert.Equal(20_000, summary.RootElement.GetProperty("items").GetInt64());
         Assert.Equal(0, summary.RootElement.GetProperty("appended").GetInt64());

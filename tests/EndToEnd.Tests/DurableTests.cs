@@ -84,6 +84,8 @@ public sealed class DurableTests : IDisposable
                 expected.AddRange(ItemFiles.Items(prefix, 30_000));
 
                 Assert.Equal(30_000, JsonDocument.Parse(summary).RootElement.GetProperty("appended").GetInt64());
+                var end = await worker.WaitForExitAsync(Long); // its work was done before the kill
+                Assert.True(end.ExitCode == 0, end.Stderr);
                 aggregator = await ServedAggregator.StartDurableAsync(Data, port);
                 Assert.Equal(expected.Count, Count(await aggregator.WorkerAsync("count", "--list", "acked")));
             }
