@@ -12,6 +12,13 @@ namespace EndToEnd.Tests;
 /// </summary>
 internal static class AkkaWire
 {
+    /// <summary>How long the aggregator may take to answer a handshake or to hang up after a DISASSOCIATE.</summary>
+    public static readonly TimeSpan HandshakeWait = TimeSpan.FromSeconds(10);
+
+    // Akka.Remote's CommandType (AkkaControlMessage field 1).
+    private const int AssociateCommand = 1;
+    private const int DisassociateCommand = 2;
+
     /// <summary>One frame: the length of <paramref name="pdu"/>, then the PDU.</summary>
     public static byte[] Frame(ReadOnlySpan<byte> pdu)
     {
@@ -84,58 +91,125 @@ internal static class AkkaWire
         return Payload(Message(w => Field(w, 2, envelope)));
     }
 
+    /// <summary>The frame that ends an association (DISASSOCIATE, reason unknown).</summary>
+    public static byte[] Disassociate()
+    {
+        var control = Message(w =>
+        {
+            w.WriteTag(1, WireFormat.WireType.Varint);
+            w.WriteEnum(DisassociateCommand);
+        });
+        return Frame(Message(w => Field(w, 2, control)));
+    }
+
     /// <summary>
     /// Connects to 127.0.0.1:<paramref name="port"/>, writes <paramref name="chunks"/> and
-    /// closes. With <paramref name="handshakeFirst"/>, the first chunk is an association
-    /// handshake: the rest is written once the aggregator has answered it (as a real peer
-    /// would wait), within a bounded time. The other side may hang up first: that is one of
-    /// the answers a hostile peer gets.
+    /// closes, and says how far it got. With <paramref name="handshakeFirst"/>, the first chunk
+    /// is an association handshake: the rest is written once the aggregator has answered it
+    /// with its own ASSOCIATE (as a real peer would wait), within <see cref="HandshakeWait"/>;
+    /// then a DISASSOCIATE, and the connection is held until the aggregator hangs up, so that it
+    /// has read every frame before the connection goes. The other side may hang up earlier:
+    /// that is one of the answers a hostile peer gets.
     /// </summary>
-    public static async Task SendAndCloseAsync(int port, IReadOnlyList<byte[]> chunks, bool handshakeFirst = false)
+    public static async Task<Delivery> SendAndCloseAsync(int port, IReadOnlyList<byte[]> chunks, bool handshakeFirst = false)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         var stream = tcp.GetStream();
+        var written = 0;
+        var answered = false;
         try
         {
             for (var i = 0; i < chunks.Count; i++)
             {
                 await stream.WriteAsync(chunks[i]);
-                if (i == 0 && handshakeFirst && !await AnsweredAsync(stream, TimeSpan.FromSeconds(1)))
+                written++;
+                if (i == 0 && handshakeFirst && !(answered = await AssociateAnsweredAsync(stream, HandshakeWait)))
                 {
-                    return;
+                    return new Delivery(written, answered, HungUp: false, Drained: false);
                 }
             }
 
             await stream.FlushAsync();
+            var drained = false;
             if (handshakeFirst)
             {
-                // An association's messages are dropped if it closes before the aggregator has
-                // set up its reader: stay connected a moment, as a real peer would.
-                await AnsweredAsync(stream, TimeSpan.FromMilliseconds(100));
+                await stream.WriteAsync(Disassociate());
+                drained = await HungUpAsync(stream, HandshakeWait);
             }
 
             tcp.Client.Shutdown(SocketShutdown.Send);
+            return new Delivery(written, answered, HungUp: false, drained);
         }
         catch (IOException)
         {
             // The aggregator closed the connection on us.
+            return new Delivery(written, answered, HungUp: true, Drained: false);
         }
     }
 
-    /// <summary>True when the other side sent something within <paramref name="wait"/>.</summary>
-    private static async Task<bool> AnsweredAsync(NetworkStream stream, TimeSpan wait)
+    /// <summary>True when the next frame from the other side, within <paramref name="wait"/>, is an ASSOCIATE.</summary>
+    private static async Task<bool> AssociateAnsweredAsync(NetworkStream stream, TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            var length = new byte[4];
+            await stream.ReadExactlyAsync(length, timeout.Token);
+            var pdu = new byte[BinaryPrimitives.ReadInt32LittleEndian(length)];
+            await stream.ReadExactlyAsync(pdu, timeout.Token);
+            return ControlCommand(pdu) == AssociateCommand;
+        }
+        catch (Exception e) when (e is OperationCanceledException or EndOfStreamException or OverflowException or InvalidProtocolBufferException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when the other side closes the connection within <paramref name="wait"/> (whatever it sends before).</summary>
+    private static async Task<bool> HungUpAsync(NetworkStream stream, TimeSpan wait)
     {
         var buffer = new byte[4096];
         using var timeout = new CancellationTokenSource(wait);
         try
         {
-            return await stream.ReadAsync(buffer, timeout.Token) > 0;
+            while (await stream.ReadAsync(buffer, timeout.Token) > 0)
+            {
+            }
+
+            return true;
         }
         catch (OperationCanceledException)
         {
             return false;
         }
+    }
+
+    /// <summary>The command of an AkkaProtocolMessage's control instruction (field 2, its field 1), or -1.</summary>
+    private static int ControlCommand(byte[] pdu)
+    {
+        var message = new CodedInputStream(pdu);
+        for (var tag = message.ReadTag(); tag != 0; tag = message.ReadTag())
+        {
+            if (WireFormat.GetTagFieldNumber(tag) != 2 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
+            {
+                message.SkipLastField();
+                continue;
+            }
+
+            var control = new CodedInputStream(message.ReadBytes().ToByteArray());
+            for (var inner = control.ReadTag(); inner != 0; inner = control.ReadTag())
+            {
+                if (WireFormat.GetTagFieldNumber(inner) == 1 && WireFormat.GetTagWireType(inner) == WireFormat.WireType.Varint)
+                {
+                    return control.ReadEnum();
+                }
+
+                control.SkipLastField();
+            }
+        }
+
+        return -1;
     }
 
     private static byte[] Message(Action<CodedOutputStream> write)
@@ -153,3 +227,10 @@ internal static class AkkaWire
         output.WriteBytes(ByteString.CopyFrom(bytes));
     }
 }
+
+/// <summary>How far one hostile connection got.</summary>
+/// <param name="Written">chunks the connection took in full (the handshake included) before a write failed.</param>
+/// <param name="Answered">the aggregator answered the handshake with its own ASSOCIATE.</param>
+/// <param name="HungUp">the aggregator closed the connection before every chunk was written.</param>
+/// <param name="Drained">after every chunk and a DISASSOCIATE, the aggregator closed the connection: it read them all.</param>
+internal readonly record struct Delivery(int Written, bool Answered, bool HungUp, bool Drained);

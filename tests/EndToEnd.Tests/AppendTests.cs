@@ -17,12 +17,18 @@ public sealed class AppendTests : IDisposable
 
         Assert.Equal(0, first.ExitCode);
         Assert.Equal(0, second.ExitCode);
+        using (var firstSummary = JsonDocument.Parse(first.Stdout))
+        {
+            Assert.Equal(20_000, firstSummary.RootElement.GetProperty("appended").GetInt64());
+        }
+
         using var summary = JsonDocument.Parse(second.Stdout);
         Assert.Equal(20_000, summary.RootElement.GetProperty("items").GetInt64());
         Assert.Equal(0, summary.RootElement.GetProperty("appended").GetInt64());
         Assert.Equal(0, summary.RootElement.GetProperty("duplicates").GetInt64());
         Assert.Equal(20_000, summary.RootElement.GetProperty("alreadyStored").GetInt64());
         Assert.Equal("20000", (await aggregator.WorkerAsync("count")).Stdout.Trim());
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -43,17 +49,22 @@ public sealed class AppendTests : IDisposable
             var prefix = $"w{w}-";
             Assert.Equal(Items($"w{w}", 50_000), items.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
         }
+
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
-    public async Task Worker_should_read_items_from_stdin()
+    public async Task Worker_should_read_items_from_stdin_an_empty_line_being_an_empty_item()
     {
         await using var aggregator = await ServedAggregator.StartAsync();
 
-        var run = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "s", "-"], "x\ny\r\nz");
+        var run = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "s", "-"], "x\n\ny\r\n\r\nz");
+        var tail = await Executables.RunWorkerAsync(["append", "--aggregator", aggregator.Endpoint, "--id", "t", "-"], "last\n\n");
 
-        Assert.Equal(0, run.ExitCode);
-        Assert.Equal(["x", "y", "z"], (await aggregator.WorkerAsync("get")).Lines);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(tail.ExitCode == 0, tail.Stderr);
+        Assert.Equal(["x", "", "y", "", "z", "last", ""], (await aggregator.WorkerAsync("get")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -73,6 +84,7 @@ public sealed class AppendTests : IDisposable
         var end = await follow.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, end.ExitCode);
         Assert.DoesNotContain("old", end.Stdout);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -87,6 +99,7 @@ public sealed class AppendTests : IDisposable
         Assert.Equal("deleted list 'tmp'", delete.Stdout.Trim());
         Assert.Equal(0, again.ExitCode);
         Assert.Equal(["c"], (await aggregator.WorkerAsync("get", "--list", "tmp")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -95,11 +108,15 @@ public sealed class AppendTests : IDisposable
         var port = Executables.FreePort();
         await using var worker = Executables.StartWorker("append", "--aggregator", $"127.0.0.1:{port}", "--id", "early", "--connect-timeout", "60", "a", "b");
 
+        // The aggregator starts only once the worker has found nobody there and says it waits.
+        await worker.WaitForStderrAsync("does not answer yet", TimeSpan.FromSeconds(30));
         await using var aggregator = await ServedAggregator.StartAsync(port);
         var run = await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Equal(0, run.ExitCode);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.StartsWith("appended 2 items to list 'default' as producer 'early': 2 new, 0 duplicates skipped", run.Stdout);
         Assert.Equal(["a", "b"], (await aggregator.WorkerAsync("get")).Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]

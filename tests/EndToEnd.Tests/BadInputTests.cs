@@ -16,13 +16,24 @@ public sealed class BaselineAggregator : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _aggregator = await ServedAggregator.StartAsync();
-        var append = await _aggregator.WorkerAsync(["append", "--list", "base", "--id", "baseline", .. Baseline]);
-        Assert.Equal(0, append.ExitCode);
+        try
+        {
+            await _aggregator.WorkerAsync(["append", "--list", "base", "--id", "baseline", .. Baseline]);
+        }
+        catch
+        {
+            await _aggregator.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await Aggregator.DisposeAsync();
+        if (_aggregator is not null)
+        {
+            await _aggregator.DisposeAsync();
+        }
+
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
@@ -93,6 +104,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
     public async Task Worker_should_refuse_bad_input_with_its_exit_code_and_message_and_change_nothing(string name)
     {
         var (args, exit, says) = WorkerCases[name];
+        var log = baseline.Aggregator.Process.Stderr.Length;
 
         var run = await Executables.RunWorkerAsync(args(baseline, baseline.Aggregator.Endpoint));
 
@@ -101,6 +113,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.DoesNotContain("   at ", run.Stderr);
         Assert.Empty(run.Stdout);
         await AssertBaselineUnchangedAsync();
+        baseline.Aggregator.AssertNoErrorsOrWarnings(log); // refused by the worker: the aggregator saw nothing wrong
     }
 
     [Theory]
@@ -135,6 +148,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
     [Fact]
     public async Task A_file_that_is_a_pipe_should_be_read_once_and_appended_whole()
     {
+        var log = baseline.Aggregator.Process.Stderr.Length;
         var run = await Executables.RunWorkerAsync(
             ["append", "--aggregator", baseline.Aggregator.Endpoint, "--list", "piped", "--file", "/dev/stdin"], stdin: "p-1\np-2\np-3\n");
         var get = await baseline.Aggregator.WorkerAsync("get", "--list", "piped");
@@ -142,12 +156,14 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.StartsWith("appended 3 items", run.Stdout);
         Assert.Equal(["p-1", "p-2", "p-3"], get.Lines);
+        baseline.Aggregator.AssertNoErrorsOrWarnings(log);
     }
 
     [Fact]
     public async Task An_empty_input_should_succeed_with_zero_items()
     {
         var empty = baseline.File("empty.txt", []);
+        var log = baseline.Aggregator.Process.Stderr.Length;
 
         var file = await baseline.Aggregator.WorkerAsync("append", "--list", "base", "--file", empty);
         var stdin = await Executables.RunWorkerAsync(["append", "--aggregator", baseline.Aggregator.Endpoint, "--list", "base", "-"], stdin: "");
@@ -157,6 +173,7 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.Equal(0, stdin.ExitCode);
         Assert.StartsWith("appended 0 items to list 'base'", stdin.Stdout);
         await AssertBaselineUnchangedAsync();
+        baseline.Aggregator.AssertNoErrorsOrWarnings(log);
     }
 
     [Fact]

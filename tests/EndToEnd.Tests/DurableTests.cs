@@ -21,7 +21,7 @@ public sealed class DurableTests : IDisposable
     {
         const int perWorker = 200_000;
         var port = Executables.FreePort();
-        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        await using var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
         var workers = Enumerable.Range(0, 3).Select(w => ($"w{w}", _files.Write($"w{w}.txt", $"w{w}", perWorker))).ToArray();
 
         var (runs, restarted) = await AppendAcrossAnAggregatorKillAsync(aggregator,
@@ -40,7 +40,7 @@ public sealed class DurableTests : IDisposable
     {
         const int total = 1_000_000;
         var port = Executables.FreePort();
-        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+        await using var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
         var file = _files.Write("victim.txt", "vict", total);
         await using (var follow = await FollowAsync(aggregator, "victim"))
         await using (var victim = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "victim",
@@ -68,46 +68,61 @@ public sealed class DurableTests : IDisposable
     {
         var port = Executables.FreePort();
         var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
-        var expected = new List<string>();
-        for (var round = 0; round < 3; round++)
+        try
         {
-            var prefix = $"ack{round}";
-            var file = _files.Write($"{prefix}.txt", prefix, 30_000);
-            await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "acked",
-                "--id", prefix, "--file", file, "--json");
+            var expected = new List<string>();
+            for (var round = 0; round < 3; round++)
+            {
+                var prefix = $"ack{round}";
+                var file = _files.Write($"{prefix}.txt", prefix, 30_000);
+                await using var worker = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "acked",
+                    "--id", prefix, "--file", file, "--json");
 
-            // The summary is printed once the last batch is acknowledged: kill at once.
-            var summary = await worker.ReadLineAsync(Long);
-            aggregator.Process.Kill();
-            await aggregator.DisposeAsync();
-            expected.AddRange(ItemFiles.Items(prefix, 30_000));
+                // The summary is printed once the last batch is acknowledged: kill at once.
+                var summary = await worker.ReadLineAsync(Long);
+                await aggregator.DisposeAsync();
+                expected.AddRange(ItemFiles.Items(prefix, 30_000));
 
-            Assert.Equal(30_000, JsonDocument.Parse(summary).RootElement.GetProperty("appended").GetInt64());
-            aggregator = await ServedAggregator.StartDurableAsync(Data, port);
-            Assert.Equal(expected.Count, Count(await aggregator.WorkerAsync("count", "--list", "acked")));
+                Assert.Equal(30_000, JsonDocument.Parse(summary).RootElement.GetProperty("appended").GetInt64());
+                var end = await worker.WaitForExitAsync(Long); // its work was done before the kill
+                Assert.True(end.ExitCode == 0, end.Stderr);
+                aggregator = await ServedAggregator.StartDurableAsync(Data, port);
+                Assert.Equal(expected.Count, Count(await aggregator.WorkerAsync("count", "--list", "acked")));
+            }
+
+            Assert.Equal(expected, await ReadAllAsync(aggregator, "acked"));
         }
-
-        Assert.Equal(expected, await ReadAllAsync(aggregator, "acked"));
-        await aggregator.DisposeAsync();
+        finally
+        {
+            // The one running now, or (if its restart failed) the one already killed: a second dispose does nothing.
+            await aggregator.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task Delete_should_survive_a_restart_and_forget_the_producer_positions()
     {
         var port = Executables.FreePort();
-        var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
-        await aggregator.WorkerAsync("append", "--list", "tmp", "--id", "p", "a", "b");
-        Assert.Equal(0, (await aggregator.WorkerAsync("delete", "--list", "tmp")).ExitCode);
-        await aggregator.DisposeAsync();
+        await using (var first = await ServedAggregator.StartDurableAsync(Data, port))
+        {
+            await first.WorkerAsync("append", "--list", "tmp", "--id", "p", "a", "b");
+            await first.WorkerAsync("delete", "--list", "tmp");
+            first.AssertNoErrorsOrWarnings();
+        }
 
-        aggregator = await ServedAggregator.StartDurableAsync(Data, port);
-        Assert.Equal(0, Count(await aggregator.WorkerAsync("count", "--list", "tmp")));
-        var again = await aggregator.WorkerAsync("append", "--list", "tmp", "--id", "p", "c", "--json");
-        await aggregator.DisposeAsync();
+        Completed again;
+        await using (var second = await ServedAggregator.StartDurableAsync(Data, port))
+        {
+            Assert.Equal(0, Count(await second.WorkerAsync("count", "--list", "tmp")));
+            again = await second.WorkerAsync("append", "--list", "tmp", "--id", "p", "c", "--json");
+            second.AssertNoErrorsOrWarnings();
+        }
+
         await using var last = await ServedAggregator.StartDurableAsync(Data, port);
 
         Assert.Equal(1, Summary(again, "appended"));
         Assert.Equal(["c"], await ReadAllAsync(last, "tmp"));
+        last.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -124,6 +139,7 @@ public sealed class DurableTests : IDisposable
         Assert.Empty(refused.Stdout);
         Assert.DoesNotContain("   at ", refused.Stderr);
         Assert.Equal(["kept"], await ReadAllAsync(first, "default"));
+        first.AssertNoErrorsOrWarnings();
     }
 
     [Fact]

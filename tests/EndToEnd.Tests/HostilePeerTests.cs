@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
 using Protocol;
 using Protocol.Messages;
+using Xunit.Abstractions;
 
 namespace EndToEnd.Tests;
 
@@ -10,7 +12,7 @@ namespace EndToEnd.Tests;
 /// handshake followed by garbage, and a foreign actor system with messages of its own.
 /// The aggregator must go on serving the real workers and lose nothing.
 /// </summary>
-public sealed class HostilePeerTests : IDisposable
+public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20261126;
     private const int HostileConnections = 180;
@@ -32,27 +34,62 @@ public sealed class HostilePeerTests : IDisposable
         Task<Completed> Run() => aggregator.WorkerAsync("append", "--list", "fuzz", "--id", $"run-{started.Count}", "--config", slow, "--file", input);
 
         await using var follow = await KillScenario.FollowAsync(aggregator, "fuzz");
-        var current = Run();
-        started.Add(current);
-        await follow.ReadLineAsync(KillScenario.Long);
-        Assert.False(current.IsCompleted, "the first run ended before the garbage began");
-
-        // Workers append run after run for as long as the hostile connections last.
-        var hostile = SendHostileTrafficAsync(port, lists);
-        while (await Task.WhenAny(hostile, current) != hostile)
+        (int Kind, Delivery Delivery)[] deliveries;
+        try
         {
-            current = Run();
+            var current = Run();
             started.Add(current);
+            await follow.ReadLineAsync(KillScenario.Long);
+            Assert.False(current.IsCompleted, "the first run ended before the garbage began");
+
+            // Workers append run after run for as long as the hostile connections last.
+            var hostile = SendHostileTrafficAsync(port, lists);
+            while (await Task.WhenAny(hostile, current) != hostile)
+            {
+                current = Run();
+                started.Add(current);
+            }
+
+            deliveries = await hostile;
+        }
+        finally
+        {
+            // Every run started ends (each is bounded, and killed when it overruns) before the aggregator goes.
+            await Task.WhenAll(started.Select(run => run.ContinueWith(_ => { }, TaskScheduler.Default)));
         }
 
-        await hostile;
         var runs = await Task.WhenAll(started);
         var get = await aggregator.WorkerAsync("get", "--list", "fuzz");
+        foreach (var kind in deliveries.GroupBy(d => d.Kind))
+        {
+            output.WriteLine($"kind {kind.Key}: {kind.Count()} connections, {kind.Sum(d => d.Delivery.Written)} chunks written, "
+                + $"{kind.Count(d => d.Delivery.Answered)} handshakes answered, {kind.Count(d => d.Delivery.HungUp)} hung up on, "
+                + $"{kind.Count(d => d.Delivery.Drained)} read to the end");
+        }
 
         Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Stderr));
         Assert.Equal(Enumerable.Repeat(ItemFiles.Items("good", ItemsPerRun), runs.Length).SelectMany(i => i), get.Lines);
-        Assert.Contains("Error while decoding incoming Akka PDU", aggregator.Process.Stderr);
-        Assert.DoesNotContain("   at ", aggregator.Process.Stderr);
+
+        // The hostile traffic was delivered: every handshake answered, every association got at
+        // least one frame past its handshake, and the aggregator read to the end or hung up.
+        var associations = deliveries.Where(d => d.Kind >= 2).Select(d => d.Delivery).ToArray();
+        Assert.Equal(HostileConnections, deliveries.Length);
+        Assert.True(associations.All(d => d.Answered),
+            $"{associations.Count(d => !d.Answered)} of {associations.Length} handshakes were not answered within {AkkaWire.HandshakeWait.TotalSeconds} s");
+        Assert.All(associations, d => Assert.True(d.Written >= 2, $"nothing delivered past the handshake: {d}"));
+        Assert.All(associations, d => Assert.True(d.Drained || d.HungUp, $"the aggregator neither read to the end nor hung up: {d}"));
+        Assert.All(deliveries, d => Assert.True(d.Delivery.Written >= 1, $"nothing delivered: {d}"));
+
+        // ... and reached the transport and the serializers: each kind left its trace.
+        var stderr = aggregator.Process.Stderr;
+        Assert.True(Regex.Count(stderr, @"Association with remote system akka\.tcp://intruder@") >= associations.Length,
+            $"fewer than {associations.Length} hostile associations ended in the aggregator's log");
+        Assert.Contains("Error while decoding incoming Akka PDU", stderr);
+        Assert.Matches($@"Unknown manifest '[a-z]*' for serializer {ProtocolSerializer.Id}|Malformed '[a-z]+' payload of \d+ bytes", stderr);
+        Assert.Contains("for Akka's JSON serializer (serializer 1): type names are never taken from the wire", stderr);
+        Assert.Contains("Status.Failure: type names are never taken from the wire", stderr);
+        Assert.Contains("for remote deployment (serializer 3)", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 
     [Fact]
@@ -118,8 +155,9 @@ public sealed class HostilePeerTests : IDisposable
     /// <see cref="HostileConnections"/> connections (fixed seed) of garbage, broken frames, and
     /// valid handshakes followed by garbage frames or envelopes no serializer should accept.
     /// </summary>
-    private static async Task SendHostileTrafficAsync(int port, string lists)
+    private static async Task<(int Kind, Delivery Delivery)[]> SendHostileTrafficAsync(int port, string lists)
     {
+        var deliveries = new List<(int, Delivery)>();
         var random = new Random(Seed);
         string[] manifests = ["ab", "grp", "gr", "gl", "dl", "zz", ""];
         var json = System.Text.Encoding.UTF8.GetBytes("""{"$type":"Protocol.Messages.DeleteList, Protocol","List":"fuzz"}""");
@@ -138,8 +176,10 @@ public sealed class HostilePeerTests : IDisposable
                 7 => [handshake, AkkaWire.Envelope(lists, 3, "", Bytes(random, 0, 512))],
                 _ => [handshake, [0xF0, 0xFF, 0xFF, 0x7F, .. Bytes(random, 1, 64)]],
             };
-            await AkkaWire.SendAndCloseAsync(port, chunks, handshakeFirst: i % 9 >= 2);
+            deliveries.Add((i % 9, await AkkaWire.SendAndCloseAsync(port, chunks, handshakeFirst: i % 9 >= 2)));
         }
+
+        return [.. deliveries];
     }
 
     private static int Port(ServedAggregator aggregator) =>

@@ -15,20 +15,36 @@ internal static class KillScenario
     /// One append worker per (producer, file), all into <paramref name="list"/>; the aggregator
     /// is SIGKILLed as soon as the list's first item is stored and started again with
     /// <paramref name="restart"/>; then every worker is awaited. The caller disposes the
-    /// restarted aggregator.
+    /// restarted aggregator (and the first one, which this kills, if it fails before). On a
+    /// failure every worker, the follower and the restarted aggregator are killed.
     /// </summary>
     public static async Task<(Completed[] Runs, ServedAggregator Restarted)> AppendAcrossAnAggregatorKillAsync(
         ServedAggregator aggregator, Func<Task<ServedAggregator>> restart, string list, (string Producer, string File)[] workers)
     {
         await using var follow = await FollowAsync(aggregator, list);
-        var processes = workers.Select(w => Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
-            "--list", list, "--id", w.Producer, "--file", w.File, "--connect-timeout", "60", "--json")).ToArray();
+        var processes = new List<RunningProcess>();
+        ServedAggregator? restarted = null;
         try
         {
+            foreach (var (producer, file) in workers)
+            {
+                processes.Add(Executables.StartWorker("append", "--aggregator", aggregator.Endpoint,
+                    "--list", list, "--id", producer, "--file", file, "--connect-timeout", "60", "--json"));
+            }
+
             await follow.ReadLineAsync(Long);
             await aggregator.DisposeAsync();
-            var restarted = await restart();
+            restarted = await restart();
             return (await Task.WhenAll(processes.Select(p => p.WaitForExitAsync(Long))), restarted);
+        }
+        catch
+        {
+            if (restarted is not null)
+            {
+                await restarted.DisposeAsync();
+            }
+
+            throw;
         }
         finally
         {
@@ -49,12 +65,23 @@ internal static class KillScenario
         }
     }
 
-    /// <summary>A follower from item 0, started and listening.</summary>
+    /// <summary>
+    /// A follower from item 0, started: it has found the aggregator and says it follows (its
+    /// first request may still be on its way). Killed again if it does not say so.
+    /// </summary>
     public static async Task<RunningProcess> FollowAsync(ServedAggregator aggregator, string list)
     {
         var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", list, "--from", "0");
-        await follow.WaitForStderrAsync($"following list '{list}'", Long);
-        return follow;
+        try
+        {
+            await follow.WaitForStderrAsync($"following list '{list}'", Long);
+            return follow;
+        }
+        catch
+        {
+            await follow.DisposeAsync();
+            throw;
+        }
     }
 
     public static async Task<string[]> ReadAllAsync(ServedAggregator aggregator, string list)

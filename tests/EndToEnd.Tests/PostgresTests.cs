@@ -17,7 +17,7 @@ public sealed class PostgresTests : IDisposable
         var config = WriteConfig(PostgresFactAttribute.ConnectionString!);
         var list = $"pg-{Guid.NewGuid():N}";
         var port = Executables.FreePort();
-        var aggregator = await ServedAggregator.StartWithAsync(["--config", config], port);
+        await using var aggregator = await ServedAggregator.StartWithAsync(["--config", config], port);
         await aggregator.Process.WaitForStderrAsync("journaled in PostgreSQL at 127.0.0.1", Long);
         var workers = Enumerable.Range(0, 2).Select(w => ($"pg{w}", _files.Write($"pg{w}.txt", $"pg{w}", perWorker))).ToArray();
 

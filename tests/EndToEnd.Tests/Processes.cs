@@ -23,7 +23,10 @@ internal static class Executables
 
     public static RunningProcess StartWorker(params string[] args) => RunningProcess.Start(Worker, args);
 
-    /// <summary>Runs a worker to its end (bounded) and returns its exit code and output.</summary>
+    /// <summary>
+    /// Runs a worker to its end (bounded) and returns its exit code and output: the caller
+    /// asserts the exit code (<see cref="ServedAggregator.WorkerAsync"/> asserts success).
+    /// </summary>
     public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -50,9 +53,14 @@ internal static class Executables
         File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built: run dotnet build first", path);
 }
 
-internal sealed record Completed(int ExitCode, string Stdout, string Stderr)
+/// <param name="Elapsed">from the start of the process to its end (and its output's).</param>
+internal sealed record Completed(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
 {
-    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>
+    /// Stdout's lines, empty ones included (an empty item is a line of its own): only the
+    /// empty string after the final newline is dropped. No output at all is no line.
+    /// </summary>
+    public string[] Lines => Stdout.Length == 0 ? [] : Stdout.EndsWith('\n') ? Stdout[..^1].Split('\n') : Stdout.Split('\n');
 }
 
 /// <summary>A started process whose stdout lines can be awaited and whose tree is killed on dispose.</summary>
@@ -65,10 +73,28 @@ internal sealed partial class RunningProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
+    private readonly Channel<bool> _stdoutChanged = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private int _disposed;
 
     private RunningProcess(Process process) => _process = process;
 
     public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process wrote on stdout so far (each line ended by '\n', or as it came with rawStdout).</summary>
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
 
     public string Stderr
     {
@@ -85,8 +111,13 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         StartProgram("dotnet", [dll, .. args], redirectStdin);
 
     /// <summary>Starts <paramref name="program"/> (found on PATH) with extra environment variables.</summary>
+    /// <param name="rawStdout">
+    /// keep stdout as it comes, carriage returns and escape codes included (a terminal's
+    /// output), instead of splitting it into lines: <see cref="ReadLineAsync"/> then has
+    /// nothing to read; wait with <see cref="WaitForStdoutAsync"/>.
+    /// </param>
     public static RunningProcess StartProgram(string program, string[] args, bool redirectStdin = false,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool rawStdout = false)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -96,6 +127,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
+            StandardInputEncoding = redirectStdin ? new UTF8Encoding(false) : null,
         };
         foreach (var arg in args)
         {
@@ -112,7 +144,15 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => running.OnStdout(e.Data);
         process.ErrorDataReceived += (_, e) => running.OnStderr(e.Data);
         process.Start();
-        process.BeginOutputReadLine();
+        if (rawStdout)
+        {
+            _ = running.ReadRawStdoutAsync();
+        }
+        else
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return running;
     }
@@ -147,16 +187,50 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
-    public async Task WriteStdinAsync(string text)
+    /// <summary>
+    /// Waits until stdout so far satisfies <paramref name="condition"/> and returns it, or
+    /// fails naming <paramref name="what"/> was awaited and showing the output.
+    /// </summary>
+    public async Task<string> WaitForStdoutAsync(Func<string, bool> condition, string what, TimeSpan timeout)
     {
-        await _process.StandardInput.WriteAsync(text);
-        await _process.StandardInput.FlushAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                var stdout = Stdout;
+                if (condition(stdout))
+                {
+                    return stdout;
+                }
+
+                await _stdoutChanged.Reader.ReadAsync(cancel.Token);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            var stdout = Stdout;
+            if (condition(stdout))
+            {
+                return stdout;
+            }
+
+            throw new TimeoutException(
+                $"no {what} on stdout within {timeout.TotalSeconds} s (exited: {_process.HasExited}); stdout:\n{stdout}\nstderr:\n{Stderr}");
+        }
     }
 
     public async Task WriteStdinAndCloseAsync(string text)
     {
         await _process.StandardInput.WriteAsync(text);
         _process.StandardInput.Close();
+    }
+
+    /// <summary>Writes <paramref name="text"/> to stdin at once and keeps it open.</summary>
+    public async Task WriteStdinAsync(string text)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        await _process.StandardInput.FlushAsync();
     }
 
     public async Task<Completed> WaitForExitAsync(TimeSpan timeout)
@@ -173,10 +247,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
             throw new TimeoutException($"process did not exit within {timeout.TotalSeconds} s; stderr:\n{Stderr}");
         }
 
-        lock (_stdout)
-        {
-            return new Completed(_process.ExitCode, _stdout.ToString(), Stderr);
-        }
+        return new Completed(_process.ExitCode, Stdout, Stderr, _clock.Elapsed);
     }
 
     /// <summary>Sends a POSIX signal (SIGINT = 2, SIGTERM = 15) to the process.</summary>
@@ -201,8 +272,14 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process tree and waits (bounded) for the end; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Kill();
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         _process.Dispose();
@@ -213,6 +290,7 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         if (line is null)
         {
             _lines.Writer.TryComplete();
+            _stdoutChanged.Writer.TryComplete();
             _stdoutClosed.TrySetResult();
             return;
         }
@@ -223,6 +301,36 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
 
         _lines.Writer.TryWrite(line);
+        _stdoutChanged.Writer.TryWrite(true);
+    }
+
+    /// <summary>Stdout as it comes (a terminal's output): no line splitting, '\r' kept.</summary>
+    private async Task ReadRawStdoutAsync()
+    {
+        var buffer = new char[4096];
+        try
+        {
+            int read;
+            while ((read = await _process.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (_stdout)
+                {
+                    _stdout.Append(buffer, 0, read);
+                }
+
+                _stdoutChanged.Writer.TryWrite(true);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // the process is gone and its pipe with it
+        }
+        finally
+        {
+            _lines.Writer.TryComplete();
+            _stdoutChanged.Writer.TryComplete();
+            _stdoutClosed.TrySetResult();
+        }
     }
 
     private void OnStderr(string? line)
@@ -275,18 +383,54 @@ internal sealed class ServedAggregator : IAsyncDisposable
     public static Task<ServedAggregator> StartDurableAsync(string dataDirectory, int port = 0) =>
         StartWithAsync(["--data", dataDirectory], port);
 
-    /// <summary>An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>.</summary>
+    /// <summary>
+    /// An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>;
+    /// killed again if it does not say it is ready.
+    /// </summary>
     public static async Task<ServedAggregator> StartWithAsync(string[] options, int port = 0)
     {
         var process = Executables.StartAggregator(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
-        var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
-        Assert.Matches(@"^ready akka(\.ssl)?\.tcp://aggregator@", ready);
-        var address = ready["ready ".Length..];
-        return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
+        try
+        {
+            var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));
+            Assert.Matches(@"^ready akka(\.ssl)?\.tcp://aggregator@", ready);
+            var address = ready["ready ".Length..];
+            return new ServedAggregator(process, address, address[(address.IndexOf('@') + 1)..]);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
     }
 
-    public async Task<Completed> WorkerAsync(params string[] args) =>
-        await Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
+    /// <summary>Runs a worker command (<c>args[0]</c>) against this aggregator and asserts that it exits 0.</summary>
+    public async Task<Completed> WorkerAsync(params string[] args)
+    {
+        var run = await UncheckedWorkerAsync(args);
+        Assert.True(run.ExitCode == 0,
+            $"worker {string.Join(' ', args.Select(a => a.Length > 60 ? a[..60] + "…" : a))} exited {run.ExitCode}; stderr:\n{run.Stderr}");
+        return run;
+    }
+
+    /// <summary>Runs a worker command against this aggregator whatever its end: the caller asserts the exit code.</summary>
+    public Task<Completed> UncheckedWorkerAsync(params string[] args) =>
+        Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);
+
+    /// <summary>
+    /// Fails listing the aggregator's log lines at ERROR or WARNING level
+    /// (<c>[LEVEL][time][source] message</c>) on stderr so far, from character
+    /// <paramref name="from"/> of it on (a shared aggregator: its length when the test began).
+    /// For runs where nothing should go wrong; Akka logs asynchronously, so a line about the
+    /// very last moments may not be there yet.
+    /// </summary>
+    public void AssertNoErrorsOrWarnings(int from = 0)
+    {
+        var trouble = Process.Stderr[from..].Split('\n')
+            .Where(l => l.StartsWith("[ERROR]", StringComparison.Ordinal) || l.StartsWith("[WARNING]", StringComparison.Ordinal))
+            .ToArray();
+        Assert.True(trouble.Length == 0, $"the aggregator logged {trouble.Length} errors or warnings:\n{string.Join('\n', trouble)}");
+    }
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

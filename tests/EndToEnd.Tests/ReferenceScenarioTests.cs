@@ -38,6 +38,7 @@ public sealed class ReferenceScenarioTests
         AssertReferenceList(JsonSerializer.Deserialize<string[]>(json.Stdout)!);
         var count = await aggregator.WorkerAsync("count");
         Assert.Equal("10", count.Stdout.Trim());
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     internal static void AssertReferenceList(IReadOnlyList<string> items)

@@ -32,6 +32,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         Assert.True(pem.ExitCode == 0, pem.Stderr);
         Assert.True(pkcs12.ExitCode == 0, pkcs12.Stderr);
         Assert.Equal(["a", "b", "c", "d", "e", "f"], get.Lines);
+        aggregator.AssertNoErrorsOrWarnings();
     }
 
     [Fact]
@@ -42,9 +43,9 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         Assert.Equal(0, (await aggregator.WorkerAsync(["append", .. trusted, "kept"])).ExitCode);
 
         var refused = await Task.WhenAll(
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.SelfSigned.Options(certificates.CaFile), "self-signed"]),
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.OtherCaWorker.Options(certificates.CaFile), "other-ca"]),
-            aggregator.WorkerAsync(["append", "--connect-timeout", "3", "plain"]));
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.SelfSigned.Options(certificates.CaFile), "self-signed"]),
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.OtherCaWorker.Options(certificates.CaFile), "other-ca"]),
+            aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", "plain"]));
         var port = int.Parse(aggregator.Endpoint[(aggregator.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var noCertificate = await TlsWithoutCertificateAsync(port);
         await aggregator.Process.WaitForStderrAsync("client did not provide a certificate", TimeSpan.FromSeconds(10));
@@ -58,10 +59,12 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             Assert.Contains(run.ExitCode == 3
                 ? "(with TLS on, an aggregator without TLS, or one that refuses this worker's certificate, looks the same"
                 : "failed its TLS handshake: the aggregator refused this worker's certificate", run.Stderr);
+            AssertConnectTimeoutKept(run, 3);
             Assert.DoesNotContain("   at ", run.Stderr);
         });
         Assert.Equal(3, refused[2].ExitCode);
         Assert.Contains("did not answer within 3 s", refused[2].Stderr);
+        AssertConnectTimeoutKept(refused[2], 3);
         Assert.Contains("(CN=self-signed, issued by CN=self-signed) is not trusted", aggregator.Process.Stderr);
         Assert.Contains("(CN=intruder, issued by CN=Other CA) is not trusted", aggregator.Process.Stderr);
         Assert.Contains("Rejected incoming connection", aggregator.Process.Stderr);
@@ -75,7 +78,7 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
     {
         await using var aggregator = await StartTlsAggregatorAsync();
 
-        var run = await aggregator.WorkerAsync(["append", .. certificates.Worker.Options(certificates.OtherCaFile), "x"]);
+        var run = await aggregator.UncheckedWorkerAsync(["append", .. certificates.Worker.Options(certificates.OtherCaFile), "x"]);
         var get = await aggregator.WorkerAsync(["get", .. certificates.Worker.Options(certificates.CaFile)]);
 
         Assert.Equal(2, run.ExitCode);
@@ -89,12 +92,13 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
     {
         await using var aggregator = await ServedAggregator.StartAsync();
 
-        var run = await aggregator.WorkerAsync(["append", "--connect-timeout", "3", .. certificates.Worker.Options(certificates.CaFile), "x"]);
+        var run = await aggregator.UncheckedWorkerAsync(["append", "--connect-timeout", "3", .. certificates.Worker.Options(certificates.CaFile), "x"]);
         var count = await aggregator.WorkerAsync(["count"]);
 
         // The worker's handshake fails (exit 2, naming TLS) or goes unanswered (exit 3, with the TLS hint).
         Assert.True(run.ExitCode is 2 or 3, run.Stderr);
         Assert.Contains("TLS", run.Stderr);
+        AssertConnectTimeoutKept(run, 3);
         Assert.Equal(["0"], count.Lines);
     }
 
@@ -140,6 +144,15 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
             Assert.Contains(expected[i], aggregator.Stderr);
             Assert.Matches(@"actors\.tls\.|command line: --tls-", aggregator.Stderr); // the key, or the option that named the file
             Assert.Empty(aggregator.Stdout);
+        }
+    }
+
+    /// <summary>A run that gave up waiting (exit 3) waited its whole --connect-timeout, and not far beyond.</summary>
+    private static void AssertConnectTimeoutKept(Completed run, int seconds)
+    {
+        if (run.ExitCode == 3)
+        {
+            Assert.InRange(run.Elapsed, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds + 30));
         }
     }
 
