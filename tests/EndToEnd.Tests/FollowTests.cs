@@ -64,13 +64,16 @@ public sealed class FollowTests : IDisposable
             Assert.Equal(1u, page.Count);
             Assert.Equal(2ul, page.Length);
             Assert.Equal(["second"], PackedItems.Decode(page.Items.Span));
+
+            // Checked while this foreign reader is still connected: when its actor system
+            // terminates on a loaded machine, the aggregator may log its leaving as an abrupt
+            // disassociation (a warning and an error), which is about this test's client, not follow.
+            aggregator.AssertNoErrorsOrWarnings();
         }
         finally
         {
             await reader.Terminate();
         }
-
-        aggregator.AssertNoErrorsOrWarnings();
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
