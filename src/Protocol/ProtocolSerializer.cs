@@ -77,9 +77,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        if (!ParserByManifest.TryGetValue(manifest, out var parser))
+        if (manifest is null || !ParserByManifest.TryGetValue(manifest, out var parser))
         {
-            throw new SerializationException($"Unknown manifest '{Truncate(manifest)}' for serializer {Id}");
+            throw new SerializationException($"Unknown manifest '{Truncate(manifest ?? "(none)")}' for serializer {Id}");
         }
 
         try

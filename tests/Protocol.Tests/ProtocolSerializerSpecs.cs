@@ -74,6 +74,9 @@ public sealed class ProtocolSerializerSpecs : IDisposable
 
         var error = Assert.Throws<SerializationException>(() => serializer.FromBinary([1, 2, 3], "System.String, System.Private.CoreLib"));
         Assert.Contains("Unknown manifest", error.Message);
+
+        // A hostile envelope can carry no manifest at all.
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([1, 2, 3], null!));
     }
 
     [Fact]
