@@ -16,7 +16,9 @@ namespace Hosting;
 /// failed TLS handshake, which the transport reports as errors caused by a
 /// <c>NotSslRecordException</c> or an <c>AuthenticationException</c> over a dozen lines,
 /// keeps only its one-line warning (or, in the worker, the worker's own message) below
-/// DEBUG level. Both filters look at types, not at the text of the messages.
+/// DEBUG level. A peer that went away without a goodbye (a worker that exited or was
+/// killed) is reported at INFO, not as a warning and an error. These filters look at
+/// types, not at the text of the messages.
 /// </summary>
 public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
@@ -43,8 +45,11 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
             return;
         }
 
+        var level = e is Warning or Error && PeerWentAway(e)
+            ? "INFO"
+            : e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
         var line = new StringBuilder(160)
-            .Append('[').Append(e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
+            .Append('[').Append(level)
             .Append("][").Append(e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))
             .Append("][").Append(e.LogSource).Append("] ")
             .Append(OneLine(e.Message?.ToString()));
@@ -78,6 +83,36 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
     {
         var trimmed = line.TrimStart();
         return trimmed.StartsWith("at ", StringComparison.Ordinal) || trimmed.StartsWith("--- End of", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The transport's report that a peer closed its connection without saying goodbye
+    /// (Akka.Remote's internal <c>EndpointDisassociatedException</c>, as cause or argument): a
+    /// worker that exits, or is killed, does that, and it is no error of this process's.
+    /// Written at INFO level, so that an operator's warnings and errors mean trouble.
+    /// </summary>
+    private static bool PeerWentAway(LogEvent e)
+    {
+        if (IsDisassociation(e.Cause))
+        {
+            return true;
+        }
+
+        if (e.Message is LogMessage message)
+        {
+            foreach (var parameter in message.Parameters())
+            {
+                if (IsDisassociation(parameter as Exception))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+
+        // Akka.Remote keeps the type internal: it is known by its name.
+        static bool IsDisassociation(Exception? e) => e?.GetType().FullName == "Akka.Remote.EndpointDisassociatedException";
     }
 
     private static bool IsTlsHandshakeReport(LogEvent e)
