@@ -42,11 +42,18 @@ public sealed class DurableTests : IDisposable
         var port = Executables.FreePort();
         await using var aggregator = await ServedAggregator.StartDurableAsync(Data, port);
         var file = _files.Write("victim.txt", "vict", total);
-        await using (var follow = await FollowAsync(aggregator, "victim"))
-        await using (var victim = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "victim",
-                         "--id", "v", "--file", file))
+
+        // The victim reads stdin, which stays open: it is mid-stream when killed, however fast it is.
+        await using (var victim = RunningProcess.Start(Executables.Worker,
+                         ["append", "--aggregator", aggregator.Endpoint, "--list", "victim", "--id", "v", "-"], redirectStdin: true))
         {
-            await follow.ReadLineAsync(Long);
+            await victim.WriteStdinAsync(string.Concat(ItemFiles.Items("vict", total / 2).Select(i => i + "\n")));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Count(await aggregator.WorkerAsync("count", "--list", "victim")) < 16_384)
+            {
+                Assert.True(clock.Elapsed < Long, "the victim stored nothing");
+            }
+
             victim.Kill();
         }
 
