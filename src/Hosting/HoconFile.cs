@@ -89,8 +89,8 @@ public sealed class HoconFile
             return;
         }
 
-        var known = Leaves(shipped, "actors").ToArray();
-        foreach (var key in Leaves(file, "actors"))
+        var known = KeysUnder(shipped, "actors").ToArray();
+        foreach (var key in KeysUnder(file, "actors"))
         {
             if (!known.Contains(key, StringComparer.Ordinal))
             {
@@ -100,8 +100,8 @@ public sealed class HoconFile
         }
     }
 
-    /// <summary>The full paths of the values under <paramref name="root"/>.</summary>
-    private static IEnumerable<string> Leaves(Config config, string root)
+    /// <summary>The full paths of the values under <paramref name="root"/> (the root itself if it is a value).</summary>
+    public static IEnumerable<string> KeysUnder(Config config, string root)
     {
         var value = config.GetValue(root);
         if (value is null || !value.IsObject())
@@ -112,7 +112,7 @@ public sealed class HoconFile
 
         foreach (var key in value.GetObject().Items.Keys)
         {
-            foreach (var leaf in Leaves(config, $"{root}.{key}"))
+            foreach (var leaf in KeysUnder(config, $"{root}.{key}"))
             {
                 yield return leaf;
             }

@@ -31,8 +31,7 @@ public static class AppendCommand
             var reply = await producer.Ask<object>(new ProducerActor.Start(), askTimeout, interrupt);
             if (reply is not ProducerActor.Started started)
             {
-                progress?.Dispose();
-                return Failed(reply, line, producerId);
+                return Failed(reply, line, producerId, progress);
             }
 
             var firstSend = DateTimeOffset.UtcNow;
@@ -64,8 +63,7 @@ public static class AppendCommand
                     reply = await producer.Ask<object>(new ProducerActor.Offer(batch), askTimeout, interrupt);
                     if (reply is not ProducerActor.OfferAccepted)
                     {
-                        progress?.Dispose();
-                        return Failed(reply, line, producerId);
+                        return Failed(reply, line, producerId, progress);
                     }
                 }
             }
@@ -78,7 +76,7 @@ public static class AppendCommand
             progress?.Dispose();
             if (reply is not ProducerActor.Finished finished)
             {
-                return Failed(reply, line, producerId);
+                return Failed(reply, line, producerId, progress);
             }
 
             if (badInput is not null)
@@ -153,8 +151,10 @@ public static class AppendCommand
         var path => InputReader.FromFile(path, settings.MaxItemBytes),
     };
 
-    private static int Failed(object reply, CommandLine line, string producerId)
+    /// <summary>Clears the progress line, then says why the run failed; returns its exit code.</summary>
+    private static int Failed(object reply, CommandLine line, string producerId, IDisposable? progress)
     {
+        progress?.Dispose();
         var (code, message) = reply is ProducerActor.AppendFailed failed
             ? (failed.ExitCode, failed.Message)
             : (ExitCodes.Failure, $"unexpected reply {reply.GetType().Name}");

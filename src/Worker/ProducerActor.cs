@@ -49,7 +49,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private IActorRef? _starter;
     private IActorRef? _offerer;
     private IActorRef? _finisher;
-    private string _state = "connecting";
 
     public ProducerActor(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout)
     {
@@ -71,7 +70,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
     private void Connecting()
     {
-        _state = "connecting";
         Receive<Located>(OnLocated);
         Receive<LocateFailed>(m => Fail(ExitCodes.Unreachable, $"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged"));
         Requests(sendOffers: false);
@@ -79,7 +77,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
     private void Resuming()
     {
-        _state = "resuming";
         Receive<ResumePosition>(OnResumePosition);
         Receive<RequestRefused>(OnResumeRefused);
         Receive<Resend>(_ => AskResumePosition());
@@ -92,7 +89,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
     private void Streaming()
     {
-        _state = "streaming";
         StreamingHandlers();
         Requests(sendOffers: true, onFinish: () => Become(Draining));
     }
@@ -100,15 +96,13 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// <summary>No more input: what is in the window is sent until acknowledged; then Finish is answered.</summary>
     private void Draining()
     {
-        _state = "draining";
         StreamingHandlers();
         Requests(sendOffers: true);
     }
 
     private void Failed(AppendFailed failure)
     {
-        _state = "failed";
-        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress()));
+        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress(connected: false)));
         ReceiveAny(message =>
         {
             if (message is Start or Offer or Finish)
@@ -145,10 +139,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             onFinish?.Invoke();
             AfterProgress();
         });
-        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress()));
+        Receive<GetProgress>(_ => Sender.Tell(CurrentProgress(connected: _aggregator is not null)));
     }
 
-    private Progress CurrentProgress() => new(_acknowledged, _applied, _duplicates, _aggregator is not null && _state != "failed",
+    private Progress CurrentProgress(bool connected) => new(_acknowledged, _applied, _duplicates, connected,
         _unavailableSince is null ? null : _unavailableReason);
 
     /// <param name="announce">false after a loss, which is already announced.</param>

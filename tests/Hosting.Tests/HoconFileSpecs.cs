@@ -163,24 +163,13 @@ public sealed class HoconFileSpecs : IDisposable
         });
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> Leaves(Config config, string root)
-    {
-        var value = config.GetValue(root);
-        if (!value.IsObject())
+    private static IEnumerable<KeyValuePair<string, string>> Leaves(Config config, string root) =>
+        HoconFile.KeysUnder(config, root).Select(key =>
         {
+            var value = config.GetValue(key);
             var text = value.IsArray() ? $"[{string.Join(", ", value.GetArray().Select(v => v.GetString()))}]" : value.GetString();
-            yield return KeyValuePair.Create(root, text.Length == 0 ? "\"\"" : text);
-            yield break;
-        }
-
-        foreach (var key in value.GetObject().Items.Keys)
-        {
-            foreach (var leaf in Leaves(config, $"{root}.{key}"))
-            {
-                yield return leaf;
-            }
-        }
-    }
+            return KeyValuePair.Create(key, text.Length == 0 ? "\"\"" : text);
+        });
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
