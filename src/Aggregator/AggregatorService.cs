@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence.Hosting;
@@ -27,7 +29,9 @@ public sealed record ServeSettings(
     int? Port = null,
     string? PublicHostname = null,
     MetricsEndpoint? Metrics = null,
-    bool Quiet = false);
+    bool Quiet = false,
+    ClusterSettings? Cluster = null,
+    string? JournalCheck = null);
 
 /// <summary>Where metrics and health are served (off when null).</summary>
 public sealed record MetricsEndpoint(string Hostname, int Port)
@@ -84,10 +88,43 @@ public static class AggregatorService
                 .WithRemoting(Remoting(serve))
                 .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.MessageTypes, system => new ProtocolSerializer(system))
                 .WithActorSystemLivenessCheck(tags: [LiveTag])
-                .WithHealthCheck("remoting", (_, _, _) => Task.FromResult(readiness.Listening
-                    ? HealthCheckResult.Healthy("listening")
-                    : HealthCheckResult.Unhealthy("not accepting workers yet")), tags: [ReadyTag])
-                .WithActors((system, registry) =>
+                .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
+                    !readiness.Listening ? HealthCheckResult.Unhealthy("not accepting workers yet")
+                    : serve.Cluster is null ? HealthCheckResult.Healthy("listening")
+                    : Akka.Cluster.Cluster.Get(system).SelfMember.Status == Akka.Cluster.MemberStatus.Up
+                        ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
+                        : HealthCheckResult.Unhealthy($"not an Up member of the cluster ({Akka.Cluster.Cluster.Get(system).SelfMember.Status})")),
+                    tags: [ReadyTag]);
+            if (serve.Cluster is { } cluster)
+            {
+                // Lists are entities of one shard region, with the persistence ids they have alone;
+                // /user/lists forwards to the region, so workers find every node the same way.
+                akka.WithClustering(new ClusterOptions { SeedNodes = cluster.SeedAddresses(serve.Security is not null) })
+                    .AddHocon("akka.remote.untrusted-mode = off", HoconAddMode.Prepend)
+                    .WithShardRegion<ListsGateway>(ListsGateway.RegionName, name => ListActor.Props(name, serve.Lists, metrics),
+                        ListsGateway.Extractor(cluster.Shards), new ShardOptions
+                        {
+                            StateStoreMode = StateStoreMode.DData,
+                            RememberEntities = false,
+                            HandOffStopMessage = ListsActor.StopList.Instance,
+                            ShouldPassivateIdleEntities = true,
+                            PassivateIdleEntityAfter = cluster.PassivateIdleAfter,
+                        })
+                    .WithActors((system, registry) =>
+                    {
+                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
+                        system.ActorOf(ClusterLog.Props(), "cluster-log");
+
+                        // Workers find a node by its /user/lists: only once the node is an Up
+                        // member, so that one still joining is not found, and they try the next.
+                        var region = registry.Get<ListsGateway>();
+                        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() =>
+                            registry.Register<ListsActor>(system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists)));
+                    });
+            }
+            else
+            {
+                akka.WithActors((system, registry) =>
                 {
                     if (serve.Storage.Durable)
                     {
@@ -96,6 +133,8 @@ public static class AggregatorService
 
                     registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists));
                 });
+            }
+
             if (serve.Storage.Durable)
             {
                 akka.WithSqlPersistence(serve.Storage.ConnectionString!, serve.Storage.Provider!,
@@ -159,11 +198,21 @@ public static class AggregatorService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            await lists.GetAsync(cancellationToken);
+            if (serve.Cluster is null)
+            {
+                await lists.GetAsync(cancellationToken);
+            }
+
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
             system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
                 serve.Storage.Description);
+            if (serve.Cluster is { } cluster)
+            {
+                system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
+                    string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
+            }
+
             if (!IsLoopback(bindHost) && serve.Security is null)
             {
                 system.Log.Warning(
@@ -178,6 +227,21 @@ public static class AggregatorService
 
             lifetime.ApplicationStarted.Register(() =>
             {
+                if (serve.Cluster is null)
+                {
+                    Ready(address);
+                }
+                else
+                {
+                    // A node accepts work once it is an Up member: before that it could not route.
+                    Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => Ready(address));
+                }
+            });
+        }
+
+        private void Ready(Address address)
+        {
+            {
                 readiness.Ready();
                 stdout.WriteLine($"ready {address}");
                 stdout.Flush();
@@ -185,7 +249,7 @@ public static class AggregatorService
                 {
                     system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
                 }
-            });
+            }
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

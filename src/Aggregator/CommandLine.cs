@@ -18,7 +18,9 @@ public sealed record CommandLine(
     bool InMemory,
     TlsFiles Tls,
     int? MetricsPort = null,
-    string? MetricsHostname = null)
+    string? MetricsHostname = null,
+    bool Cluster = false,
+    IReadOnlyList<Endpoint>? Seeds = null)
 {
     private static readonly CommonOptions Common = new();
 
@@ -57,6 +59,19 @@ public sealed record CommandLine(
         Description = "address the metrics and health endpoints bind (default: actors.metrics.hostname, 127.0.0.1)", HelpName = "H",
     };
 
+    private static readonly Option<bool> ClusterOption = new("--cluster")
+    {
+        Description = "run as a node of a cluster of aggregators sharing a PostgreSQL journal (default: actors.cluster.enabled, off)",
+    };
+
+    private static readonly Option<IReadOnlyList<Endpoint>> SeedOption = new("--seed")
+    {
+        Description = "a node to join, once per node; list several (default: actors.cluster.seed-nodes)",
+        HelpName = "HOST:PORT",
+        Arity = ArgumentArity.OneOrMore,
+        CustomParser = result => result.Tokens.SelectMany(t => Endpoint.Parse(t.Value, "--seed", result.AddError) is { } e ? [e] : Array.Empty<Endpoint>()).ToList(),
+    };
+
     private static readonly RootCommand Root = BuildRoot();
 
     /// <summary>The parsed command line, or null when help was asked for (then written to <paramref name="output"/>).</summary>
@@ -81,9 +96,10 @@ public sealed record CommandLine(
             throw new UsageException("--data and --in-memory exclude each other", command);
         }
 
+        var seeds = result.GetValue(SeedOption);
         return new CommandLine(command.Name, result.GetValue(Common.Config), result.GetValue(HostnameOption), result.GetValue(PortOption),
             result.GetValue(PublicHostnameOption), result.GetValue(DataOption), result.GetValue(InMemoryOption), Common.Tls(result),
-            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption));
+            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption), result.GetValue(ClusterOption), seeds);
     }
 
     /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
@@ -111,7 +127,7 @@ public sealed record CommandLine(
         root.Subcommands.Add(new Command("serve", """
             host the lists and accept workers; prints "ready <address>" on stdout when it accepts work.
             Stop it with Ctrl+C or SIGTERM.
-            """) { HostnameOption, PortOption, PublicHostnameOption, DataOption, InMemoryOption, MetricsPortOption, MetricsHostnameOption });
+            """) { HostnameOption, PortOption, PublicHostnameOption, DataOption, InMemoryOption, MetricsPortOption, MetricsHostnameOption, ClusterOption, SeedOption });
         root.Subcommands.Add(new Command("demo", "the reference scenario: two worker processes append five items each; prints the final list as JSON"));
         return root;
     }

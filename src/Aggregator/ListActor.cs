@@ -43,6 +43,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private long _snapshotBytes;
     private Deletion? _deletion;
     private string? _hole;
+    private bool _stopping;
 
     public ListActor(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
@@ -96,7 +97,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Command<FollowWaitTick>(_ => ExpireFollowers());
         Command<IdleCheck>(_ => CheckIdle());
         Command<ListsActor.StopList>(_ => StopWhenEmpty());
-        Command<StatsCollector.GetListStats>(_ => ReplyStats());
+        Command<GetListStats>(_ => ReplyStats());
         SnapshotHandlers();
     }
 
@@ -115,8 +116,18 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Command<GetResumePosition>(_ => RefuseBroken());
         Command<GetLength>(_ => RefuseBroken());
         Command<GetRange>(_ => RefuseBroken());
-        Command<ListsActor.StopList>(_ => Context.Parent.Tell(ListsActor.PassivationCancelled.Instance));
-        Command<StatsCollector.GetListStats>(_ => ReplyStats());
+        Command<ListsActor.StopList>(_ =>
+        {
+            if (_settings.Sharded)
+            {
+                HandOver();
+            }
+            else
+            {
+                Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
+            }
+        });
+        Command<GetListStats>(_ => ReplyStats());
         SnapshotHandlers();
     }
 
@@ -152,9 +163,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         {
             _snapshotsInFlight--;
             _log.Warning("Snapshot of list {0} failed: {1}", _name, f.Cause.Message);
+            StopIfDrained();
         });
-        Command<DeleteSnapshotsSuccess>(_ => _cleanupsInFlight--);
-        Command<DeleteMessagesSuccess>(_ => _cleanupsInFlight--);
+        Command<DeleteSnapshotsSuccess>(_ => CleanupDone());
+        Command<DeleteMessagesSuccess>(_ => CleanupDone());
         Command<DeleteSnapshotsFailure>(f => CleanupFailed(f.Cause));
         Command<DeleteMessagesFailure>(f => CleanupFailed(f.Cause));
     }
@@ -192,14 +204,21 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
                 (long)elapsed.TotalMilliseconds);
         }
 
-        Context.Parent.Tell(ListsActor.ListRecovered.Instance);
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(ListsActor.ListRecovered.Instance);
+        }
+
         ArmIdleCheck();
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         _log.Error(reason, "Loading list {0} from the journal failed", _name);
-        Context.Parent.Tell(new ListsActor.ListRecoveryFailed(reason.GetBaseException().Message));
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(new ListsActor.ListRecoveryFailed(reason.GetBaseException().Message));
+        }
     }
 
     private void Append(AppendBatch batch)
@@ -305,6 +324,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _metrics.Appended(write.Ack.Applied, write.Ack.Duplicates);
         AnswerFollowers();
         MaybeSnapshot();
+        StopIfDrained();
     }
 
     private BatchAppended Acknowledgement(AppendBatch batch, ulong next, uint applied, uint duplicates, ulong length) =>
@@ -503,11 +523,19 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
         _cleanupsInFlight++;
         DeleteMessages(saved.Metadata.SequenceNr);
+        StopIfDrained();
+    }
+
+    private void CleanupDone()
+    {
+        _cleanupsInFlight--;
+        StopIfDrained();
     }
 
     private void CleanupFailed(Exception cause)
     {
         _cleanupsInFlight--;
+        StopIfDrained();
         _log.Warning("Cleaning up old events or snapshots of list {0} failed (recovery reads more until the next snapshot): {1}",
             _name, cause.Message);
     }
@@ -640,7 +668,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     {
         if (IsIdleAndEmpty())
         {
-            Context.Parent.Tell(ListsActor.Passivate.Instance);
+            // In a cluster the shard holds new requests until the list has stopped.
+            Context.Parent.Tell(_settings.Sharded
+                ? new Akka.Cluster.Sharding.Passivate(ListsActor.StopList.Instance)
+                : ListsActor.Passivate.Instance);
         }
         else
         {
@@ -651,6 +682,12 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     /// <summary>The parent stopped routing to this list: stop, unless something arrived meanwhile.</summary>
     private void StopWhenEmpty()
     {
+        if (_settings.Sharded)
+        {
+            HandOver();
+            return;
+        }
+
         if (IsIdleAndEmpty())
         {
             Context.Stop(Self);
@@ -662,6 +699,34 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// In a cluster: the shard stops this list (idle, or its shard moves to another node) and
+    /// holds its requests meanwhile. Followers are answered now (they ask again, wherever the
+    /// list is next); the list stops once no write, snapshot or clean-up is in flight, so
+    /// every batch it took is acknowledged before it goes.
+    /// </summary>
+    private void HandOver()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _log.Info("List {0} leaves this node ({1} items; idle, or its shard is handed over)", _name, _durableLength);
+        _metrics.Followers(-_followers.Count);
+        _followers.AnswerAll(_page);
+        StopIfDrained();
+    }
+
+    private void StopIfDrained()
+    {
+        if (_stopping && _pending.Count == 0 && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _deletion is null)
+        {
+            Context.Stop(Self);
+        }
+    }
+
     private bool IsIdleAndEmpty() => _state.IsEmpty && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
@@ -669,7 +734,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
         RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
-        Context.Parent.Tell(ListsActor.ListStopping.Instance);
+        TellParentStopping();
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -682,8 +747,17 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
         RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
-        Context.Parent.Tell(ListsActor.ListStopping.Instance);
+        TellParentStopping();
         Context.Stop(Self);
+    }
+
+    /// <summary>Alone, the lists actor holds this list's requests for its next actor; in a cluster the shard starts one on the next request.</summary>
+    private void TellParentStopping()
+    {
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(ListsActor.ListStopping.Instance);
+        }
     }
 
     /// <summary>Every batch and delete whose write was in flight hears that it must be sent again.</summary>

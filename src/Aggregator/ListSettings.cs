@@ -25,6 +25,12 @@ public sealed record ListSettings(
     /// </summary>
     public uint Instance { get; init; } = (uint)Random.Shared.Next(1, int.MaxValue);
 
+    /// <summary>
+    /// True when each list is an entity of a cluster shard region (serve --cluster): the
+    /// shard, not the lists actor, starts, stops and holds requests for it.
+    /// </summary>
+    public bool Sharded { get; init; }
+
     /// <summary>A new incarnation for a list that starts.</summary>
     public ulong NewIncarnation() => ((ulong)Instance << 32) | (uint)Random.Shared.Next(1, int.MaxValue);
 

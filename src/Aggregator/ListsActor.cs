@@ -105,14 +105,14 @@ public sealed class ListsActor : ReceiveActor
     }
 
     /// <summary>Lists per stats page: a page stays far below the transport's frame.</summary>
-    private const int StatsPage = 500;
+    internal const int StatsPage = 500;
 
     /// <summary>One page of the lists held now, in name order, gathered by a <see cref="StatsCollector"/>.</summary>
     private void Stats(GetStats request)
     {
         var names = _lists.Keys.Where(name => string.CompareOrdinal(name, request.After) > 0)
             .Order(StringComparer.Ordinal).Take(StatsPage + 1).ToList();
-        var page = names.Take(StatsPage).Select(name => _lists[name].Actor).ToList();
+        var page = names.Take(StatsPage).Select(name => (_lists[name].Actor, name)).ToList();
         var node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
         Context.ActorOf(StatsCollector.Props(page, names.Count > StatsPage, Sender, node, TimeSpan.FromSeconds(5)));
     }
@@ -208,19 +208,22 @@ public sealed class ListsActor : ReceiveActor
             _log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);
         }
 
-        sender.Tell(request switch
-        {
-            AppendBatch m => new AppendRefused
-            {
-                List = m.List,
-                Producer = m.Producer,
-                FirstOffset = m.FirstOffset,
-                Reason = reason,
-                Message = text,
-            },
-            _ => new RequestRefused { List = ListOf(request), Reason = reason, Message = text },
-        });
+        sender.Tell(RefusalOf(request, reason, text));
     }
+
+    /// <summary>The refusal that answers <paramref name="request"/>.</summary>
+    internal static object RefusalOf(object request, Refusal reason, string text) => request switch
+    {
+        AppendBatch m => new AppendRefused
+        {
+            List = m.List,
+            Producer = m.Producer,
+            FirstOffset = m.FirstOffset,
+            Reason = reason,
+            Message = text,
+        },
+        _ => new RequestRefused { List = ListOf(request), Reason = reason, Message = text },
+    };
 
     private static string ListOf(object request) => request switch
     {

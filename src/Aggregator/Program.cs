@@ -55,9 +55,16 @@ public static class Program
         var metrics = metricsPort == 0
             ? null
             : new MetricsEndpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
+        var cluster = ClusterSettings.From(file, line);
+        if (cluster is not null)
+        {
+            Storage.RequireShared(file, line.InMemory, line.DataDirectory);
+        }
+
         using var storage = line.InMemory ? Storage.InMemory() : Storage.Open(file, line.DataDirectory);
-        var serve = new ServeSettings(file, ListSettings.From(file, storage.Durable), storage, security,
-            line.Hostname, line.Port, line.PublicHostname, metrics);
+        var journalCheck = cluster is null ? null : storage.CheckUniqueWrites(file);
+        var serve = new ServeSettings(file, ListSettings.From(file, storage.Durable) with { Sharded = cluster is not null }, storage, security,
+            line.Hostname, line.Port, line.PublicHostname, metrics, Cluster: cluster, JournalCheck: journalCheck);
         using var host = AggregatorService.Build(serve, stdout);
         var system = StartSystem(host,
             $"{line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname")}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}");
@@ -77,6 +84,13 @@ public static class Program
         // anything else that stopped the actor system (Akka.Remote stops it when a TLS
         // handshake it started fails) is a failure.
         var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+        if (reason is CoordinatedShutdown.ClusterDowningReason)
+        {
+            await Console.Error.WriteLineAsync(
+                "Aggregator: the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin");
+            return ExitCodes.Failure;
+        }
+
         if (reason is not null and not CoordinatedShutdown.ClrExitReason)
         {
             await Console.Error.WriteLineAsync($"Aggregator: the actor system stopped: {reason}");

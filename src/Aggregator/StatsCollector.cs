@@ -4,20 +4,22 @@ using Protocol.Messages;
 namespace Aggregator;
 
 /// <summary>
-/// Answers one <see cref="GetStats"/>: asks each list of the page for its figures and
-/// replies once all have answered, or when its time is up with those that have, then
-/// stops. One per request, so a slow list never holds up the lists actor.
+/// Answers one <see cref="GetStats"/>: asks each list of the page for its figures (its
+/// actor, or the cluster's shard region, which routes by list name) and replies once all
+/// have answered, or when its time is up with those that have, then stops. One per
+/// request, so a slow list never holds up the lists actor. Each list's node is the address
+/// its answer came from.
 /// </summary>
 public sealed class StatsCollector : ReceiveActor, IWithTimers
 {
-    private readonly IReadOnlyList<IActorRef> _lists;
+    private readonly IReadOnlyList<(IActorRef To, string List)> _lists;
     private readonly IActorRef _requester;
     private readonly Stats _stats;
     private readonly string _node;
     private readonly TimeSpan _timeout;
     private int _waiting;
 
-    public StatsCollector(IReadOnlyList<IActorRef> lists, bool more, IActorRef requester, string node, TimeSpan timeout)
+    public StatsCollector(IReadOnlyList<(IActorRef To, string List)> lists, bool more, IActorRef requester, string node, TimeSpan timeout)
     {
         _lists = lists;
         _requester = requester;
@@ -31,7 +33,7 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IReadOnlyList<IActorRef> lists, bool more, IActorRef requester, string node, TimeSpan timeout) =>
+    public static Props Props(IReadOnlyList<(IActorRef To, string List)> lists, bool more, IActorRef requester, string node, TimeSpan timeout) =>
         Akka.Actor.Props.Create(() => new StatsCollector(lists, more, requester, node, timeout));
 
     protected override void PreStart()
@@ -42,9 +44,9 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
             return;
         }
 
-        foreach (var list in _lists)
+        foreach (var (to, list) in _lists)
         {
-            list.Tell(GetListStats.Instance);
+            to.Tell(new GetListStats { List = list });
         }
 
         Timers.StartSingleTimer(nameof(TimeUp), TimeUp.Instance, _timeout);
@@ -52,7 +54,8 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
 
     private void Collect(ListStats stats)
     {
-        stats.Node = _node;
+        var from = Sender.Path.Address;
+        stats.Node = from.HasGlobalScope ? from.ToString() : _node;
         _stats.Lists.Add(stats);
         if (--_waiting == 0)
         {
@@ -67,12 +70,6 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
         _stats.Lists.AddRange(sorted);
         _requester.Tell(_stats);
         Context.Stop(Self);
-    }
-
-    /// <summary>collector -> list: your figures, please (answered with <see cref="ListStats"/>).</summary>
-    public sealed class GetListStats : INoSerializationVerificationNeeded
-    {
-        public static readonly GetListStats Instance = new();
     }
 
     private sealed class TimeUp : INoSerializationVerificationNeeded

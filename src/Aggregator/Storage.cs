@@ -79,6 +79,82 @@ public sealed class Storage : IDisposable
 
     public void Dispose() => _lock?.Dispose();
 
+    /// <summary>
+    /// Cluster mode: every node must journal into the same PostgreSQL database. Checked
+    /// before anything opens the journal.
+    /// </summary>
+    /// <exception cref="UsageException">--in-memory with cluster mode.</exception>
+    /// <exception cref="ConfigurationException">the file selects a journal nodes cannot share.</exception>
+    public static void RequireShared(HoconFile file, bool inMemory, string? dataDirectory)
+    {
+        const string why = "cluster mode needs a journal every node shares: PostgreSQL (provider-name = \"PostgreSQL.15\" and a connection-string, see docs/operations.md)";
+        if (inMemory || dataDirectory is not null)
+        {
+            throw new UsageException($"{(inMemory ? "--in-memory" : "--data")} does not go with --cluster: {why}");
+        }
+
+        var provider = file.Config.GetString(Journal + "provider-name", string.Empty);
+        if (!provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigurationException(file.Path, null, Journal + "provider-name",
+                $"'{provider}' is one process's journal; {why}");
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode: the journal table must refuse a second event with the same persistence
+    /// id and sequence number, so that two actors of one list (on two nodes, for the moments
+    /// of a hand-over or a split) can never both write. A table the journal has not created
+    /// yet gets the constraint when it does (auto-initialize).
+    /// </summary>
+    /// <returns>What was found, for the log.</returns>
+    /// <exception cref="StartupException">the table exists without the constraint.</exception>
+    public string CheckUniqueWrites(HoconFile file)
+    {
+        var config = file.Config.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+        var mapping = config.GetConfig(Journal + config.GetString(Journal + "table-mapping", "default"));
+        var schema = mapping.GetString("schema-name", null);
+        var table = mapping.GetString("journal.table-name", "journal");
+        string[] columns = [mapping.GetString("journal.columns.persistence-id", "persistence_id"),
+            mapping.GetString("journal.columns.sequence-number", "sequence_number")];
+        var name = $"{schema ?? "public"}.{table}";
+        try
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT t.oid IS NOT NULL,
+                       EXISTS (SELECT 1 FROM pg_index i
+                               WHERE i.indrelid = t.oid AND i.indisunique
+                                 AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+                                      FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY(i.indkey)) = @columns)
+                FROM (SELECT (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                              WHERE c.relname = @table AND n.nspname = COALESCE(@schema, current_schema()))) AS t(oid)
+                """;
+            command.Parameters.AddWithValue("table", table);
+            command.Parameters.AddWithValue("schema", (object?)schema ?? DBNull.Value);
+            command.Parameters.AddWithValue("columns", columns.Order(StringComparer.Ordinal).ToArray());
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            var (exists, unique) = (reader.GetBoolean(0), reader.GetBoolean(1));
+            if (!exists)
+            {
+                return $"the journal table {name} does not exist yet; the journal creates it with UNIQUE ({string.Join(", ", columns)})";
+            }
+
+            return unique
+                ? $"the journal table {name} has UNIQUE ({string.Join(", ", columns)})"
+                : throw new StartupException(
+                    $"the journal table {name} has no unique constraint on ({string.Join(", ", columns)}), so two nodes could both write one list; add it (ALTER TABLE {name} ADD UNIQUE ({string.Join(", ", columns)})) before starting a cluster",
+                    new InvalidOperationException(name));
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            throw new StartupException($"cannot check the journal table {name}: {e.GetBaseException().Message}", e);
+        }
+    }
+
     private static FileStream LockDirectory(string directory)
     {
         try

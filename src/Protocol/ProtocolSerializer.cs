@@ -37,6 +37,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(GetStats), "gs", GetStats.Parser),
         (typeof(Stats), "s", Stats.Parser),
         (typeof(ListStats), "lst", ListStats.Parser),
+        (typeof(GetListStats), "gls", GetListStats.Parser),
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
         (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
         (typeof(ListCleared), "lc", ListCleared.Parser),

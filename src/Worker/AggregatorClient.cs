@@ -6,17 +6,20 @@ namespace Worker;
 
 /// <summary>
 /// Request and reply with the aggregator for the read commands (get, count, follow,
-/// delete): every request is idempotent, so a time-out means find the aggregator again and
-/// ask again, a bounded number of times; an UNAVAILABLE refusal (its journal fails) means
-/// ask again with back-off, for up to unavailable-timeout.
+/// delete): every request is idempotent, so a time-out means find the aggregator again (the
+/// next contact first, when there are several) and ask again, a bounded number of times; an
+/// UNAVAILABLE refusal (its journal fails) means ask again with back-off, for up to
+/// unavailable-timeout.
 /// </summary>
 public sealed class AggregatorClient(AggregatorLocator locator, TimeSpan connectTimeout, TimeSpan requestTimeout,
     TimeSpan unavailableTimeout, TimeSpan minBackoff, TimeSpan maxBackoff)
 {
     private const int Attempts = 3;
     private IActorRef? _lists;
+    private int _contact;
 
-    public string Endpoint => locator.Endpoint;
+    /// <summary>Where requests go now (HOST:PORT).</summary>
+    public string Endpoint => locator.Endpoint(_contact);
 
     /// <exception cref="AggregatorUnreachableException">not found within the connect time-out.</exception>
     /// <exception cref="RequestRefusedException">the aggregator refused the request (UNAVAILABLE: for too long).</exception>
@@ -27,7 +30,12 @@ public sealed class AggregatorClient(AggregatorLocator locator, TimeSpan connect
         DateTime? unavailableSince = null;
         for (var attempt = 1; ; attempt++)
         {
-            _lists ??= await locator.LocateAsync(connectTimeout, cancellation);
+            if (_lists is null)
+            {
+                var located = await locator.LocateAsync(connectTimeout, _contact, cancellation);
+                (_lists, _contact) = (located.Lists, located.Index);
+            }
+
             object reply;
             try
             {
@@ -36,12 +44,13 @@ public sealed class AggregatorClient(AggregatorLocator locator, TimeSpan connect
             catch (AskTimeoutException) when (attempt < Attempts)
             {
                 _lists = null;
+                _contact++;
                 continue;
             }
             catch (AskTimeoutException)
             {
                 throw new TimeoutException(
-                    $"the aggregator at {locator.Endpoint} did not answer {Attempts} requests in a row, each within {requestTimeout.TotalSeconds:0.#} s");
+                    $"the aggregator at {locator.Endpoints} did not answer {Attempts} requests in a row, each within {requestTimeout.TotalSeconds:0.#} s");
             }
 
             if (reply is not RequestRefused refused)

@@ -6,70 +6,107 @@ using Protocol;
 namespace Worker;
 
 /// <summary>
-/// Finds the aggregator's lists actor by <c>ActorSelection</c> + <c>Identify</c>, trying
-/// again with exponential back-off until a deadline. Immutable: the append actor pipes its
-/// result to itself, the read commands await it.
+/// Finds an aggregator's lists actor by <c>ActorSelection</c> + <c>Identify</c>: one
+/// contact, or several nodes of a cluster tried in turn (any node routes to every list),
+/// round after round with exponential back-off until a deadline. Immutable: the append
+/// actor pipes its result to itself, the read commands await it; each remembers which
+/// contact answered, to start from the next one after a loss.
 /// </summary>
-public sealed class AggregatorLocator(ActorSystem system, string host, int port, TimeSpan minBackoff, TimeSpan maxBackoff)
+public sealed class AggregatorLocator
 {
     private static readonly TimeSpan MaxAttempt = TimeSpan.FromSeconds(2);
+    private readonly ActorSystem _system;
+    private readonly IReadOnlyList<Endpoint> _endpoints;
+    private readonly string[] _paths;
+    private readonly TimeSpan _minBackoff;
+    private readonly TimeSpan _maxBackoff;
 
-    /// <summary>HOST:PORT as the user gave it.</summary>
-    public string Endpoint { get; } = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+    public AggregatorLocator(ActorSystem system, IReadOnlyList<Endpoint> endpoints, TimeSpan minBackoff, TimeSpan maxBackoff)
+    {
+        if (endpoints.Count == 0)
+        {
+            throw new ArgumentException("no aggregator to contact", nameof(endpoints));
+        }
 
-    /// <summary>The lists actor's path, in the protocol of this system's transport (TLS or not).</summary>
-    public string Path { get; } = ActorNames.ListsPath(host, port, ((ExtendedActorSystem)system).Provider.DefaultAddress.Protocol);
+        _system = system;
+        _endpoints = endpoints;
+        _minBackoff = minBackoff;
+        _maxBackoff = maxBackoff;
+        var protocol = ((ExtendedActorSystem)system).Provider.DefaultAddress.Protocol;
+        _paths = endpoints.Select(e => ActorNames.ListsPath(e.Host, e.Port, protocol)).ToArray();
+    }
 
-    /// <param name="announce">say once, on stderr, that the aggregator does not answer yet.</param>
+    /// <summary>How many contacts there are: more than one is a cluster's nodes.</summary>
+    public int Count => _endpoints.Count;
+
+    /// <summary>Every contact, as the user gave them.</summary>
+    public string Endpoints => string.Join(",", _endpoints);
+
+    /// <summary>The contact at <paramref name="index"/> (HOST:PORT).</summary>
+    public string Endpoint(int index) => _endpoints[index % _endpoints.Count].ToString();
+
+    /// <summary>The lists actor's path on the contact at <paramref name="index"/>.</summary>
+    public string Path(int index) => _paths[index % _paths.Length];
+
+    /// <param name="startAt">the contact to try first (the one after a lost contact).</param>
+    /// <param name="announce">say once, on stderr, that no aggregator answers yet.</param>
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
-    public async Task<IActorRef> LocateAsync(TimeSpan timeout, CancellationToken cancellation = default, bool announce = true)
+    public async Task<Located> LocateAsync(TimeSpan timeout, int startAt = 0, CancellationToken cancellation = default, bool announce = true)
     {
         var clock = Stopwatch.StartNew();
-        var backoff = minBackoff;
-        var selection = system.ActorSelection(Path);
+        var backoff = _minBackoff;
         while (true)
         {
-            var remaining = timeout - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
+            for (var i = 0; i < _endpoints.Count; i++)
             {
-                throw new AggregatorUnreachableException(Endpoint, timeout, Path.StartsWith("akka.ssl.", StringComparison.Ordinal));
-            }
-
-            try
-            {
-                var identity = await selection.Ask<ActorIdentity>(new Identify(null), Min(remaining, MaxAttempt), cancellation);
-                if (identity.Subject is not null)
+                var index = (startAt + i) % _endpoints.Count;
+                var remaining = timeout - clock.Elapsed;
+                if (remaining <= TimeSpan.Zero)
                 {
-                    return identity.Subject;
+                    throw new AggregatorUnreachableException(Endpoints, timeout, _paths[0].StartsWith("akka.ssl.", StringComparison.Ordinal));
                 }
-            }
-            catch (AskTimeoutException)
-            {
-                // Not there (yet): try again after the back-off.
+
+                try
+                {
+                    var identity = await _system.ActorSelection(_paths[index])
+                        .Ask<ActorIdentity>(new Identify(null), Min(remaining, MaxAttempt), cancellation);
+                    if (identity.Subject is not null)
+                    {
+                        return new Located(identity.Subject, index);
+                    }
+                }
+                catch (AskTimeoutException)
+                {
+                    // Not there (yet): the next contact, or again after the back-off.
+                }
             }
 
             if (announce)
             {
                 announce = false;
-                system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (--connect-timeout)",
-                    Endpoint, timeout.TotalSeconds);
+                _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (--connect-timeout)",
+                    Endpoints, timeout.TotalSeconds);
             }
 
-            remaining = timeout - clock.Elapsed;
-            if (remaining > TimeSpan.Zero)
+            var left = timeout - clock.Elapsed;
+            if (left > TimeSpan.Zero)
             {
-                await Task.Delay(Min(backoff, remaining), cancellation);
+                await Task.Delay(Min(backoff, left), cancellation);
             }
 
-            backoff = Min(backoff * 2, maxBackoff);
+            backoff = Min(backoff * 2, _maxBackoff);
         }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>The lists actor found, and the index of the contact that answered.</summary>
+    public sealed record Located(IActorRef Lists, int Index);
 }
 
 public sealed class AggregatorUnreachableException(string endpoint, TimeSpan timeout, bool tls = false)
-    : Exception($"the aggregator at {endpoint} did not answer within {timeout.TotalSeconds:0.###} s (--connect-timeout)"
+    : Exception((endpoint.Contains(',') ? $"none of the aggregators at {endpoint} answered" : $"the aggregator at {endpoint} did not answer")
+        + $" within {timeout.TotalSeconds:0.###} s (--connect-timeout)"
         + (tls ? " (with TLS on, an aggregator without TLS, or one that refuses this worker's certificate, looks the same: is --tls-cert issued by the authority it trusts?)" : ""))
 {
     public string Endpoint { get; } = endpoint;

@@ -22,7 +22,7 @@ public static class AppendCommand
         CheckWholeInput(input);
         var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
         var askTimeout = settings.LocalAskTimeout(connectTimeout);
-        var locator = new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff);
+        var locator = new AggregatorLocator(system, line.Aggregators, settings.MinBackoff, settings.MaxBackoff);
         var producer = system.ActorOf(ProducerActor.Props(line.List, producerId, settings, locator, connectTimeout), "producer");
         var clock = Stopwatch.StartNew();
         using var progress = Console.IsErrorRedirected || line.Json ? null : new ProgressDisplay(producer);

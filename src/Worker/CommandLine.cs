@@ -10,8 +10,7 @@ namespace Worker;
 /// </summary>
 public sealed record CommandLine(
     string Command,
-    string AggregatorHost,
-    int AggregatorPort,
+    IReadOnlyList<Endpoint> Aggregators,
     string List,
     string? ConfigFile,
     double? ConnectTimeoutSeconds,
@@ -25,13 +24,13 @@ public sealed record CommandLine(
 {
     private static readonly CommonOptions Common = new();
 
-    private static readonly Option<(string Host, int Port)> AggregatorOption = new("--aggregator")
+    private static readonly Option<IReadOnlyList<Endpoint>> AggregatorOption = new("--aggregator")
     {
-        Description = "where the aggregator listens",
-        HelpName = "HOST:PORT",
+        Description = "where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost)",
+        HelpName = "HOST:PORT[,HOST:PORT...]",
         Recursive = true,
         Required = true,
-        CustomParser = result => ParseEndpoint(result.Tokens[0].Value, result.AddError),
+        CustomParser = result => Endpoint.ParseList(result.Tokens[0].Value, "--aggregator", result.AddError),
     };
 
     private static readonly Option<string> ListOption = new("--list")
@@ -147,49 +146,19 @@ public sealed record CommandLine(
             throw new UsageException("give items as arguments or with --file, not both", command);
         }
 
-        var (host, port) = result.GetValue(AggregatorOption);
         var count = command.Name switch
         {
             "get" => result.GetValue(CountOption),
             "latency" => result.GetValue(Samples),
             _ => null,
         };
-        return new CommandLine(command.Name, host, port, result.GetValue(ListOption)!, result.GetValue(Common.Config),
+        return new CommandLine(command.Name, result.GetValue(AggregatorOption)!, result.GetValue(ListOption)!, result.GetValue(Common.Config),
             result.GetValue(ConnectTimeoutOption), result.GetValue(JsonOption), result.GetValue(IdOption), file, items,
             command.Name is "get" or "follow" ? result.GetValue(FromOption) : null, count, Common.Tls(result));
     }
 
     /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
     public static string Help(Command? command = null) => CommonOptions.HelpOf(Root, command ?? Root);
-
-    /// <summary>HOST:PORT, with [v6]:PORT for IPv6.</summary>
-    public static (string Host, int Port) ParseEndpoint(string text) =>
-        ParseEndpoint(text, problem => throw new UsageException(problem));
-
-    private static (string Host, int Port) ParseEndpoint(string text, Action<string> error)
-    {
-        var colon = text.LastIndexOf(':');
-        var host = colon > 0 ? text[..colon] : string.Empty;
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-
-        if (host.Length == 0 || host.Contains(' ') || (host.Contains(':') && !text.StartsWith('[')))
-        {
-            error($"--aggregator '{text}' is not HOST:PORT (for example 127.0.0.1:25520)");
-            return default;
-        }
-
-        var portText = text[(colon + 1)..];
-        if (int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535)
-        {
-            return (host, port);
-        }
-
-        error($"--aggregator '{text}': '{portText}' is not a port number (1 to 65535)");
-        return default;
-    }
 
     private static ulong? WholeNumber(System.CommandLine.Parsing.ArgumentResult result, string option, ulong min)
     {

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Remote;
 using Protocol;
 using Protocol.Messages;
 
@@ -35,6 +36,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private IActorRef? _aggregator;
+    private int _contact;
     private ulong _incarnation;
     private bool _started;
     private ulong _acknowledged;
@@ -43,6 +45,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private ulong _confirmedByPosition;
     private ulong? _gapResentFrom;
     private DateTime _lastHeard;
+    private DateTime? _silentSince;
     private DateTime? _unavailableSince;
     private string? _unavailableReason;
     private TimeSpan _backoff;
@@ -66,12 +69,22 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     public static Props Props(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout) =>
         Akka.Actor.Props.Create(() => new ProducerActor(list, producer, settings, locator, connectTimeout));
 
-    protected override void PreStart() => Locate(announce: true);
+    protected override void PreStart()
+    {
+        if (_locator.Count > 1)
+        {
+            // With several contacts, a closed connection is reason enough to move on at once.
+            Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
+        }
+
+        Locate(announce: true);
+    }
 
     private void Connecting()
     {
         Receive<Located>(OnLocated);
         Receive<LocateFailed>(m => Fail(ExitCodes.Unreachable, $"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged"));
+        Receive<DisassociatedEvent>(_ => { }); // of a contact already given up
         Requests(sendOffers: false);
     }
 
@@ -82,6 +95,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         Receive<Resend>(_ => AskResumePosition());
         Receive<Retry>(_ => AskResumePosition());
         Receive<Terminated>(OnTerminated);
+        Receive<DisassociatedEvent>(OnDisassociated);
         Receive<BatchAppended>(_ => { }); // answers to batches sent before the loss: the position covers them
         Receive<AppendRefused>(_ => { });
         Requests(sendOffers: false);
@@ -119,6 +133,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         Receive<Resend>(_ => OnAckTimeout());
         Receive<Retry>(_ => SendAll());
         Receive<Terminated>(OnTerminated);
+        Receive<DisassociatedEvent>(OnDisassociated);
     }
 
     /// <summary>What the command loop asks, in every state but <see cref="Failed"/>.</summary>
@@ -148,14 +163,15 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// <param name="announce">false after a loss, which is already announced.</param>
     private void Locate(bool announce)
     {
-        _locator.LocateAsync(_connectTimeout, announce: announce).PipeTo(Self,
-            success: aggregator => new Located(aggregator),
+        _locator.LocateAsync(_connectTimeout, _contact, announce: announce).PipeTo(Self,
+            success: located => new Located(located.Lists, located.Index),
             failure: e => new LocateFailed(e is AggregatorUnreachableException ? e : e.GetBaseException()));
     }
 
     private void OnLocated(Located located)
     {
         _aggregator = located.Aggregator;
+        _contact = located.Index;
         Context.Watch(_aggregator);
         _lastHeard = DateTime.UtcNow;
         Become(Resuming);
@@ -206,7 +222,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
         Advance(position.NextOffset, byPosition: true);
         _log.Warning("Resuming at offset {0} with the aggregator at {1}; resending {2} unacknowledged batches",
-            _acknowledged, _locator.Endpoint, _pending.Count);
+            _acknowledged, _locator.Endpoint(_contact), _pending.Count);
         _gapResentFrom = null;
         BecomeStreaming();
         SendAll();
@@ -273,6 +289,13 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void OnAcknowledged(BatchAppended ack)
     {
         Heard();
+        if (_silentSince is { } since)
+        {
+            // After a stall (in a cluster: the list's node died and the list started on another).
+            _log.Warning("Acknowledged again after {0:0.0} s without an answer, by {1}", (_lastHeard - since).TotalSeconds, Sender.Path.Address.ToString());
+            _silentSince = null;
+        }
+
         if (ack.Incarnation != 0 && _incarnation == 0)
         {
             _incarnation = ack.Incarnation;
@@ -374,6 +397,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
         _log.Warning("No acknowledgement within {0}; resending {1} batches from offset {2}",
             _settings.AckTimeout, _pending.Count, _acknowledged);
+        _silentSince ??= _lastHeard;
         SendAll();
     }
 
@@ -387,19 +411,42 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         }
 
         Fail(ExitCodes.Failure,
-            $"the aggregator at {_locator.Endpoint} is connected but has answered nothing for {silent.TotalSeconds:0} s (actors.worker.unavailable-timeout); {_acknowledged} items acknowledged (re-run with the same --id to resume)");
+            $"the aggregator at {_locator.Endpoint(_contact)} is connected but has answered nothing for {silent.TotalSeconds:0} s (actors.worker.unavailable-timeout); {_acknowledged} items acknowledged (re-run with the same --id to resume)");
         return true;
     }
 
     private void OnTerminated(Terminated terminated)
     {
-        if (!terminated.ActorRef.Equals(_aggregator))
+        if (terminated.ActorRef.Equals(_aggregator))
         {
-            return;
+            Lost();
+        }
+    }
+
+    private void OnDisassociated(DisassociatedEvent disassociated)
+    {
+        if (_aggregator is not null && disassociated.RemoteAddress.Equals(_aggregator.Path.Address))
+        {
+            Lost();
+        }
+    }
+
+    /// <summary>The contact is gone: find it again, or, with several, the next one first.</summary>
+    private void Lost()
+    {
+        if (_locator.Count > 1)
+        {
+            _log.Warning("Lost the aggregator at {0}; trying the other contacts ({1}) for up to {2} s",
+                _locator.Endpoint(_contact), _locator.Endpoints, _connectTimeout.TotalSeconds);
+            _contact = (_contact + 1) % _locator.Count;
+        }
+        else
+        {
+            _log.Warning("Lost the aggregator at {0}; waiting up to {1} s for it to return",
+                _locator.Endpoint(_contact), _connectTimeout.TotalSeconds);
         }
 
-        _log.Warning("Lost the aggregator at {0}; waiting up to {1} s for it to return",
-            _locator.Endpoint, _connectTimeout.TotalSeconds);
+        Context.Unwatch(_aggregator);
         _aggregator = null;
         _gapResentFrom = null;
         Timers.CancelAll();
@@ -542,7 +589,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     public sealed record Progress(ulong Acknowledged, ulong Applied, ulong Duplicates, bool Connected, string? Unavailable)
         : INoSerializationVerificationNeeded;
 
-    private sealed record Located(IActorRef Aggregator) : INoSerializationVerificationNeeded;
+    private sealed record Located(IActorRef Aggregator, int Index) : INoSerializationVerificationNeeded;
 
     private sealed record LocateFailed(Exception Reason) : INoSerializationVerificationNeeded;
 

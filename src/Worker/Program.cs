@@ -27,7 +27,7 @@ public static class Program
             system = ActorSystem.Create(ActorNames.WorkerSystem, TransportSecurity.SystemSetup(file.Config, security));
             var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
             var client = new AggregatorClient(
-                new AggregatorLocator(system, line.AggregatorHost, line.AggregatorPort, settings.MinBackoff, settings.MaxBackoff),
+                new AggregatorLocator(system, line.Aggregators, settings.MinBackoff, settings.MaxBackoff),
                 connectTimeout, settings.RequestTimeout, settings.UnavailableTimeout, settings.MinBackoff, settings.MaxBackoff);
             using var stop = new CancellationTokenSource();
             var signalCode = ExitCodes.Interrupted;

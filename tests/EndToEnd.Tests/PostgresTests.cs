@@ -47,19 +47,7 @@ public sealed class PostgresTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    /// <summary>The shipped aggregator.hocon with the journal switched to PostgreSQL: configuration alone.</summary>
-    private string WriteConfig(string connectionString)
-    {
-        var shipped = File.ReadAllText(Path.Combine(Path.GetDirectoryName(Executables.Aggregator)!, "aggregator.hocon"));
-        var quoted = $"\"{connectionString}\"";
-        var path = Path.Combine(_files.Directory, "postgres.hocon");
-        File.WriteAllText(path, $$"""
-            {{shipped}}
-            akka.persistence.journal.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
-            akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
-            """);
-        return path;
-    }
+    private string WriteConfig(string connectionString) => PostgresFactAttribute.WriteConfig(_files.Directory, connectionString);
 }
 
 /// <summary>A fact that needs a PostgreSQL server: skipped, saying why, when none is configured.</summary>
@@ -77,4 +65,21 @@ public sealed class PostgresFactAttribute : FactAttribute
 
     public static string? ConnectionString =>
         Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;
+
+    /// <summary>
+    /// The shipped aggregator.hocon with the journal switched to PostgreSQL (configuration
+    /// alone), written in <paramref name="directory"/>; its path.
+    /// </summary>
+    public static string WriteConfig(string directory, string connectionString)
+    {
+        var shipped = File.ReadAllText(Path.Combine(Path.GetDirectoryName(Executables.Aggregator)!, "aggregator.hocon"));
+        var quoted = $"\"{connectionString}\"";
+        var path = Path.Combine(directory, "postgres.hocon");
+        File.WriteAllText(path, $$"""
+            {{shipped}}
+            akka.persistence.journal.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
+            akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
+            """);
+        return path;
+    }
 }

@@ -94,7 +94,7 @@ public sealed class HoconFileSpecs : IDisposable
         var file = HoconFile.Load(path, "worker.hocon");
 
         Assert.Equal(3, file.GetInt("actors.worker.max-in-flight"));
-        Assert.Equal(TimeSpan.FromSeconds(10), file.GetTimeSpan("actors.worker.ack-timeout"));
+        Assert.Equal(TimeSpan.FromSeconds(2), file.GetTimeSpan("actors.worker.ack-timeout"));
         Assert.Equal("127.0.0.1", file.GetString("akka.remote.dot-netty.tcp.hostname"));
     }
 
@@ -167,7 +167,8 @@ public sealed class HoconFileSpecs : IDisposable
         HoconFile.KeysUnder(config, root).Select(key =>
         {
             var value = config.GetValue(key);
-            var text = value.IsArray() ? $"[{string.Join(", ", value.GetArray().Select(v => v.GetString()))}]" : value.GetString();
+            // Akka reads an empty array as neither an array nor a string.
+            var text = value.IsArray() ? $"[{string.Join(", ", value.GetArray().Select(v => v.GetString()))}]" : value.GetString() ?? "[]";
             return KeyValuePair.Create(key, text.Length == 0 ? "\"\"" : text);
         });
 

@@ -33,6 +33,7 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         new ListCleared { Incarnation = 9 },
         new GetStats { After = "orders" },
         new ListStats { List = "orders", Length = 3, Producers = 1, Followers = 2, Node = "akka.tcp://aggregator@127.0.0.1:25520" },
+        new GetListStats { List = "orders" },
         new Stats { Lists = { new ListStats { List = "orders", Length = 3 } }, More = true },
     ];
 

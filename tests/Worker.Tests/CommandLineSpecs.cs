@@ -10,7 +10,8 @@ public sealed class CommandLineSpecs
     {
         var line = CommandLine.Parse(["append", "--aggregator", "127.0.0.1:25520", "--id", "w1", "--list", "orders", "a", "b"])!;
 
-        Assert.Equal(("append", "127.0.0.1", 25520, "w1", "orders"), (line.Command, line.AggregatorHost, line.AggregatorPort, line.ProducerId, line.List));
+        Assert.Equal(("append", "w1", "orders"), (line.Command, line.ProducerId, line.List));
+        Assert.Equal([new Endpoint("127.0.0.1", 25520)], line.Aggregators);
         Assert.Equal(["a", "b"], line.Items);
     }
 
@@ -37,8 +38,8 @@ public sealed class CommandLineSpecs
     {
         var line = CommandLine.Parse(["--config=w.hocon", "get", "--aggregator=h:7", "--list=orders", "--from=3", "--count=2"])!;
 
-        Assert.Equal(("get", "w.hocon", "h", 7, "orders", 3ul, 2ul),
-            (line.Command, line.ConfigFile, line.AggregatorHost, line.AggregatorPort, line.List, line.From, line.Count));
+        Assert.Equal(("get", "w.hocon", "orders", 3ul, 2ul), (line.Command, line.ConfigFile, line.List, line.From, line.Count));
+        Assert.Equal([new Endpoint("h", 7)], line.Aggregators);
     }
 
     [Fact]
@@ -58,7 +59,7 @@ public sealed class CommandLineSpecs
 
         Assert.Null(CommandLine.Parse(["help"], output));
         Assert.Contains("append", output.ToString());
-        Assert.Contains("--aggregator <HOST:PORT>", output.ToString());
+        Assert.Contains("--aggregator <HOST:PORT[,HOST:PORT...]>", output.ToString());
     }
 
     [Fact]
@@ -71,8 +72,20 @@ public sealed class CommandLineSpecs
     }
 
     [Fact]
+    public void CommandLine_should_take_several_aggregators_separated_by_commas()
+    {
+        var line = CommandLine.Parse(["count", "--aggregator", "10.0.0.1:25520,[::1]:25521, node-3:25522"])!;
+
+        Assert.Equal([new Endpoint("10.0.0.1", 25520), new Endpoint("::1", 25521), new Endpoint("node-3", 25522)], line.Aggregators);
+        Assert.Contains("--aggregator names h:1 twice",
+            Assert.Throws<UsageException>(() => CommandLine.Parse(["count", "--aggregator", "h:1,h:1"])).Message);
+        Assert.Contains("--aggregator 'h:1,' has an empty entry",
+            Assert.Throws<UsageException>(() => CommandLine.Parse(["count", "--aggregator", "h:1,"])).Message);
+    }
+
+    [Fact]
     public void CommandLine_should_parse_an_ipv6_endpoint() =>
-        Assert.Equal(("::1", 25520), CommandLine.ParseEndpoint("[::1]:25520"));
+        Assert.Equal([new Endpoint("::1", 25520)], Endpoint.ParseList("[::1]:25520", "--aggregator", e => throw new InvalidOperationException(e)));
 
     [Theory]
     [InlineData(new[] { "append", "--aggregator", "127.0.0.1:25520", "--bogus" }, "unknown option '--bogus' for 'append'")]

@@ -186,7 +186,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_give_up_with_unreachable_after_the_connect_timeout()
     {
-        var nobody = new AggregatorLocator(Sys, "127.0.0.1", FreePort(), Settings.MinBackoff, Settings.MaxBackoff);
+        var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], Settings.MinBackoff, Settings.MaxBackoff);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings, nobody, TimeSpan.FromSeconds(1)));
 
         producer.Tell(new ProducerActor.Start());
@@ -199,7 +199,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
     {
-        var locator = new AggregatorLocator(Sys, _address.Host!, _address.Port!.Value, Settings.MinBackoff, Settings.MaxBackoff);
+        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings.MinBackoff, Settings.MaxBackoff);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) },
             locator, TimeSpan.FromSeconds(10)));
         producer.Tell(new ProducerActor.Start());
@@ -360,7 +360,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private async Task<IActorRef> StartAsync(ulong resumeAt, WorkerSettings? settings = null)
     {
-        var locator = new AggregatorLocator(Sys, _address.Host!, _address.Port!.Value, Settings.MinBackoff, Settings.MaxBackoff);
+        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings.MinBackoff, Settings.MaxBackoff);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator, TimeSpan.FromSeconds(10)));
         producer.Tell(new ProducerActor.Start());
         var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();

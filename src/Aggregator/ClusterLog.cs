@@ -1,0 +1,62 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+
+namespace Aggregator;
+
+/// <summary>
+/// Logs the cluster's membership as it changes, one line a change: a node up, unreachable,
+/// reachable again, leaving, removed (and whether it was downed), and the oldest node (which
+/// holds the shard coordinator).
+/// </summary>
+public sealed class ClusterLog : ReceiveActor
+{
+    private readonly Cluster _cluster = Cluster.Get(Context.System);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SortedSet<Member> _up = new(Member.AgeOrdering);
+    private Address? _oldest;
+
+    public ClusterLog()
+    {
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        Receive<ClusterEvent.MemberUp>(m =>
+        {
+            _up.Add(m.Member);
+            Changed("Cluster: node {0} is up ({1} members up)", m.Member.Address);
+        });
+        Receive<ClusterEvent.MemberJoined>(m => _log.Info("Cluster: node {0} joins", m.Member.Address));
+        Receive<ClusterEvent.UnreachableMember>(m => _log.Warning("Cluster: node {0} is unreachable", m.Member.Address));
+        Receive<ClusterEvent.ReachableMember>(m => _log.Info("Cluster: node {0} is reachable again", m.Member.Address));
+        Receive<ClusterEvent.MemberLeft>(m => _log.Info("Cluster: node {0} leaves", m.Member.Address));
+        Receive<ClusterEvent.MemberExited>(m => _log.Info("Cluster: node {0} has handed over and exits", m.Member.Address));
+        Receive<ClusterEvent.MemberDowned>(m => _log.Warning("Cluster: node {0} is downed", m.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(m =>
+        {
+            _up.RemoveWhere(up => up.UniqueAddress.Equals(m.Member.UniqueAddress));
+            Changed(
+            m.PreviousStatus == MemberStatus.Down
+                ? "Cluster: node {0} is removed after being downed; its lists start on the other nodes ({1} members up)"
+                : "Cluster: node {0} is removed ({1} members up)",
+            m.Member.Address);
+        });
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+    }
+
+    public static Props Props() => Akka.Actor.Props.Create(() => new ClusterLog());
+
+    protected override void PreStart() => _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+        typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private void Changed(string format, Address address)
+    {
+        _log.Info(format, address, _up.Count);
+        var oldest = _up.Min?.Address;
+        if (oldest is not null && !oldest.Equals(_oldest))
+        {
+            _oldest = oldest;
+            _log.Info("Cluster: the oldest node, which holds the shard coordinator, is {0}", oldest);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+using static EndToEnd.Tests.KillScenario;
+
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// Cluster mode with real processes: three aggregator nodes on loopback sharing the
+/// PostgreSQL journal, six workers appending 200,000 items each to six lists while a node is
+/// SIGKILLed (the node of a list, then, after it rejoins, the oldest node, which holds the
+/// shard coordinator) or leaves with SIGTERM. Every item ends up in its list exactly once,
+/// in its producer's order; each test prints how long appends to the lost node's lists
+/// paused.
+/// </summary>
+public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
+{
+    private const int PerWorker = 200_000;
+    private const int Half = PerWorker / 2;
+    private readonly ItemFiles _files = new();
+
+    [PostgresFact]
+    public async Task Workers_should_finish_across_a_SIGKILL_of_their_lists_node_and_of_the_oldest_node_after_it_rejoins()
+    {
+        await using var cluster = await TestCluster.StartAsync(Config(), output);
+
+        // The node of a list that is not the oldest: the plain failover.
+        var first = await AppendAcrossAsync(cluster, "k", async lists =>
+        {
+            var oldest = cluster.Oldest();
+            var victim = lists.Values.First(node => node != oldest);
+            await cluster.KillAsync(victim);
+            return victim;
+        });
+
+        // It rejoins on the same address, and a new cluster does not form around it.
+        var restarted = await cluster.RestartAsync(first.Victim);
+        await restarted.Process.WaitForStderrAsync("(3 members up)", Long);
+
+        // Then the oldest node, holding the shard coordinator and lists of its own.
+        await AppendAcrossAsync(cluster, "o", async _ =>
+        {
+            var victim = cluster.Oldest();
+            await cluster.KillAsync(victim);
+            return victim;
+        }, mustHoldListsOn: cluster.Oldest);
+    }
+
+    [PostgresFact]
+    public async Task A_node_that_leaves_with_SIGTERM_should_hand_its_lists_over_and_exit_0()
+    {
+        await using var cluster = await TestCluster.StartAsync(Config(), output);
+
+        var left = await AppendAcrossAsync(cluster, "t", async lists =>
+        {
+            var victim = lists.Values.First();
+            var run = await cluster.StopAsync(victim);
+            Assert.True(run.ExitCode == 0, $"the node exited {run.ExitCode}: {run.Stderr}");
+            Assert.Contains("leaves this node", run.Stderr);
+            return victim;
+        });
+
+        // A graceful hand-over is not a failure detection: far below the SIGKILL case.
+        Assert.All(left.Pauses, pause => Assert.True(pause < TimeSpan.FromSeconds(5), $"appends paused {pause.TotalSeconds:0.0} s"));
+    }
+
+    public void Dispose() => _files.Dispose();
+
+    private string Config() => PostgresFactAttribute.WriteConfig(_files.Directory, PostgresFactAttribute.ConnectionString!);
+
+    /// <summary>
+    /// Six workers, one a list, each sending half of its 200,000 items through stdin, then
+    /// <paramref name="disrupt"/> (given where each list is; answering which node it took
+    /// away), then the other half. Asserts every worker exits 0 with a summary that adds up
+    /// and every list holds its producer's items once each, in order; prints and returns how
+    /// long each worker whose list was on the lost node went without acknowledgements.
+    /// </summary>
+    /// <param name="mustHoldListsOn">a node that must hold one of the lists (new names are tried until it does).</param>
+    private async Task<(int Victim, TimeSpan[] Pauses)> AppendAcrossAsync(TestCluster cluster, string tag,
+        Func<IReadOnlyDictionary<string, int>, Task<int>> disrupt, Func<int>? mustHoldListsOn = null)
+    {
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var lists = await cluster.PlaceListsAsync(Enumerable.Range(0, 100).Select(i => $"{tag}{run}-{i}"), 6, mustHoldListsOn?.Invoke());
+        var producers = lists.Keys.Select((_, i) => $"{tag}{i}{run[..2]}").ToArray();
+        var workers = lists.Keys.Zip(producers).Select(p => RunningProcess.Start(Executables.Worker,
+            ["append", "--aggregator", cluster.Contacts, "--list", p.First, "--id", p.Second, "--json", "-"], redirectStdin: true)).ToArray();
+        try
+        {
+            foreach (var (worker, producer) in workers.Zip(producers))
+            {
+                await worker.WriteStdinAsync(Lines(ItemFiles.Items(producer, Half)));
+            }
+
+            foreach (var list in lists.Keys)
+            {
+                await cluster.WaitForCountAsync(list, atLeast: 16_384);
+            }
+
+            // Where the lists are now: shards may have been rebalanced since they were placed.
+            lists = await cluster.WhereAsync(lists.Keys);
+            var killedAt = DateTime.UtcNow;
+            var victim = await disrupt(lists);
+
+            // All at once: a pipe write blocks while its worker waits, and every worker must
+            // be sending while the lost node's lists are away.
+            await Task.WhenAll(workers.Zip(producers).Select(p => p.First.WriteStdinAndCloseAsync(Lines(ItemFiles.Items(p.Second, PerWorker).Skip(Half)))));
+
+            var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
+            var pauses = new List<TimeSpan>();
+            foreach (var ((list, node), (result, producer)) in lists.Zip(runs.Zip(producers)))
+            {
+                Assert.True(result.ExitCode == 0, $"{producer} exited {result.ExitCode}: {result.Stderr}");
+                Assert.Equal(PerWorker, Summary(result, "appended") + Summary(result, "duplicates") + Summary(result, "alreadyStored"));
+                AssertEachProducerOnceInOrder(await cluster.ReadAllAsync(list), [producer], PerWorker);
+                if (node == victim)
+                {
+                    var resumed = FirstAcknowledgementAfter(result.Stderr, killedAt);
+                    Assert.True(resumed is not null,
+                        $"{producer} (list {list} on the lost node {victim}) logged no resumption:\n{result.Stderr}\nthe nodes said of it:\n{cluster.LogLinesWith(list)}");
+                    pauses.Add(resumed.Value - killedAt);
+                }
+            }
+
+            Assert.NotEmpty(pauses);
+            output.WriteLine($"node {victim} lost: appends to its lists ({pauses.Count}) resumed on another node after " +
+                string.Join(", ", pauses.Select(p => $"{p.TotalSeconds:0.0} s")));
+            return (victim, pauses.ToArray());
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// When a worker heard an acknowledgement again after losing one: the time of its log line
+    /// saying it resumed with another node, or that acknowledgements came back.
+    /// </summary>
+    private static DateTime? FirstAcknowledgementAfter(string stderr, DateTime since)
+    {
+        foreach (Match line in ResumedLine().Matches(stderr))
+        {
+            var at = DateTime.ParseExact(line.Groups["at"].Value, "yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+            if (at >= since)
+            {
+                return at;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"^\[WARNING\]\[(?<at>[0-9: .-]+)\]\[[^\]]*\] (Resuming at offset|Acknowledged again)", RegexOptions.Multiline)]
+    private static partial Regex ResumedLine();
+
+    private static string Lines(IEnumerable<string> items) => string.Concat(items.Select(i => i + "\n"));
+
+    /// <summary>Three aggregator nodes on free loopback ports, each seeding from all three; SIGKILLed on dispose.</summary>
+    private sealed partial class TestCluster : IAsyncDisposable
+    {
+        private readonly ServedAggregator?[] _nodes;
+        private readonly int[] _ports;
+        private readonly string[] _options;
+
+        private TestCluster(int[] ports, string config)
+        {
+            _ports = ports;
+            _nodes = new ServedAggregator?[ports.Length];
+            _options = ["--cluster", .. ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p}" }), "--config", config];
+        }
+
+        /// <summary>Every node, for --aggregator.</summary>
+        public string Contacts => string.Join(",", _ports.Select(p => $"127.0.0.1:{p}"));
+
+        public static async Task<TestCluster> StartAsync(string config, ITestOutputHelper output)
+        {
+            var cluster = new TestCluster([Executables.FreePort(), Executables.FreePort(), Executables.FreePort()], config);
+            try
+            {
+                var started = await Task.WhenAll(cluster._ports.Select((_, i) => cluster.StartNodeAsync(i)));
+                output.WriteLine($"cluster of {started.Length} nodes up: {cluster.Contacts}");
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>The index of the node at <paramref name="address"/> (akka.tcp://aggregator@host:port).</summary>
+        public int NodeOf(string address) => Array.IndexOf(_ports, int.Parse(address[(address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+
+        /// <summary>The oldest live node (it holds the shard coordinator), as the nodes' logs say.</summary>
+        public int Oldest()
+        {
+            var said = _nodes.Where(n => n is not null)
+                .Select(n => OldestLine().Matches(n!.Process.Stderr).LastOrDefault()?.Groups["node"].Value)
+                .First(n => n is not null)!;
+            return NodeOf(said);
+        }
+
+        /// <summary>
+        /// Loads lists of the given names (a count starts a list's actor) until
+        /// <paramref name="count"/> are placed, one on <paramref name="mustHoldOne"/> if given;
+        /// answers where each is.
+        /// </summary>
+        public async Task<IReadOnlyDictionary<string, int>> PlaceListsAsync(IEnumerable<string> names, int count, int? mustHoldOne)
+        {
+            var placed = new Dictionary<string, int>();
+            foreach (var name in names)
+            {
+                Assert.Equal(0, Count(await WorkerAsync("count", "--list", name)));
+                placed[name] = (await WhereAsync([name]))[name];
+                if (placed.Count >= count && (mustHoldOne is null || placed.Values.Contains(mustHoldOne.Value)))
+                {
+                    var chosen = mustHoldOne is { } must ? placed.Where(p => p.Value == must).Take(1) : [];
+                    return chosen.Concat(placed.Where(p => !chosen.Contains(p)).Take(count - chosen.Count())).ToDictionary();
+                }
+            }
+
+            throw new InvalidOperationException($"no list of these names is on node {mustHoldOne}");
+        }
+
+        /// <summary>The node of each of <paramref name="lists"/>, as <c>stats</c> says.</summary>
+        public async Task<IReadOnlyDictionary<string, int>> WhereAsync(IEnumerable<string> lists)
+        {
+            var stats = await WorkerAsync("stats", "--json");
+            using var json = JsonDocument.Parse(stats.Stdout);
+            var nodes = json.RootElement.EnumerateArray().ToDictionary(l => l.GetProperty("list").GetString()!, l => l.GetProperty("node").GetString()!);
+            return lists.ToDictionary(list => list, list => NodeOf(nodes[list]));
+        }
+
+        public async Task WaitForCountAsync(string list, long atLeast)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Count(await WorkerAsync("count", "--list", list)) < atLeast)
+            {
+                Assert.True(clock.Elapsed < Long, $"list '{list}' did not reach {atLeast} items within {Long}");
+            }
+        }
+
+        /// <summary>The live nodes' log lines that contain <paramref name="text"/> or are about membership.</summary>
+        public string LogLinesWith(string text) => string.Join('\n', _nodes.Where(n => n is not null).SelectMany(n =>
+            n!.Process.Stderr.Split('\n').Where(l => l.Contains(text, StringComparison.Ordinal) || l.Contains("Cluster:", StringComparison.Ordinal))
+                .Select(l => $"{n.Endpoint} {l}")));
+
+        public async Task<string[]> ReadAllAsync(string list) => (await WorkerAsync("get", "--list", list)).Lines;
+
+        /// <summary>SIGKILL.</summary>
+        public async Task KillAsync(int node)
+        {
+            await _nodes[node]!.DisposeAsync();
+            _nodes[node] = null;
+        }
+
+        /// <summary>SIGTERM, and the node's exit.</summary>
+        public async Task<Completed> StopAsync(int node)
+        {
+            var process = _nodes[node]!.Process;
+            process.Signal(15);
+            var run = await process.WaitForExitAsync(Long);
+            await _nodes[node]!.DisposeAsync();
+            _nodes[node] = null;
+            return run;
+        }
+
+        public Task<ServedAggregator> RestartAsync(int node) => StartNodeAsync(node);
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var node in _nodes)
+            {
+                if (node is not null)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+        }
+
+        private async Task<ServedAggregator> StartNodeAsync(int node) =>
+            _nodes[node] = await ServedAggregator.StartWithAsync(_options, _ports[node]);
+
+        private async Task<Completed> WorkerAsync(params string[] args)
+        {
+            var run = await Executables.RunWorkerAsync([args[0], "--aggregator", Contacts, .. args[1..]]);
+            Assert.True(run.ExitCode == 0, $"worker {string.Join(' ', args)} exited {run.ExitCode}; stderr:\n{run.Stderr}");
+            return run;
+        }
+
+        [GeneratedRegex(@"the oldest node, which holds the shard coordinator, is (?<node>\S+)")]
+        private static partial Regex OldestLine();
+    }
+}
