@@ -44,6 +44,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private Deletion? _deletion;
     private string? _hole;
     private bool _stopping;
+    private int _deferred;
 
     public ListActor(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
@@ -385,7 +386,13 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private void Reply(object message)
     {
         var sender = Sender;
-        DeferAsync(message, m => sender.Tell(m));
+        _deferred++;
+        DeferAsync(message, m =>
+        {
+            _deferred--;
+            sender.Tell(m);
+            StopIfDrained();
+        });
     }
 
     private void Refuse(AppendBatch batch, Refusal reason, string message)
@@ -495,7 +502,8 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void MaybeSnapshot()
     {
-        if (_pending.Count == 0 && _snapshotsInFlight == 0
+        // A list that is stopping leaves its snapshot to its next actor: the hand-over waits for nothing it can skip.
+        if (_pending.Count == 0 && _snapshotsInFlight == 0 && !_stopping
             && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2))
         {
             _bytesSinceSnapshot = 0;
@@ -721,7 +729,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void StopIfDrained()
     {
-        if (_stopping && _pending.Count == 0 && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _deletion is null)
+        if (_stopping && _pending.Count == 0 && _deferred == 0 && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _deletion is null)
         {
             Context.Stop(Self);
         }

@@ -126,8 +126,9 @@ public sealed class Storage : IDisposable
             command.CommandText = """
                 SELECT t.oid IS NOT NULL,
                        EXISTS (SELECT 1 FROM pg_index i
-                               WHERE i.indrelid = t.oid AND i.indisunique
-                                 AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+                               WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indimmediate
+                                 AND i.indpred IS NULL
+                                 AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C")
                                       FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY(i.indkey)) = @columns)
                 FROM (SELECT (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                               WHERE c.relname = @table AND n.nspname = COALESCE(@schema, current_schema()))) AS t(oid)

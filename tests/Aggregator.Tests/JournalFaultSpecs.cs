@@ -272,6 +272,48 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["again"], await this.ReadListAsync(lists, "reborn"));
     }
 
+    [Fact]
+    public async Task ListActor_in_a_cluster_should_finish_its_writes_in_flight_before_it_stops_for_a_hand_over()
+    {
+        var sharded = Durable with { Sharded = true };
+        var list = Sys.ActorOf(ListActor.Props("moving", sharded, new AggregatorMetrics()), "moving-1");
+        Watch(list);
+        list.Tell(Specs.Batch("moving", "a", 0, "a0"));
+        await ExpectMsgAsync<BatchAppended>();
+        var follower = CreateTestProbe();
+        list.Tell(new GetRange { List = "moving", From = 1, Wait = true }, follower.Ref);
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+
+        list.Tell(Specs.Batch("moving", "a", 1, "a1", "a2"));
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+        list.Tell(ListsActor.StopList.Instance); // what the shard sends when the list moves or idles
+
+        // The follower is answered (it asks again, wherever the list is next); the list waits for its write.
+        Assert.Equal(1ul, (await follower.ExpectMsgAsync<ItemRange>()).Length);
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        gate.Open();
+        Assert.Equal(3ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
+        await ExpectTerminatedAsync(list);
+
+        await _journal.OnWrite.Pass();
+        var next = Sys.ActorOf(ListActor.Props("moving", sharded, new AggregatorMetrics()), "moving-2");
+        Assert.Equal(["a0", "a1", "a2"], await this.ReadListAsync(next, "moving"));
+    }
+
+    [Fact]
+    public async Task ListActor_in_a_cluster_should_stop_at_once_when_nothing_is_in_flight()
+    {
+        var list = Sys.ActorOf(ListActor.Props("still", Durable with { Sharded = true }, new AggregatorMetrics()), "still-1");
+        Watch(list);
+        list.Tell(Specs.Batch("still", "a", 0, "a0"));
+        await ExpectMsgAsync<BatchAppended>();
+
+        list.Tell(ListsActor.StopList.Instance);
+
+        await ExpectTerminatedAsync(list);
+    }
+
     private IActorRef Start(ListSettings settings) => Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
 
     private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings) =>

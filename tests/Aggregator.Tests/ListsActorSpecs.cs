@@ -128,4 +128,38 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     private Task<List<string>> ReadAllAsync(string list) => this.ReadListAsync(_lists, list);
 
     private Task<List<string>> ReadAllAsync(IActorRef lists, string list) => this.ReadListAsync(lists, list);
+
+    [Fact]
+    public void ListsGateway_should_forward_requests_to_the_region_with_their_sender_and_refuse_bad_names_itself()
+    {
+        var region = CreateTestProbe();
+        var gateway = Sys.ActorOf(ListsGateway.Props(region.Ref, new AggregatorMetrics()));
+
+        var batch = Specs.Batch("orders", "p1", 0, "a");
+        gateway.Tell(batch);
+        Assert.Equal(batch, region.ExpectMsg<AppendBatch>());
+        Assert.Equal(TestActor, region.LastSender);
+        gateway.Tell(new GetLength { List = "orders" });
+        region.ExpectMsg<GetLength>();
+
+        gateway.Tell(Specs.Batch("no/slash", "p1", 0, "a"));
+        Assert.Equal(Refusal.InvalidName, ExpectMsg<AppendRefused>().Reason);
+        gateway.Tell(new GetRange { List = "" });
+        Assert.Equal(Refusal.InvalidName, ExpectMsg<RequestRefused>().Reason);
+        region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void ListsGateway_extractor_should_route_every_list_request_by_name_to_the_same_shard_on_every_node()
+    {
+        var extractor = ListsGateway.Extractor(100);
+
+        Assert.Equal("orders", extractor.EntityId(new DeleteList { List = "orders" }));
+        Assert.Equal("orders", extractor.EntityId(new GetListStats { List = "orders" }));
+        Assert.Null(extractor.EntityId(new GetStats()));
+
+        // A stable hash, not string.GetHashCode (which differs in every process): a node
+        // started by hand put list "c" in shard 81 (its actor was /system/sharding/lists/81/c).
+        Assert.Equal("81", extractor.ShardId("c"));
+    }
 }
