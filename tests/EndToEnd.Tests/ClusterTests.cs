@@ -65,6 +65,60 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         Assert.All(left.Pauses, pause => Assert.True(pause < TimeSpan.FromSeconds(5), $"appends paused {pause.TotalSeconds:0.0} s"));
     }
 
+    [Theory]
+    [InlineData(new[] { "--cluster", "--seed", "127.0.0.1:25521" }, "'SQLite.MS' is one process's journal; cluster mode needs a journal every node shares: PostgreSQL")]
+    [InlineData(new[] { "--cluster", "--in-memory", "--seed", "127.0.0.1:25521" }, "--in-memory does not go with --cluster: cluster mode needs a journal every node shares")]
+    [InlineData(new[] { "--cluster" }, "cluster mode needs the nodes to join: --seed HOST:PORT")]
+    [InlineData(new[] { "--seed", "127.0.0.1:25521" }, "--seed goes with --cluster")]
+    [InlineData(new[] { "--cluster", "--seed", "127.0.0.1" }, "--seed '127.0.0.1' is not HOST:PORT")]
+    public async Task A_cluster_node_that_cannot_work_should_be_refused_at_start_up_with_exit_2(string[] options, string message)
+    {
+        await using var node = Executables.StartAggregator(["serve", "--port", "0", .. options]);
+
+        var run = await node.WaitForExitAsync(Long);
+
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.Stderr}");
+        Assert.Contains(message, run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    [PostgresFact]
+    public async Task A_cluster_with_mutual_TLS_should_serve_trusted_workers_and_keep_out_other_CAs_workers_and_nodes()
+    {
+        using var certificates = new TestCertificates();
+        await using var cluster = await TestCluster.StartAsync(Config(), output, size: 2,
+            nodeOptions: certificates.Aggregator.Options(certificates.CaFile), workerOptions: certificates.Worker.Options(certificates.CaFile));
+        Assert.StartsWith("akka.ssl.tcp://", cluster[0]!.Address);
+        var lists = Enumerable.Range(0, 4).Select(i => $"tls{Guid.NewGuid():N}"[..12] + i).ToArray();
+        foreach (var list in lists)
+        {
+            await cluster.WorkerAsync("append", "--list", list, "--id", "tw", "one", "two");
+        }
+
+        // A worker from another CA appends nothing; a node with such a certificate never joins.
+        var intruder = await Executables.RunWorkerAsync(["append", "--aggregator", cluster.Contacts, "--connect-timeout", "3",
+            .. certificates.OtherCaWorker.Options(certificates.CaFile), "--list", lists[0], "intruder"]);
+        Assert.True(intruder.ExitCode is 2 or 3, intruder.Stderr);
+        var port = Executables.FreePort();
+        await using (var node = Executables.StartAggregator(["serve", "--port", port.ToString(CultureInfo.InvariantCulture), "--cluster",
+            .. cluster.Seeds, "--config", Config(), .. certificates.OtherCaWorker.Options(certificates.CaFile)]))
+        {
+            await cluster[0]!.Process.WaitForStderrAsync("(CN=intruder, issued by CN=Other CA) is not trusted", Long);
+            await node.WaitForStderrAsync("Couldn't join seed nodes", Long);
+            Assert.Empty(node.Stdout);
+        }
+
+        Assert.DoesNotContain($":{port} joins", cluster[0]!.Process.Stderr + cluster[1]!.Process.Stderr);
+        foreach (var list in lists)
+        {
+            Assert.Equal(["one", "two"], await cluster.ReadAllAsync(list));
+        }
+
+        var stats = await cluster.WorkerAsync("stats");
+        Assert.All(lists, list => Assert.Matches($@"{list}\s+2\s+1\s+0\s+akka\.ssl\.tcp://aggregator@127\.0\.0\.1:\d+", stats.Stdout));
+    }
+
     public void Dispose() => _files.Dispose();
 
     private string Config() => PostgresFactAttribute.WriteConfig(_files.Directory, PostgresFactAttribute.ConnectionString!);
@@ -176,20 +230,32 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         private readonly ServedAggregator?[] _nodes;
         private readonly int[] _ports;
         private readonly string[] _options;
+        private readonly string[] _workerOptions;
 
-        private TestCluster(int[] ports, string config)
+        private TestCluster(int[] ports, string config, string[] nodeOptions, string[] workerOptions)
         {
             _ports = ports;
             _nodes = new ServedAggregator?[ports.Length];
-            _options = ["--cluster", .. ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p}" }), "--config", config];
+            _options = ["--cluster", .. Seeds, "--config", config, .. nodeOptions];
+            _workerOptions = workerOptions;
         }
+
+        /// <summary>--seed HOST:PORT for every node.</summary>
+        public string[] Seeds => _ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p}" }).ToArray();
+
+        /// <summary>The node at <paramref name="index"/>, if it runs.</summary>
+        public ServedAggregator? this[int index] => _nodes[index];
 
         /// <summary>Every node, for --aggregator.</summary>
         public string Contacts => string.Join(",", _ports.Select(p => $"127.0.0.1:{p}"));
 
-        public static async Task<TestCluster> StartAsync(string config, ITestOutputHelper output)
+        /// <param name="nodeOptions">more options for every node (TLS).</param>
+        /// <param name="workerOptions">more options for every worker command (TLS).</param>
+        public static async Task<TestCluster> StartAsync(string config, ITestOutputHelper output, int size = 3,
+            string[]? nodeOptions = null, string[]? workerOptions = null)
         {
-            var cluster = new TestCluster([Executables.FreePort(), Executables.FreePort(), Executables.FreePort()], config);
+            var cluster = new TestCluster(Enumerable.Range(0, size).Select(_ => Executables.FreePort()).ToArray(), config,
+                nodeOptions ?? [], workerOptions ?? []);
             try
             {
                 var started = await Task.WhenAll(cluster._ports.Select((_, i) => cluster.StartNodeAsync(i)));
@@ -298,12 +364,16 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         private async Task<ServedAggregator> StartNodeAsync(int node) =>
             _nodes[node] = await ServedAggregator.StartWithAsync(_options, _ports[node]);
 
-        private async Task<Completed> WorkerAsync(params string[] args)
+        public async Task<Completed> WorkerAsync(params string[] args)
         {
-            var run = await Executables.RunWorkerAsync([args[0], "--aggregator", Contacts, .. args[1..]]);
+            var run = await UncheckedWorkerAsync(args);
             Assert.True(run.ExitCode == 0, $"worker {string.Join(' ', args)} exited {run.ExitCode}; stderr:\n{run.Stderr}");
             return run;
         }
+
+        /// <summary>A worker command against every contact, with the cluster's worker options; the caller checks the exit.</summary>
+        public Task<Completed> UncheckedWorkerAsync(params string[] args) =>
+            Executables.RunWorkerAsync([args[0], "--aggregator", Contacts, .. _workerOptions, .. args[1..]]);
 
         [GeneratedRegex(@"the oldest node, which holds the shard coordinator, is (?<node>\S+)")]
         private static partial Regex OldestLine();
