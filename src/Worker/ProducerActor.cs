@@ -26,6 +26,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 {
     private const string ResendTimer = "resend";
     private const string RetryTimer = "retry";
+    private static readonly TimeSpan StallLogInterval = TimeSpan.FromSeconds(10);
 
     private readonly string _list;
     private readonly string _producer;
@@ -46,6 +47,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private ulong? _gapResentFrom;
     private DateTime _lastHeard;
     private DateTime? _silentSince;
+    private DateTime _stallLogged;
     private DateTime? _unavailableSince;
     private string? _unavailableReason;
     private TimeSpan _backoff;
@@ -395,8 +397,15 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             return;
         }
 
-        _log.Warning("No acknowledgement within {0}; resending {1} batches from offset {2}",
-            _settings.AckTimeout, _pending.Count, _acknowledged);
+        // Said once when the stall begins, then every 10 s while it lasts.
+        var now = DateTime.UtcNow;
+        if (_silentSince is null || now - _stallLogged >= StallLogInterval)
+        {
+            _log.Warning("No acknowledgement for {0:0.0} s; resending {1} batches from offset {2} every {3}",
+                (now - _lastHeard).TotalSeconds, _pending.Count, _acknowledged, _settings.AckTimeout);
+            _stallLogged = now;
+        }
+
         _silentSince ??= _lastHeard;
         SendAll();
     }

@@ -94,7 +94,7 @@ public sealed class HoconFileSpecs : IDisposable
         var file = HoconFile.Load(path, "worker.hocon");
 
         Assert.Equal(3, file.GetInt("actors.worker.max-in-flight"));
-        Assert.Equal(TimeSpan.FromSeconds(2), file.GetTimeSpan("actors.worker.ack-timeout"));
+        Assert.Equal(TimeSpan.FromSeconds(1), file.GetTimeSpan("actors.worker.ack-timeout"));
         Assert.Equal("127.0.0.1", file.GetString("akka.remote.dot-netty.tcp.hostname"));
     }
 
