@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
@@ -118,6 +119,50 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
             {
                 await worker.DisposeAsync();
             }
+        }
+    }
+
+    [PostgresFact]
+    public async Task A_node_should_be_live_but_neither_ready_nor_found_by_workers_until_it_is_an_Up_member()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var (first, second, metrics) = (Executables.FreePort(), Executables.FreePort(), Executables.FreePort());
+        string[] seeds = ["--seed", $"127.0.0.1:{first}", "--seed", $"127.0.0.1:{second}"];
+        var config = Config();
+
+        // The second seed node waits for the first, which is not there yet: it cannot join.
+        await using var waiting = Executables.StartAggregator(["serve", "--port", second.ToString(CultureInfo.InvariantCulture), "--cluster",
+            .. seeds, "--config", config, "--metrics-port", metrics.ToString(CultureInfo.InvariantCulture)]);
+        var url = $"http://127.0.0.1:{metrics}";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await StatusAsync(http, $"{url}/health/live") != (HttpStatusCode.OK, "Healthy"))
+        {
+            Assert.True(clock.Elapsed < Long, $"/health/live never answered Healthy:\n{waiting.Stderr}");
+            await Task.Delay(200);
+        }
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await StatusAsync(http, $"{url}/health/ready"));
+        var lookup = await Executables.RunWorkerAsync(["count", "--aggregator", $"127.0.0.1:{second}", "--connect-timeout", "2"]);
+        Assert.True(lookup.ExitCode == 3, $"a worker found a node that is not a member: exit {lookup.ExitCode}\n{lookup.Stderr}");
+        Assert.Empty(waiting.Stdout);
+
+        // Once the first seed node starts, the two form the cluster and the second is ready.
+        await using var firstNode = await ServedAggregator.StartWithAsync(["--cluster", .. seeds, "--config", config], first);
+        Assert.StartsWith("ready akka.tcp://aggregator@127.0.0.1:", await waiting.ReadLineAsync(Long));
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await StatusAsync(http, $"{url}/health/ready"));
+        Assert.Equal(0, Count(await Executables.RunWorkerAsync(["count", "--aggregator", $"127.0.0.1:{second}", "--list", $"r{Guid.NewGuid():N}"[..12]])));
+    }
+
+    private static async Task<(HttpStatusCode, string)> StatusAsync(HttpClient http, string url)
+    {
+        try
+        {
+            using var response = await http.GetAsync(url);
+            return (response.StatusCode, (await response.Content.ReadAsStringAsync()).Trim());
+        }
+        catch (HttpRequestException)
+        {
+            return (default, "not listening");
         }
     }
 
