@@ -32,6 +32,12 @@ public sealed class ClusterLog : ReceiveActor
         Receive<ClusterEvent.MemberDowned>(m => _log.Warning("Cluster: node {0} is downed", m.Member.Address));
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
+            var leaving = _cluster.IsTerminated || _cluster.SelfMember.Status is MemberStatus.Exiting or MemberStatus.Removed;
+            if (leaving && !m.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress))
+            {
+                return; // this node has left: the others are not gone, it just no longer sees them
+            }
+
             _up.RemoveWhere(up => up.UniqueAddress.Equals(m.Member.UniqueAddress));
             Changed(
             m.PreviousStatus == MemberStatus.Down
