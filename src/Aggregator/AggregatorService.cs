@@ -101,7 +101,7 @@ public static class AggregatorService
                 // /user/lists forwards to the region, so workers find every node the same way.
                 akka.WithClustering(new ClusterOptions { SeedNodes = cluster.SeedAddresses(serve.Security is not null) })
                     .AddHocon("akka.remote.untrusted-mode = off", HoconAddMode.Prepend)
-                    .WithShardRegion<ListsGateway>(ListsGateway.RegionName, name => ListActor.Props(name, serve.Lists, metrics),
+                    .WithShardRegion<ListsRegion>(ListsGateway.RegionName, name => ListActor.Props(name, serve.Lists, metrics),
                         ListsGateway.Extractor(cluster.Shards), new ShardOptions
                         {
                             StateStoreMode = StateStoreMode.DData,
@@ -117,7 +117,7 @@ public static class AggregatorService
 
                         // Workers find a node by its /user/lists: only once the node is an Up
                         // member, so that one still joining is not found, and they try the next.
-                        var region = registry.Get<ListsGateway>();
+                        var region = registry.Get<ListsRegion>();
                         Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() =>
                             registry.Register<ListsActor>(system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists)));
                     });
@@ -216,8 +216,8 @@ public static class AggregatorService
             if (!IsLoopback(bindHost) && serve.Security is null)
             {
                 system.Log.Warning(
-                    "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
-                    bindHost, address.Port);
+                    "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list{2}, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
+                    bindHost, address.Port, serve.Cluster is null ? "" : ", and, since cluster nodes trust each other's system messages, stop actors and remove nodes");
             }
 
             if (serve.Metrics is { } metrics)
@@ -241,14 +241,12 @@ public static class AggregatorService
 
         private void Ready(Address address)
         {
+            readiness.Ready();
+            stdout.WriteLine($"ready {address}");
+            stdout.Flush();
+            if (StartupProfile.Requested)
             {
-                readiness.Ready();
-                stdout.WriteLine($"ready {address}");
-                stdout.Flush();
-                if (StartupProfile.Requested)
-                {
-                    system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
-                }
+                system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
             }
         }
 

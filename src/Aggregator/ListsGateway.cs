@@ -139,3 +139,6 @@ public sealed class ListsGateway : ReceiveActor
         }
     }
 }
+
+/// <summary>The key of the lists' shard region in the <c>ActorRegistry</c>.</summary>
+public sealed class ListsRegion;

@@ -197,6 +197,22 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task ProducerActor_should_reach_the_aggregator_through_the_next_contact_when_the_first_does_not_answer()
+    {
+        var locator = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort()), new Endpoint(_address.Host!, _address.Port!.Value)],
+            Settings.MinBackoff, Settings.MaxBackoff);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings, locator, TimeSpan.FromSeconds(20)));
+
+        producer.Tell(new ProducerActor.Start());
+
+        await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
+        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 3 });
+        Assert.Equal(3ul, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
+        Assert.Equal(2, locator.Count);
+        Assert.Equal($"127.0.0.1:{_address.Port}", locator.Endpoint(1));
+    }
+
+    [Fact]
     public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
     {
         var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings.MinBackoff, Settings.MaxBackoff);
