@@ -741,8 +741,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     {
         _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
-        RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
+        // The parent first: a resend that answers the refusal must find the list's requests held.
         TellParentStopping();
+        RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -754,8 +755,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         // the journal, where the resent batch is applied and journaled again.
         _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
-        RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
+        // The parent first: a resend that answers the refusal must find the list's requests held.
         TellParentStopping();
+        RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
         Context.Stop(Self);
     }
 
