@@ -13,8 +13,7 @@ public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, 
 
     /// <summary>The seed nodes' Akka addresses, in the transport's protocol (akka.tcp, or akka.ssl.tcp with TLS).</summary>
     public string[] SeedAddresses(bool tls) =>
-        Seeds.Select(seed => ActorNames.ListsPath(seed.Host, seed.Port, tls ? "akka.ssl.tcp" : "akka.tcp")
-            .Replace($"/user/{ActorNames.Lists}", "", StringComparison.Ordinal)).ToArray();
+        Seeds.Select(seed => ActorNames.AggregatorAddress(seed.Host, seed.Port, tls ? "akka.ssl.tcp" : "akka.tcp")).ToArray();
 
     /// <summary>Null unless cluster mode is on (the command line's --cluster, else the file's enabled).</summary>
     /// <exception cref="ConfigurationException">a key is malformed, or no seed node is given.</exception>

@@ -20,7 +20,11 @@ public static class ActorNames
     /// <paramref name="protocol"/> (akka.tcp, or akka.ssl.tcp with TLS).
     /// </summary>
     public static string ListsPath(string host, int port, string protocol = "akka.tcp") =>
-        $"{protocol}://{AggregatorSystem}@{FormatHost(host)}:{port}/user/{Lists}";
+        $"{AggregatorAddress(host, port, protocol)}/user/{Lists}";
+
+    /// <summary>The address of the aggregator's actor system at host:port (a cluster's seed node).</summary>
+    public static string AggregatorAddress(string host, int port, string protocol = "akka.tcp") =>
+        $"{protocol}://{AggregatorSystem}@{FormatHost(host)}:{port}";
 
     private static string FormatHost(string host) =>
         host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
