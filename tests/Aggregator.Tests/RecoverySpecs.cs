@@ -133,6 +133,19 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         return (ack.Applied, ack.Duplicates);
     }
 
+    [Fact]
+    public async Task The_journal_warm_up_should_write_its_one_event_at_the_first_start_and_only_read_it_after()
+    {
+        const string id = "aggregator-journal-warm-up";
+        for (var start = 1; start <= 3; start++)
+        {
+            var warmUp = Watch(Sys.ActorOf(JournalWarmUp.Props()));
+            await ExpectTerminatedAsync(warmUp);
+            Assert.Equal(1, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $id", id));
+            Assert.Equal(1, Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id", id));
+        }
+    }
+
     private long NewestSnapshot(string persistenceId) =>
         Scalar("SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $id", persistenceId);
 
