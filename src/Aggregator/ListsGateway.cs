@@ -22,6 +22,9 @@ public sealed class ListsGateway : ReceiveActor
     private readonly AggregatorMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    /// <summary>Once this node shuts down: another Up node's gateway, which every request goes to instead.</summary>
+    private ActorSelection? _elsewhere;
+
     public ListsGateway(IActorRef region, AggregatorMetrics metrics)
     {
         _region = region;
@@ -31,6 +34,7 @@ public sealed class ListsGateway : ReceiveActor
         Receive<GetLength>(m => Forward(m.List, m));
         Receive<GetRange>(m => Forward(m.List, m));
         Receive<DeleteList>(m => Forward(m.List, m));
+        Receive<Leaving>(_ => Leave());
         Receive<GetStats>(m => Context.ActorOf(RegionStates.Props(m.After, Sender, TimeSpan.FromSeconds(5))));
         Receive<StatsPage>(page => Context.ActorOf(StatsCollector.Props(page.Names.Select(name => (_region, name)).ToList(),
             page.More, page.Requester, Cluster.Get(Context.System).SelfAddress.ToString(), TimeSpan.FromSeconds(5))));
@@ -51,6 +55,38 @@ public sealed class ListsGateway : ReceiveActor
         _ => null,
     });
 
+    /// <summary>
+    /// When this node shuts down (SIGTERM, or downed), the first thing it does is tell the
+    /// gateway, which from then on sends every request to another Up node's gateway: this
+    /// node's shard region hands its shards over and then stops, and requests that reached it
+    /// meanwhile would be lost, costing their workers an ack-timeout each. Workers that use
+    /// this node as their contact go on unaware until its connection closes; then they move
+    /// to their next contact themselves.
+    /// </summary>
+    protected override void PreStart()
+    {
+        var self = Self;
+        CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "lists-gateway-elsewhere", () =>
+        {
+            self.Tell(Leaving.Instance);
+            return Task.FromResult(Akka.Done.Instance);
+        });
+    }
+
+    private void Leave()
+    {
+        var cluster = Cluster.Get(Context.System);
+        var other = cluster.State.Members.FirstOrDefault(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress));
+        if (other is null)
+        {
+            _log.Info("This node shuts down and no other node is up: requests stay with its own shard region");
+            return;
+        }
+
+        _elsewhere = Context.ActorSelection(new RootActorPath(other.Address) / "user" / ActorNames.Lists);
+        _log.Info("This node shuts down: requests that reach it go to {0} from now on", other.Address);
+    }
+
     private void Forward(string list, object message)
     {
         if (Names.Check(list, "list name") is { } problem)
@@ -61,7 +97,20 @@ public sealed class ListsGateway : ReceiveActor
             return;
         }
 
-        _region.Forward(message);
+        if (_elsewhere is not null)
+        {
+            _elsewhere.Tell(message, Sender);
+        }
+        else
+        {
+            _region.Forward(message);
+        }
+    }
+
+    /// <summary>CoordinatedShutdown -> gateway: this node shuts down.</summary>
+    public sealed class Leaving : INoSerializationVerificationNeeded
+    {
+        public static readonly Leaving Instance = new();
     }
 
     /// <summary>collector -> gateway: the names of one stats page, to gather through the region.</summary>
