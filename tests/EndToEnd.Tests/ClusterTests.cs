@@ -8,11 +8,12 @@ using static EndToEnd.Tests.KillScenario;
 namespace EndToEnd.Tests;
 
 /// <summary>
-/// Cluster mode with real processes: three aggregator nodes on loopback sharing the
-/// PostgreSQL journal, six workers appending 200,000 items each to six lists while a node is
-/// SIGKILLed (the node of a list, then, after it rejoins, the oldest node, which holds the
-/// shard coordinator) or leaves with SIGTERM. Every item ends up in its list exactly once,
-/// in its producer's order; each test prints how long appends to the lost node's lists
+/// Cluster mode with real processes: three aggregator nodes sharing the PostgreSQL journal,
+/// eight workers appending 200,000 items each to six lists (three of them to one list) while
+/// a node is SIGKILLed (the node of a list, then, after it rejoins, the oldest node, which
+/// holds the shard coordinator), leaves with SIGTERM, or is cut off by a network partition
+/// (nodes in network namespaces of the test's own). Every item ends up in its list exactly
+/// once, in its producer's order; each test prints how long appends to the lost node's lists
 /// paused.
 /// </summary>
 public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
@@ -53,17 +54,80 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
     {
         await using var cluster = await TestCluster.StartAsync(Config(), output);
 
-        var left = await AppendAcrossAsync(cluster, "t", async lists =>
+        var left = await AppendAcrossAsync(cluster, "t", lists =>
         {
             var victim = lists.Values.First();
-            var run = await cluster.StopAsync(victim);
-            Assert.True(run.ExitCode == 0, $"the node exited {run.ExitCode}: {run.Stderr}");
-            Assert.Contains("leaves this node", run.Stderr);
-            return victim;
+            cluster.Signal(victim, 15);
+            return Task.FromResult(victim);
         }, mustPause: false);
+        var run = await cluster.ExitOfAsync(left.Victim, Long);
+        Assert.True(run.ExitCode == 0, $"the node exited {run.ExitCode}: {run.Stderr}");
+        Assert.Contains("leaves this node", run.Stderr);
 
-        // A graceful hand-over is not a failure detection: far below the SIGKILL case.
-        Assert.All(left.Pauses, pause => Assert.True(pause < TimeSpan.FromSeconds(5), $"appends paused {pause.TotalSeconds:0.0} s"));
+        // A graceful hand-over is not a failure detection: far below the SIGKILL case. Counted
+        // from the signal (an upper bound: the node answers on for a moment after it). Measured
+        // under this full load on 2 cores: 1.3-3.0 s (docs/operations.md); the aim is 2 s.
+        Assert.All(left.Pauses, pause => Assert.True(pause <= TimeSpan.FromSeconds(5), $"appends paused {pause.TotalSeconds:0.0} s"));
+    }
+
+    /// <summary>
+    /// A partition, not a crash: each node in a network namespace of its own, joined by a
+    /// bridge; the journal reached through a relay on the bridge; workers in this namespace.
+    /// One node's link goes down while workers append (some of them through it). The two
+    /// others keep serving every list; the cut-off node, on the minority side, downs itself;
+    /// no list is served by two nodes at once (no item twice, no journal write refused for a
+    /// sequence number taken); after the link comes back, the node restarts and rejoins, and
+    /// every acknowledged item is there once.
+    /// </summary>
+    [PartitionFact]
+    public async Task A_node_cut_off_by_a_partition_should_down_itself_while_the_majority_serves_every_list()
+    {
+        using var network = NetworkNamespaces.Create(3);
+        var journal = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = PostgresFactAttribute.ConnectionString! };
+        var hostKey = journal.ContainsKey("Host") ? "Host" : "Server";
+        using var relay = TcpRelay.Start(network.HostAddress,
+            journal.TryGetValue(hostKey, out var host) ? (string)host : "127.0.0.1",
+            journal.TryGetValue("Port", out var port) ? int.Parse((string)port, CultureInfo.InvariantCulture) : 5432);
+        journal[hostKey] = network.HostAddress;
+        journal["Port"] = relay.Port.ToString(CultureInfo.InvariantCulture);
+        var config = PostgresFactAttribute.WriteConfig(_files.Directory, journal.ConnectionString);
+
+        // Workers listen on the bridge, where the nodes can connect back to them.
+        var workerConfig = Path.Combine(_files.Directory, "worker-on-bridge.hocon");
+        await File.WriteAllTextAsync(workerConfig, $"akka.remote.dot-netty.tcp.hostname = \"{network.HostAddress}\"\n");
+        await using var cluster = await TestCluster.StartInAsync(network, config, output, ["--config", workerConfig]);
+
+        var cutAt = DateTime.UtcNow;
+        var cut = await AppendAcrossAsync(cluster, "p", lists =>
+        {
+            var victim = lists.Values.First();
+            Assert.True(victim != cluster.Oldest(), "the list to cut off is on the oldest node: the placement did not hold");
+            cutAt = DateTime.UtcNow;
+            network.Cut(victim);
+            return Task.FromResult(victim);
+        }, mustHoldListsOn: () => Enumerable.Range(0, 3).First(n => n != cluster.Oldest()));
+
+        // The majority served every list meanwhile (every worker finished, above); the
+        // cut-off node saw itself on the minority side and downed itself.
+        var alone = await cluster.ExitOfAsync(cut.Victim, Long);
+        output.WriteLine($"the cut-off node {cut.Victim} stopped by itself {(DateTime.UtcNow - cutAt).TotalSeconds:0.0} s after the cut, at the latest");
+        Assert.True(alone.ExitCode == 1, $"the cut-off node exited {alone.ExitCode}:\n{alone.Stderr}");
+        Assert.Contains("the cluster removed this node", alone.Stderr);
+
+        // Never two incarnations of a list writing: a second writer would have met the
+        // journal's unique (persistence_id, sequence_number), and said so.
+        var everything = cluster.AllStderr(alone);
+        Assert.DoesNotContain("23505", everything);
+        Assert.DoesNotContain("duplicate key", everything);
+
+        // The link comes back; the node restarts on its address and rejoins; nothing moved.
+        network.Heal(cut.Victim);
+        var back = await cluster.RestartAsync(cut.Victim);
+        await back.Process.WaitForStderrAsync("(3 members up)", Long);
+        foreach (var (list, producers) in cut.Producers)
+        {
+            AssertEachProducerOnceInOrder(await cluster.ReadAllAsync(list), producers, PerWorker);
+        }
     }
 
     [PostgresFact]
@@ -234,35 +298,41 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
     private string Config() => PostgresFactAttribute.WriteConfig(_files.Directory, PostgresFactAttribute.ConnectionString!);
 
     /// <summary>
-    /// Six workers, one a list, each sending half of its 200,000 items through stdin, then
-    /// <paramref name="disrupt"/> (given where each list is; answering which node it took
-    /// away), then the other half. Asserts every worker exits 0 with a summary that adds up
-    /// and every list holds its producer's items once each, in order; prints and returns how
-    /// long each worker whose list was on the lost node went without acknowledgements.
+    /// Eight workers appending 200,000 items each to six lists: three to the first list (the
+    /// one placed on <paramref name="mustHoldListsOn"/> if given), one to each other list;
+    /// each tries the nodes in a different order, so some send through every node. Each sends
+    /// half of its items through stdin, then <paramref name="disrupt"/> runs (given where each
+    /// list is; answering which node it took away), then the other half. Asserts every worker
+    /// exits 0 with a summary that adds up and every list holds its producers' items once
+    /// each, in each producer's order; prints and returns how long each worker whose list was
+    /// on the lost node went without acknowledgements.
     /// </summary>
     /// <param name="mustHoldListsOn">a node that must hold one of the lists (new names are tried until it does).</param>
     /// <param name="mustPause">
     /// every worker of a lost list must have gone without acknowledgements (a node killed);
     /// false for a graceful hand-over, which may lose nothing at all (a pause of 0).
     /// </param>
-    private async Task<(int Victim, TimeSpan[] Pauses)> AppendAcrossAsync(TestCluster cluster, string tag,
+    private async Task<Disrupted> AppendAcrossAsync(TestCluster cluster, string tag,
         Func<IReadOnlyDictionary<string, int>, Task<int>> disrupt, Func<int>? mustHoldListsOn = null, bool mustPause = true)
     {
         var run = Guid.NewGuid().ToString("N")[..6];
         var lists = await cluster.PlaceListsAsync(Enumerable.Range(0, 100).Select(i => $"{tag}{run}-{i}"), 6, mustHoldListsOn?.Invoke());
-        var producers = lists.Keys.Select((_, i) => $"{tag}{i}{run[..2]}").ToArray();
+        var producers = lists.Keys.Select((list, i) => Enumerable.Range(0, i == 0 ? 3 : 1).Select(p => $"{tag}{i}{(char)('a' + p)}{run[..2]}").ToArray())
+            .Zip(lists.Keys).ToDictionary(p => p.Second, p => p.First);
+        var appends = producers.SelectMany(p => p.Value.Select(producer => (List: p.Key, Producer: producer))).ToArray();
         var workers = new List<RunningProcess>();
         try
         {
-            foreach (var (list, producer) in lists.Keys.Zip(producers))
+            foreach (var (append, i) in appends.Select((a, i) => (a, i)))
             {
                 workers.Add(RunningProcess.Start(Executables.Worker,
-                    ["append", "--aggregator", cluster.Contacts, "--list", list, "--id", producer, "--json", "-"], redirectStdin: true));
+                    ["append", "--aggregator", cluster.ContactsFrom(i), .. cluster.WorkerOptions, "--list", append.List, "--id", append.Producer, "--json", "-"],
+                    redirectStdin: true));
             }
 
-            foreach (var (worker, producer) in workers.Zip(producers))
+            foreach (var (worker, append) in workers.Zip(appends))
             {
-                await worker.WriteStdinAsync(Lines(ItemFiles.Items(producer, Half))).WaitAsync(Long);
+                await worker.WriteStdinAsync(Lines(ItemFiles.Items(append.Producer, Half))).WaitAsync(Long);
             }
 
             foreach (var list in lists.Keys)
@@ -277,29 +347,33 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
 
             // All at once: a pipe write blocks while its worker waits, and every worker must
             // be sending while the lost node's lists are away.
-            await Task.WhenAll(workers.Zip(producers).Select(p => p.First.WriteStdinAndCloseAsync(Lines(ItemFiles.Items(p.Second, PerWorker).Skip(Half)))))
+            await Task.WhenAll(workers.Zip(appends).Select(p => p.First.WriteStdinAndCloseAsync(Lines(ItemFiles.Items(p.Second.Producer, PerWorker).Skip(Half)))))
                 .WaitAsync(Long);
 
             var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
             var pauses = new List<TimeSpan>();
-            foreach (var ((list, node), (result, producer)) in lists.Zip(runs.Zip(producers)))
+            foreach (var (append, result) in appends.Zip(runs))
             {
-                Assert.True(result.ExitCode == 0, $"{producer} exited {result.ExitCode}: {result.Stderr}");
+                Assert.True(result.ExitCode == 0, $"{append.Producer} exited {result.ExitCode}: {result.Stderr}");
                 Assert.Equal(PerWorker, Summary(result, "appended") + Summary(result, "duplicates") + Summary(result, "alreadyStored"));
-                AssertEachProducerOnceInOrder(await cluster.ReadAllAsync(list), [producer], PerWorker);
-                if (node == victim)
+                if (lists[append.List] == victim)
                 {
                     var resumed = FirstAcknowledgementAfter(result.Stderr, killedAt);
                     Assert.True(resumed is not null || !mustPause,
-                        $"{producer} (list {list} on the lost node {victim}) logged no resumption:\n{result.Stderr}\nthe nodes said of it:\n{cluster.LogLinesWith(list)}");
+                        $"{append.Producer} (list {append.List} on the lost node {victim}) logged no resumption:\n{result.Stderr}\nthe nodes said of it:\n{cluster.LogLinesWith(append.List)}");
                     pauses.Add(resumed is { } at ? at - killedAt : TimeSpan.Zero);
                 }
             }
 
+            foreach (var (list, listProducers) in producers)
+            {
+                AssertEachProducerOnceInOrder(await cluster.ReadAllAsync(list), listProducers, PerWorker);
+            }
+
             Assert.NotEmpty(pauses);
-            output.WriteLine($"node {victim} lost: appends to its lists ({pauses.Count}) resumed on another node after " +
+            output.WriteLine($"node {victim} lost: appends to its lists ({pauses.Count} workers) resumed on another node after " +
                 string.Join(", ", pauses.Select(p => p == TimeSpan.Zero ? "no pause (nothing to resend)" : $"{p.TotalSeconds:0.0} s")));
-            return (victim, pauses.ToArray());
+            return new Disrupted(victim, pauses.ToArray(), producers);
         }
         finally
         {
@@ -309,6 +383,11 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
             }
         }
     }
+
+    /// <param name="Victim">the node taken away.</param>
+    /// <param name="Pauses">how long each worker of a list on it went without acknowledgements.</param>
+    /// <param name="Producers">each list, with the producers that appended to it.</param>
+    private sealed record Disrupted(int Victim, TimeSpan[] Pauses, IReadOnlyDictionary<string, string[]> Producers);
 
     /// <summary>
     /// When a worker heard an acknowledgement again after losing one: the time of its log line
@@ -334,41 +413,60 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
 
     private static string Lines(IEnumerable<string> items) => string.Concat(items.Select(i => i + "\n"));
 
-    /// <summary>Three aggregator nodes on free loopback ports, each seeding from all three; SIGKILLed on dispose.</summary>
+    /// <summary>
+    /// Three aggregator nodes, each seeding from all three: on free loopback ports, or each in
+    /// a network namespace of its own (<see cref="StartInAsync"/>). SIGKILLed on dispose.
+    /// </summary>
     private sealed partial class TestCluster : IAsyncDisposable
     {
         private readonly ServedAggregator?[] _nodes;
-        private readonly int[] _ports;
+        private readonly string[] _endpoints;
         private readonly string[] _options;
         private readonly string[] _workerOptions;
+        private readonly NetworkNamespaces? _network;
 
-        private TestCluster(int[] ports, string config, string[] nodeOptions, string[] workerOptions)
+        private TestCluster(string[] endpoints, string config, string[] nodeOptions, string[] workerOptions, NetworkNamespaces? network)
         {
-            _ports = ports;
-            _nodes = new ServedAggregator?[ports.Length];
+            _endpoints = endpoints;
+            _nodes = new ServedAggregator?[endpoints.Length];
             _options = ["--cluster", .. Seeds, "--config", config, .. nodeOptions];
             _workerOptions = workerOptions;
+            _network = network;
         }
 
+        /// <summary>The options every worker command gets (TLS, a worker configuration).</summary>
+        public string[] WorkerOptions => _workerOptions;
+
         /// <summary>--seed HOST:PORT for every node.</summary>
-        public string[] Seeds => _ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p}" }).ToArray();
+        public string[] Seeds => _endpoints.SelectMany(e => new[] { "--seed", e }).ToArray();
 
         /// <summary>The node at <paramref name="index"/>, if it runs.</summary>
         public ServedAggregator? this[int index] => _nodes[index];
 
         /// <summary>Every node, for --aggregator.</summary>
-        public string Contacts => string.Join(",", _ports.Select(p => $"127.0.0.1:{p}"));
+        public string Contacts => ContactsFrom(0);
+
+        /// <summary>Every node starting with node <paramref name="first"/>: where a worker tries first.</summary>
+        public string ContactsFrom(int first) =>
+            string.Join(",", _endpoints.Select((_, i) => _endpoints[(first + i) % _endpoints.Length]));
 
         /// <param name="nodeOptions">more options for every node (TLS).</param>
         /// <param name="workerOptions">more options for every worker command (TLS).</param>
-        public static async Task<TestCluster> StartAsync(string config, ITestOutputHelper output, int size = 3,
-            string[]? nodeOptions = null, string[]? workerOptions = null)
+        public static Task<TestCluster> StartAsync(string config, ITestOutputHelper output, int size = 3,
+            string[]? nodeOptions = null, string[]? workerOptions = null) =>
+            StartAsync(new TestCluster(Enumerable.Range(0, size).Select(_ => $"127.0.0.1:{Executables.FreePort()}").ToArray(), config,
+                nodeOptions ?? [], workerOptions ?? [], null), output);
+
+        /// <summary>One node in each of <paramref name="network"/>'s namespaces, on port 25520 of its address.</summary>
+        public static Task<TestCluster> StartInAsync(NetworkNamespaces network, string config, ITestOutputHelper output, string[] workerOptions) =>
+            StartAsync(new TestCluster(Enumerable.Range(0, network.Size).Select(i => $"{network.Address(i)}:25520").ToArray(), config,
+                [], workerOptions, network), output);
+
+        private static async Task<TestCluster> StartAsync(TestCluster cluster, ITestOutputHelper output)
         {
-            var cluster = new TestCluster(Enumerable.Range(0, size).Select(_ => Executables.FreePort()).ToArray(), config,
-                nodeOptions ?? [], workerOptions ?? []);
             try
             {
-                var started = await Task.WhenAll(cluster._ports.Select((_, i) => cluster.StartNodeAsync(i)));
+                var started = await Task.WhenAll(cluster._endpoints.Select((_, i) => cluster.StartNodeAsync(i)));
                 output.WriteLine($"cluster of {started.Length} nodes up: {cluster.Contacts}");
                 return cluster;
             }
@@ -380,7 +478,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         }
 
         /// <summary>The index of the node at <paramref name="address"/> (akka.tcp://aggregator@host:port).</summary>
-        public int NodeOf(string address) => Array.IndexOf(_ports, int.Parse(address[(address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+        public int NodeOf(string address) => Array.IndexOf(_endpoints, address[(address.LastIndexOf('@') + 1)..].TrimEnd('/'));
 
         /// <summary>The oldest live node (it holds the shard coordinator), as the nodes' logs say.</summary>
         public int Oldest()
@@ -471,8 +569,29 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
             }
         }
 
-        private async Task<ServedAggregator> StartNodeAsync(int node) =>
-            _nodes[node] = await ServedAggregator.StartWithAsync(_options, _ports[node]);
+        private async Task<ServedAggregator> StartNodeAsync(int node)
+        {
+            var port = int.Parse(_endpoints[node][(_endpoints[node].LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+            return _nodes[node] = _network is null
+                ? await ServedAggregator.StartWithAsync(_options, port)
+                : await ServedAggregator.StartWithAsync(["--hostname", _network.Address(node), .. _options], port, via: _network.Inside(node, "dotnet"));
+        }
+
+        /// <summary>Sends node <paramref name="node"/> a signal (SIGTERM = 15); see <see cref="ExitOfAsync"/>.</summary>
+        public void Signal(int node, int signal) => _nodes[node]!.Process.Signal(signal);
+
+        /// <summary>The exit of node <paramref name="node"/>, which stops by itself (bounded).</summary>
+        public async Task<Completed> ExitOfAsync(int node, TimeSpan timeout)
+        {
+            var run = await _nodes[node]!.Process.WaitForExitAsync(timeout);
+            await _nodes[node]!.DisposeAsync();
+            _nodes[node] = null;
+            return run;
+        }
+
+        /// <summary>What every node running now, and <paramref name="also"/>, wrote on stderr.</summary>
+        public string AllStderr(params Completed[] also) =>
+            string.Join('\n', _nodes.Where(n => n is not null).Select(n => n!.Process.Stderr).Concat(also.Select(c => c.Stderr)));
 
         public async Task<Completed> WorkerAsync(params string[] args)
         {

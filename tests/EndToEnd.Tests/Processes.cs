@@ -387,9 +387,13 @@ internal sealed class ServedAggregator : IAsyncDisposable
     /// An aggregator started with <paramref name="options"/> after <c>serve --port PORT</c>;
     /// killed again if it does not say it is ready.
     /// </summary>
-    public static async Task<ServedAggregator> StartWithAsync(string[] options, int port = 0)
+    /// <param name="via">a command line that runs <c>dotnet</c> (<c>ip netns exec NAME dotnet</c>), if not directly.</param>
+    public static async Task<ServedAggregator> StartWithAsync(string[] options, int port = 0, string[]? via = null)
     {
-        var process = Executables.StartAggregator(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
+        string[] args = ["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options];
+        var process = via is null
+            ? Executables.StartAggregator(args)
+            : RunningProcess.StartProgram(via[0], [.. via[1..], Executables.Aggregator, .. args]);
         try
         {
             var ready = await process.ReadLineAsync(TimeSpan.FromSeconds(30));

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// A private network made with iproute2 for a partition test: a bridge in this (the root)
+/// namespace with the address <see cref="HostAddress"/>, and one network namespace per node,
+/// joined to the bridge by a veth pair and holding the address <see cref="Address"/>.
+/// <see cref="Cut"/> takes a node's link down (it then reaches nothing: not the other nodes,
+/// not the workers, not the journal); <see cref="Heal"/> brings it back. Needs root; every
+/// failed command throws with what <c>ip</c> said. Disposing deletes the namespaces (and with
+/// them the veth pairs) and the bridge; names carry this process's id, and namespaces left
+/// behind by a test process that is gone are deleted at the next creation.
+/// </summary>
+internal sealed partial class NetworkNamespaces : IDisposable
+{
+    private const string Prefix = "actp";
+    private readonly string _id;
+    private readonly int _subnet;
+    private readonly List<string> _namespaces = [];
+    private bool _bridgeMade;
+
+    private NetworkNamespaces(int size)
+    {
+        _id = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        _subnet = 16 + Environment.ProcessId % 200;
+        Size = size;
+    }
+
+    /// <summary>Why namespaces cannot be made here, or null when they can be tried.</summary>
+    public static string? Unavailable =>
+        !OperatingSystem.IsLinux() ? "network namespaces need Linux"
+        : Native.GetEuid() != 0 ? "making network namespaces needs root (CI runs as root)"
+        : null;
+
+    public int Size { get; }
+
+    /// <summary>The bridge's address in this namespace: workers and the journal's relay listen here.</summary>
+    public string HostAddress => $"10.213.{_subnet}.1";
+
+    /// <summary>Node <paramref name="node"/>'s address, in its own namespace.</summary>
+    public string Address(int node) => $"10.213.{_subnet}.{11 + node}";
+
+    /// <summary>The name of node <paramref name="node"/>'s namespace.</summary>
+    public string Namespace(int node) => $"{Prefix}{_id}n{node}";
+
+    /// <summary>Creates the bridge and <paramref name="size"/> namespaces; throws, saying why, if it cannot.</summary>
+    public static NetworkNamespaces Create(int size)
+    {
+        var network = new NetworkNamespaces(size);
+        try
+        {
+            DeleteLeftovers();
+            var bridge = network.Bridge;
+            Ip("link", "add", bridge, "type", "bridge");
+            network._bridgeMade = true;
+            Ip("addr", "add", $"{network.HostAddress}/24", "dev", bridge);
+            Ip("link", "set", bridge, "up");
+            for (var node = 0; node < size; node++)
+            {
+                var name = network.Namespace(node);
+                Ip("netns", "add", name);
+                network._namespaces.Add(name);
+                Ip("link", "add", network.HostSide(node), "type", "veth", "peer", "name", network.NodeSide(node));
+                Ip("link", "set", network.HostSide(node), "master", bridge, "up");
+                Ip("link", "set", network.NodeSide(node), "netns", name);
+                Ip("-n", name, "addr", "add", $"{network.Address(node)}/24", "dev", network.NodeSide(node));
+                Ip("-n", name, "link", "set", network.NodeSide(node), "up");
+                Ip("-n", name, "link", "set", "lo", "up");
+            }
+
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The command line that runs <paramref name="program"/> inside node <paramref name="node"/>'s namespace.</summary>
+    public string[] Inside(int node, string program) => ["ip", "netns", "exec", Namespace(node), program];
+
+    /// <summary>Takes node <paramref name="node"/>'s link down: nothing gets in or out any more.</summary>
+    public void Cut(int node) => Ip("link", "set", HostSide(node), "down");
+
+    /// <summary>Brings node <paramref name="node"/>'s link up again.</summary>
+    public void Heal(int node) => Ip("link", "set", HostSide(node), "up");
+
+    public void Dispose()
+    {
+        foreach (var name in _namespaces)
+        {
+            TryIp("netns", "del", name);
+        }
+
+        if (_bridgeMade)
+        {
+            TryIp("link", "del", Bridge);
+        }
+    }
+
+    private string Bridge => $"{Prefix}{_id}br";
+
+    private string HostSide(int node) => $"{Prefix}{_id}h{node}";
+
+    private string NodeSide(int node) => $"{Prefix}{_id}v{node}";
+
+    /// <summary>Namespaces and bridges of earlier test processes that are gone (killed by a hang time-out).</summary>
+    private static void DeleteLeftovers()
+    {
+        var namespaces = Run("ip", "netns", "list").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]);
+        var links = Run("ip", "-o", "link", "show").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(':', 3)[1].Trim().Split('@')[0]);
+        foreach (var name in namespaces.Where(Orphaned))
+        {
+            TryIp("netns", "del", name); // its veth pair goes with it
+        }
+
+        foreach (var name in links.Where(l => l.EndsWith("br", StringComparison.Ordinal) && Orphaned(l)))
+        {
+            TryIp("link", "del", name);
+        }
+    }
+
+    /// <summary>One of ours whose test process is gone.</summary>
+    private static bool Orphaned(string name)
+    {
+        if (!name.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var digits = new string(name[Prefix.Length..].TakeWhile(char.IsAsciiDigit).ToArray());
+        return int.TryParse(digits, CultureInfo.InvariantCulture, out var pid) && !Alive(pid);
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void Ip(params string[] args)
+    {
+        var (code, output) = Run("ip", args);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"cannot make the test's network: `ip {string.Join(' ', args)}` exited {code}: {output.Trim()}");
+        }
+    }
+
+    private static void TryIp(params string[] args) => Run("ip", args);
+
+    private static (int Code, string Output) Run(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"cannot make the test's network: {program} cannot be run ({e.Message}); install iproute2", e);
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(20)))
+            {
+                process.Kill();
+                throw new TimeoutException($"`{program} {string.Join(' ', args)}` did not end within 20 s");
+            }
+
+            return (process.ExitCode, stdout.Result + stderr.Result);
+        }
+    }
+
+    private static partial class Native
+    {
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "geteuid")]
+        public static partial uint GetEuid();
+    }
+}
+
+/// <summary>
+/// A test that needs PostgreSQL and network namespaces of its own: skipped, saying which is
+/// missing, where either is (.ci/run counts a skipped test as failed). Where namespaces can be
+/// tried but cannot be made, the test fails with what <c>ip</c> said.
+/// </summary>
+public sealed class PartitionFactAttribute : FactAttribute
+{
+    public PartitionFactAttribute()
+    {
+        Skip = PostgresFactAttribute.ConnectionString is null
+            ? $"no PostgreSQL server: set {PostgresFactAttribute.Variable} to an Npgsql connection string (.ci/run does)"
+            : NetworkNamespaces.Unavailable;
+    }
+}
