@@ -46,6 +46,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private bool _stopping;
     private int _deferred;
 
+    /// <summary>A snapshot is due while writes are in flight: new batches wait in the stash.</summary>
+    private bool _holdingForSnapshot;
+
     public ListActor(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
         _name = name;
@@ -224,6 +227,16 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void Append(AppendBatch batch)
     {
+        if (_holdingForSnapshot || (_settings.Durable && _pending.Count > 0 && SnapshotDue))
+        {
+            // A snapshot is of durable state only, so it waits for the writes in flight; under
+            // a steady stream there always are some. New batches wait (one journal round trip
+            // at most) so that the snapshot is taken, instead of never.
+            _holdingForSnapshot = true;
+            Stash.Stash();
+            return;
+        }
+
         if (Names.Check(batch.Producer, "producer id") is { } badProducer)
         {
             Refuse(batch, Refusal.InvalidName, badProducer);
@@ -503,8 +516,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private void MaybeSnapshot()
     {
         // A list that is stopping leaves its snapshot to its next actor: the hand-over waits for nothing it can skip.
-        if (_pending.Count == 0 && _snapshotsInFlight == 0 && !_stopping
-            && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2))
+        if (_pending.Count == 0 && SnapshotDue)
         {
             _bytesSinceSnapshot = 0;
             PurgeExpired(NowMs);
@@ -512,6 +524,25 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _snapshotStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             _snapshotBytes = _state.Items.PackedBytes;
             SaveSnapshot(_state.ToSnapshot());
+        }
+
+        if (_pending.Count == 0)
+        {
+            ReleaseHeld();
+        }
+    }
+
+    /// <summary>Whether the events since the last snapshot are enough for a new one (none while stopping, or while one is saved).</summary>
+    private bool SnapshotDue => _snapshotsInFlight == 0 && !_stopping
+        && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2);
+
+    /// <summary>Batches held for a snapshot go on, in their order.</summary>
+    private void ReleaseHeld()
+    {
+        if (_holdingForSnapshot)
+        {
+            _holdingForSnapshot = false;
+            Stash.UnstashAll();
         }
     }
 
@@ -634,6 +665,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
         _log.Info("Deleted list {0}{1}", _name, deletion.Existed ? string.Empty : " (it was empty)");
         _deletion = null;
+        _holdingForSnapshot = false;
         Become(Ready);
         Stash.UnstashAll();
         ArmIdleCheck();
@@ -658,6 +690,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _metrics.Followers(-_followers.Count);
         _followers.AnswerAll(_page);
         _deletion = null;
+        _holdingForSnapshot = false;
         Become(Ready);
         Stash.UnstashAll();
         ArmIdleCheck();
@@ -721,6 +754,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         }
 
         _stopping = true;
+        ReleaseHeld(); // every batch it took is journaled and acknowledged before it goes
         _log.Info("List {0} leaves this node ({1} items; idle, or its shard is handed over)", _name, _durableLength);
         _metrics.Followers(-_followers.Count);
         _followers.AnswerAll(_page);

@@ -202,6 +202,32 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task ListActor_should_snapshot_under_a_steady_stream_by_holding_new_batches_until_the_writes_in_flight_are_done()
+    {
+        // Due after every event; the journal holds every write until the gate opens.
+        var saves = new SnapshotRecorder();
+        await _snapshots.OnSave.SetInterceptorAsync(saves);
+        var lists = Start(Durable with { SnapshotMinBytes = 1 });
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+
+        lists.Tell(Specs.Batch("steady", "a", 0, "a0"));
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+        lists.Tell(Specs.Batch("steady", "a", 1, "a1"));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        // a1 waited for a0's write: the snapshot is of event 1 (a0) alone, taken before a1 was
+        // written. Without the wait, a1 would have been written meanwhile, and no snapshot
+        // taken until both were done (under a steady stream: never).
+        gate.Open();
+        Assert.Equal(1ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
+        Assert.Equal(2ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
+        await AwaitConditionAsync(() => Task.FromResult(saves.SequenceNrs.Count > 0), TimeSpan.FromSeconds(3));
+        Assert.Equal(1, saves.SequenceNrs.First());
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "steady"));
+    }
+
+    [Fact]
     public async Task ListActor_should_answer_an_expired_follow_wait_without_items_still_being_written()
     {
         var lists = Start(Durable with { FollowWait = TimeSpan.FromMilliseconds(300) });
@@ -354,6 +380,18 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
 
             Entered.TrySetResult();
             return _open.Task;
+        }
+    }
+
+    /// <summary>Records the sequence number of every snapshot saved, in order.</summary>
+    private sealed class SnapshotRecorder : ISnapshotStoreInterceptor
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<long> SequenceNrs { get; } = new();
+
+        public Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
+        {
+            SequenceNrs.Enqueue(criteria.MaxSequenceNr);
+            return Task.CompletedTask;
         }
     }
 
