@@ -5,10 +5,13 @@
 #   bench/run.sh            the full run (about 10 minutes; builds Release first)
 #   bench/run.sh --smoke    a few thousand items, no peers: checks that the harness works
 #   bench/run.sh --startup  only the start-up rows (with BENCH_BASELINE, before and after)
+#   bench/run.sh --cluster  only the cluster rows (three nodes on PostgreSQL: spread, failover)
+#   (--smoke goes with --startup or --cluster too)
 #
 # Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built,
 # BENCH_BASELINE=REV to time the start-up of revision REV too, in the same run (built in
-# a temporary git worktree), side by side with ours.
+# a temporary git worktree), side by side with ours. BENCH_KEEP=1 keeps the work directory
+# (logs of every process) and says where it is.
 # Peers it cannot find or install (python3, redis-server) are skipped, saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,22 +19,32 @@ root=$PWD
 
 smoke=0
 startup_only=0
-[ "${1:-}" = "--smoke" ] && smoke=1
-[ "${1:-}" = "--startup" ] && startup_only=1
+cluster_only=0
+for arg in "$@"; do
+  case $arg in
+    --smoke) smoke=1 ;;
+    --startup) startup_only=1 ;;
+    --cluster) cluster_only=1 ;;
+    *) echo "bench: unknown option $arg (--smoke, --startup, --cluster)" >&2; exit 2 ;;
+  esac
+done
 config=${BENCH_CONFIGURATION:-Release}
 if [ "$smoke" = 1 ]; then
   per_worker=2000; scale_total=4000; scale_workers="1 2"; latency_count=200
   memory_items=5000; recovery_items=5000; startup_runs=1
+  cluster_per_worker=2000; failover_kills=1
 else
   per_worker=5000000; scale_total=10000000; scale_workers="1 2 4 8"; latency_count=10000
   memory_items=10000000; recovery_items=10000000; startup_runs=5
+  cluster_per_worker=500000; failover_kills=3
 fi
 
 work=$(mktemp -d /tmp/actors-bench.XXXXXX)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${postgres_started:-}" ] && .ci/postgres stop "$work/pg" >/dev/null 2>&1
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
   git worktree prune 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -106,18 +119,26 @@ run_workers() {
   done
   local stored; stored=$(dotnet "$wrk" count --aggregator "$agg_endpoint" --list "$list")
   [ "$stored" = $((workers * count)) ] || fail "$list holds $stored items, expected $((workers * count))"
-  cat "$work/$list"-w*.json | awk -v total=$((workers * count)) '
+  items_per_second $((workers * count)) "$work/$list"-w*.json
+}
+
+# items_per_second TOTAL JSON_FILES...: TOTAL over the time from the first send to the last
+# acknowledgement of the workers whose --json summaries these are.
+items_per_second() {
+  local total=$1; shift
+  cat "$@" | awk -v total="$total" '
     { match($0, /"firstSendUnix":[0-9.]+/); s = substr($0, RSTART + 16, RLENGTH - 16) + 0
       match($0, /"lastAckUnix":[0-9.]+/); e = substr($0, RSTART + 14, RLENGTH - 14) + 0
       if (NR == 1 || s < first) first = s; if (e > last) last = e }
     END { printf "%.0f", total / (last - first) }'
 }
 
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 fmt() { awk -v n="$1" 'BEGIN { if (n == "-") print "-"; else if (n >= 1000000) printf "%.2fM", n / 1e6; else if (n >= 1000) printf "%.1fk", n / 1e3; else printf "%.0f", n }'; }
 
 # ---------------------------------------------------------------- peers: availability
 python=""; redis=""
-if [ "$smoke" = 0 ]; then
+if [ "$smoke" = 0 ] && [ "$cluster_only" = 0 ]; then
   if command -v python3 >/dev/null; then python=python3
   elif [ "$(id -u)" = 0 ] && apt-get install -y -qq python3 >&2; then python=python3
   else say "skipping the Python peer: python3 is not installed (apt-get install python3)"; fi
@@ -141,7 +162,7 @@ redis_rpush() {
     | sed -n 's/^RPUSH: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
-if [ "$startup_only" = 0 ]; then
+if [ "$startup_only" = 0 ] && [ "$cluster_only" = 0 ]; then
 # ---------------------------------------------------------------- throughput, 2 workers
 for mode in memory durable; do
   start_mode "tp-$mode" "$mode"
@@ -217,7 +238,7 @@ row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$p
 fi
 
 # ---------------------------------------------------------------- start-up
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+if [ "$cluster_only" = 0 ]; then
 # time_demo AGGREGATOR_DLL: seconds of one demo run, checked.
 time_demo() {
   local s; s=$(now)
@@ -268,8 +289,9 @@ if [ -n "$baseline_agg" ]; then
   row "aggregator start to ready line, baseline ${BENCH_BASELINE} in the same run (s)" "$(median < "$work/ready-ours")" "$base (baseline)" "$(ratio "$(median < "$work/ready-ours")" "$base")" "-"
   git worktree remove --force "$work/baseline" >&2 || true
 fi
+fi
 
-if [ "$startup_only" = 0 ]; then
+if [ "$startup_only" = 0 ] && [ "$cluster_only" = 0 ]; then
 # ---------------------------------------------------------------- recovery
 start_aggregator "rec1" --data "$work/rec-data"
 file=$(items_file 0 "$recovery_items")
@@ -285,6 +307,144 @@ stop_aggregator
 row "recovery of $(fmt "$recovery_items") journaled items: restart to first acknowledged append (s)" "$wall" "-" "-" "≤ 2 s"
 row "recovery of the list alone (snapshot + events, from the aggregator's log, ms)" "${list_ms:--}" "-" "-" "-"
 
+fi
+
+# ---------------------------------------------------------------- cluster
+# Three aggregator nodes on this machine sharing one PostgreSQL journal: append throughput
+# with six lists spread over 1 node and over 3 nodes, and the failover time after SIGKILL
+# of a list's node (median of several kills). The PostgreSQL server is ACTORS_TEST_POSTGRES
+# if set, else a private one started with .ci/postgres (which installs it with apt).
+if [ "$startup_only" = 0 ]; then
+cluster_rows() {
+  local pg
+  if [ -n "${ACTORS_TEST_POSTGRES:-}" ]; then
+    pg=$ACTORS_TEST_POSTGRES
+  elif [ "$smoke" = 1 ]; then
+    say "skipping the cluster rows: no PostgreSQL server (set ACTORS_TEST_POSTGRES)"; return 0
+  else
+    pg=$(.ci/postgres start "$work/pg" 54339) || { say "skipping the cluster rows: PostgreSQL did not start"; return 0; }
+    postgres_started=1
+  fi
+  { cat "$(dirname "$agg")/aggregator.hocon"
+    echo "akka.persistence.journal.sql { provider-name = \"PostgreSQL.15\", connection-string = \"$pg\" }"
+    echo "akka.persistence.snapshot-store.sql { provider-name = \"PostgreSQL.15\", connection-string = \"$pg\" }"
+  } > "$work/cluster.hocon"
+  local spread=() run; run=$(date +%s%N | tail -c 7)
+  cluster_ports=(); local i
+  for i in 0 1 2; do cluster_ports+=($((30000 + (RANDOM % 20000)))); done
+
+  for nodes in 1 3; do
+    start_cluster "$nodes"
+    spread[$nodes]=$(run_spread "s$nodes$run" 6 "$cluster_per_worker")
+    stop_cluster
+  done
+  row "cluster: append throughput, 6 workers x $(fmt "$cluster_per_worker") items into 6 lists, PostgreSQL, spread over 3 nodes on this one machine (items/s)" \
+    "$(fmt "${spread[3]}")" "$(fmt "${spread[1]}") (all on 1 node)" "$(ratio "${spread[3]}" "${spread[1]}")" "-"
+
+  # Failover: three workers stream without end into three lists; a list's node is killed,
+  # restarted once the list is back, and killed again once the cluster has three members.
+  start_cluster 3
+  local w fpids=()
+  for w in 0 1 2; do
+    awk -v w="$w" 'BEGIN { for (i = 0; ; i++) printf "it-%d-%08d\n", w, i }' \
+      | dotnet "$wrk" append --aggregator "$cluster_contacts" --list "f$w$run" --id "f$w" - > /dev/null 2> "$work/fail-w$w.err" &
+    fpids+=($!); pids+=($!)
+  done
+  local k times=()
+  for k in $(seq 1 "$failover_kills"); do
+    wait_for_count "f0$run" $((k * 50000))
+    local node; node=$(list_node "f0$run")
+    local before; before=$(wc -l < "$work/fail-w0.err")
+    local killed_at; killed_at=$(now)
+    kill -9 "${node_pids[$node]}"; wait "${node_pids[$node]}" 2>/dev/null || true
+    local resumed=""
+    for _ in $(seq 1 600); do
+      resumed=$(tail -n +$((before + 1)) "$work/fail-w0.err" | grep -m1 -E 'Resuming at offset|Acknowledged again' \
+        | sed -n 's/^\[WARNING\]\[\([0-9: .-]*\)\].*/\1/p' || true)
+      [ -n "$resumed" ] && break
+      sleep 0.1
+    done
+    [ -n "$resumed" ] || fail "failover $k: the worker of f0$run did not resume within 60 s: $(tail -n 5 "$work/fail-w0.err")"
+    times+=("$(elapsed "$killed_at" "$(date -u -d "$resumed UTC" +%s.%N)")")
+    say "failover $k (node $node killed): appends resumed after ${times[-1]} s"
+    start_node "$node"; wait_ready "$node"
+    wait_for_log "$work/node$node-${node_starts[$node]}.err" '(3 members up)'
+    sleep 5 # settled: shards rebalanced onto the restarted node, as before a failure in service
+  done
+  for w in "${fpids[@]}"; do kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
+  stop_cluster
+  row "cluster: failover, SIGKILL of a list's node to its first acknowledged append on another node (s, median of ${#times[@]}: ${times[*]})" \
+    "$(printf '%s\n' "${times[@]}" | median)" "-" "-" "≤ 10 s"
+}
+
+# start_cluster N: N nodes seeding from each other; waits until every one is ready.
+start_cluster() {
+  local n=$1 i seeds=()
+  cluster_size=$n; node_pids=(); node_starts=(0 0 0)
+  for i in $(seq 0 $((n - 1))); do seeds+=(--seed "127.0.0.1:${cluster_ports[$i]}"); done
+  cluster_seeds=("${seeds[@]}")
+  cluster_contacts=$(for i in $(seq 0 $((n - 1))); do printf '127.0.0.1:%s,' "${cluster_ports[$i]}"; done | sed 's/,$//')
+  for i in $(seq 0 $((n - 1))); do start_node "$i"; done
+  for i in $(seq 0 $((n - 1))); do wait_ready "$i"; done
+}
+start_node() {
+  local i=$1
+  node_starts[$i]=$((node_starts[$i] + 1))
+  dotnet "$agg" serve --port "${cluster_ports[$i]}" --cluster "${cluster_seeds[@]}" --config "$work/cluster.hocon" \
+    > "$work/node$i-${node_starts[$i]}.out" 2> "$work/node$i-${node_starts[$i]}.err" &
+  node_pids[$i]=$!; pids+=($!)
+}
+wait_ready() {
+  local i=$1 f="$work/node$1-${node_starts[$1]}"
+  for _ in $(seq 1 600); do
+    grep -q '^ready ' "$f.out" 2>/dev/null && return 0
+    kill -0 "${node_pids[$i]}" 2>/dev/null || fail "cluster node $i exited: $(cat "$f.err")"
+    sleep 0.1
+  done
+  fail "cluster node $i not ready within 60 s: $(tail -n 5 "$f.err")"
+}
+stop_cluster() {
+  local pid
+  for pid in "${node_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+}
+# list_node LIST: the index of the node that holds LIST, as stats says.
+list_node() {
+  local address
+  address=$(dotnet "$wrk" stats --aggregator "$cluster_contacts" --json | grep -o "{[^}]*\"list\":\"$1\"[^}]*}" \
+    | sed -n 's/.*"node":"[^"]*:\([0-9]*\)".*/\1/p' || true)
+  local i
+  for i in "${!cluster_ports[@]}"; do [ "${cluster_ports[$i]}" = "$address" ] && { echo "$i"; return 0; }; done
+  fail "stats does not place list $1 on a node"
+}
+wait_for_count() {
+  for _ in $(seq 1 1200); do
+    [ "$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "list $1 did not reach $2 items"
+}
+# run_spread PREFIX WORKERS PER_WORKER: one worker a list, through every node; items/s over all.
+run_spread() {
+  local prefix=$1 workers=$2 count=$3 w wpids=()
+  for w in $(seq 0 $((workers - 1))); do
+    local file; file=$(items_file "$w" "$count")
+    dotnet "$wrk" append --aggregator "$cluster_contacts" --list "$prefix-$w" --id "w$w" --file "$file" --json \
+      > "$work/$prefix-w$w.json" 2> "$work/$prefix-w$w.err" &
+    wpids+=($!)
+  done
+  for w in "${!wpids[@]}"; do
+    wait "${wpids[$w]}" || fail "worker $w of $prefix: $(cat "$work/$prefix-w$w.err")"
+    local stored; stored=$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$prefix-$w")
+    [ "$stored" = "$count" ] || fail "$prefix-$w holds $stored items, expected $count"
+  done
+  items_per_second $((workers * count)) "$work/$prefix"-w*.json
+}
+# wait_for_log FILE TEXT: until FILE holds TEXT (60 s at most).
+wait_for_log() {
+  for _ in $(seq 1 600); do grep -qF "$2" "$1" && return 0; sleep 0.1; done
+  fail "$1 did not say '$2' within 60 s"
+}
+cluster_rows
 fi
 
 # ---------------------------------------------------------------- the table
