@@ -103,17 +103,26 @@ stop_aggregator() { kill -9 "$agg_pid"; wait "$agg_pid" 2>/dev/null || true; }
 peak_kib() { sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
+# launch_workers AGGREGATOR LIST WORKERS PER_WORKER [own]: starts the workers, all appending
+# to LIST or, with "own", worker W to LIST-W; their pids in $wpids, their output in
+# $work/LIST-wW.json and .err.
+launch_workers() {
+  local aggregator=$1 list=$2 workers=$3 count=$4 own=${5:-} w target
+  wpids=()
+  for w in $(seq 0 $((workers - 1))); do
+    local file; file=$(items_file "$w" "$count")
+    target=$list; [ -n "$own" ] && target="$list-$w"
+    dotnet "$wrk" append --aggregator "$aggregator" --list "$target" --id "w$w" --file "$file" --json \
+      > "$work/$list-w$w.json" 2> "$work/$list-w$w.err" &
+    wpids+=($!)
+  done
+}
+
 # run_workers LIST WORKERS PER_WORKER: N worker processes at once; prints items/s from the
 # first send to the last acknowledgement over all of them, after checking the count.
 run_workers() {
   local list=$1 workers=$2 count=$3 w
-  local wpids=()
-  for w in $(seq 0 $((workers - 1))); do
-    local file; file=$(items_file "$w" "$count")
-    dotnet "$wrk" append --aggregator "$agg_endpoint" --list "$list" --id "w$w" --file "$file" --json \
-      > "$work/$list-w$w.json" 2> "$work/$list-w$w.err" &
-    wpids+=($!)
-  done
+  launch_workers "$agg_endpoint" "$list" "$workers" "$count"
   for w in "${!wpids[@]}"; do
     wait "${wpids[$w]}" || fail "worker $w of $list: $(cat "$work/$list-w$w.err")"
   done
@@ -425,13 +434,8 @@ wait_for_count() {
 }
 # run_spread PREFIX WORKERS PER_WORKER: one worker a list, through every node; items/s over all.
 run_spread() {
-  local prefix=$1 workers=$2 count=$3 w wpids=()
-  for w in $(seq 0 $((workers - 1))); do
-    local file; file=$(items_file "$w" "$count")
-    dotnet "$wrk" append --aggregator "$cluster_contacts" --list "$prefix-$w" --id "w$w" --file "$file" --json \
-      > "$work/$prefix-w$w.json" 2> "$work/$prefix-w$w.err" &
-    wpids+=($!)
-  done
+  local prefix=$1 workers=$2 count=$3 w
+  launch_workers "$cluster_contacts" "$prefix" "$workers" "$count" own
   for w in "${!wpids[@]}"; do
     wait "${wpids[$w]}" || fail "worker $w of $prefix: $(cat "$work/$prefix-w$w.err")"
     local stored; stored=$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$prefix-$w")
