@@ -11,7 +11,7 @@ namespace Aggregator;
 /// empty (which then reads it back with a child warm-up). The first recovery through the
 /// SQL plugins pays one-time costs: connections, query compilation, and the JIT of reading
 /// rows and of the events' deserializer. Measured on PostgreSQL for a list of 288,000 items:
-/// 187-236 ms cold against 75-84 ms after this warm-up, and several times that on a loaded
+/// 187-246 ms cold against 75-98 ms after this warm-up, and several times that on a loaded
 /// cluster node taking a list over from a node that leaves. Paid here, while workers are
 /// still connecting, it is not added to the recovery of the first list a worker asks for.
 /// </summary>
