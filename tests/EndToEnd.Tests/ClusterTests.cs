@@ -121,7 +121,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("duplicate key", everything);
 
         // The link comes back; the node restarts on its address and rejoins; nothing moved.
-        network.Heal(cut.Victim);
+        network.Heal(cut.Victim, network.HostAddress, relay.Port);
         var back = await cluster.RestartAsync(cut.Victim);
         await back.Process.WaitForStderrAsync("(3 members up)", Long);
         foreach (var (list, producers) in cut.Producers)

@@ -85,8 +85,28 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>Takes node <paramref name="node"/>'s link down: nothing gets in or out any more.</summary>
     public void Cut(int node) => Ip("link", "set", HostSide(node), "down");
 
-    /// <summary>Brings node <paramref name="node"/>'s link up again.</summary>
-    public void Heal(int node) => Ip("link", "set", HostSide(node), "up");
+    /// <summary>
+    /// Brings node <paramref name="node"/>'s link up again, forgets the neighbours that failed
+    /// to answer meanwhile (else the kernel answers "no route to host" for a while), and waits
+    /// (bounded) until a TCP connection from inside the namespace reaches
+    /// <paramref name="host"/>:<paramref name="port"/> on the bridge.
+    /// </summary>
+    public void Heal(int node, string host, int port)
+    {
+        Ip("link", "set", HostSide(node), "up");
+        Ip("-n", Namespace(node), "neigh", "flush", "all");
+        Ip("neigh", "flush", "dev", Bridge);
+        var clock = Stopwatch.StartNew();
+        while (Run("ip", "netns", "exec", Namespace(node), "timeout", "1", "bash", "-c", $"exec 3<>/dev/tcp/{host}/{port}").Code != 0)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                throw new TimeoutException($"node {node}'s namespace does not reach {host}:{port} within 20 s of its link coming back");
+            }
+
+            Thread.Sleep(100);
+        }
+    }
 
     public void Dispose()
     {
