@@ -127,8 +127,12 @@ public sealed class AppendTests : IDisposable
         var file = WriteItems("big.txt", "k", total);
         await using var follow = Executables.StartWorker("follow", "--aggregator", aggregator.Endpoint, "--list", "kill", "--from", "0");
         await follow.WaitForStderrAsync("following list 'kill'", TimeSpan.FromSeconds(30));
-        await using (var victim = Executables.StartWorker("append", "--aggregator", aggregator.Endpoint, "--list", "kill", "--id", "k", "--file", file))
+        // The victim gets the first third through stdin, which stays open: it cannot finish
+        // before it is killed, however fast the aggregator is.
+        await using (var victim = RunningProcess.Start(Executables.Worker,
+            ["append", "--aggregator", aggregator.Endpoint, "--list", "kill", "--id", "k", "-"], redirectStdin: true))
         {
+            await victim.WriteStdinAsync(string.Concat(Items("k", total / 3).Select(i => i + "\n"))).WaitAsync(TimeSpan.FromSeconds(60));
             await follow.ReadLineAsync(TimeSpan.FromSeconds(60));
             victim.Kill();
         }
