@@ -28,9 +28,13 @@ public sealed partial class OutputJson : JsonSerializerContext
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, typeof(T), Writer);
 }
 
-/// <summary><c>append --json</c>: every item read is one of appended, duplicates, alreadyStored.</summary>
+/// <summary>
+/// <c>append --json</c>: every item read is one of appended, duplicates, alreadyStored.
+/// LongestAckWaitSeconds: the longest time batches waited with no acknowledgement moving on
+/// (a failover or a hand-over in a cluster shows here).
+/// </summary>
 public sealed record AppendSummary(string List, string Producer, ulong Items, ulong Appended, ulong Duplicates,
-    ulong AlreadyStored, double Seconds, double ItemsPerSecond, double FirstSendUnix, double LastAckUnix);
+    ulong AlreadyStored, double Seconds, double ItemsPerSecond, double FirstSendUnix, double LastAckUnix, double LongestAckWaitSeconds);
 
 /// <summary><c>count --json</c>.</summary>
 public sealed record ListCount(string List, ulong Length);

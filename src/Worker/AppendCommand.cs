@@ -90,7 +90,7 @@ public static class AppendCommand
             var items = (ulong)input.ItemsRead;
             var summary = new AppendSummary(line.List, producerId, items, finished.Applied + finished.ConfirmedByPosition,
                 finished.Duplicates, skipped, Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0),
-                UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow));
+                UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow), Math.Round(finished.LongestWait.TotalSeconds, 3));
             await stdout.WriteLineAsync(line.Json ? OutputJson.Serialize(summary) : Text(summary));
             return ExitCodes.Success;
         }
@@ -170,7 +170,7 @@ public static class AppendCommand
     /// start, because the list said this producer was past it: a resumed run).
     /// </summary>
     private static string Text(AppendSummary s) => string.Create(CultureInfo.InvariantCulture,
-        $"appended {s.Items} items to list '{s.List}' as producer '{s.Producer}': {s.Appended} new, {s.Duplicates} duplicates skipped, {s.AlreadyStored} already stored (resumed), {s.Seconds:0.00} s, {s.ItemsPerSecond:0} items/s");
+        $"appended {s.Items} items to list '{s.List}' as producer '{s.Producer}': {s.Appended} new, {s.Duplicates} duplicates skipped, {s.AlreadyStored} already stored (resumed), {s.Seconds:0.00} s, {s.ItemsPerSecond:0} items/s{(s.LongestAckWaitSeconds >= 1 ? $"; acknowledgements paused for up to {s.LongestAckWaitSeconds:0.0} s" : "")}");
 
     /// <summary>
     /// Wall-clock seconds since 1970, to the microsecond: the first send after the resume

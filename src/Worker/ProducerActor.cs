@@ -47,6 +47,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private ulong? _gapResentFrom;
     private DateTime _lastHeard;
     private DateTime? _silentSince;
+
+    /// <summary>Since when batches are pending with no acknowledgement moving on (null: none pending).</summary>
+    private DateTime? _waitingSince;
+    private TimeSpan _longestWait;
     private DateTime _stallLogged;
     private DateTime? _unavailableSince;
     private string? _unavailableReason;
@@ -269,6 +273,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void OnOffer(Offer offer, bool send)
     {
         _pending.Add(offer.Batch);
+        _waitingSince ??= DateTime.UtcNow;
         if (send && _unavailableSince is null)
         {
             Send(_pending.Count - 1);
@@ -486,6 +491,15 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         }
 
         _pending.RemoveRange(0, drop);
+
+        // The longest time something was pending without any acknowledgement moving on.
+        var now = DateTime.UtcNow;
+        if (_waitingSince is { } since && now - since > _longestWait)
+        {
+            _longestWait = now - since;
+        }
+
+        _waitingSince = _pending.Count > 0 ? now : null;
     }
 
     private void SendAll()
@@ -539,7 +553,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
         if (_finisher is not null && _pending.Count == 0 && _started)
         {
-            _finisher.Tell(new Finished(_acknowledged, _applied, _duplicates, _confirmedByPosition));
+            _finisher.Tell(new Finished(_acknowledged, _applied, _duplicates, _confirmedByPosition, _longestWait));
             _finisher = null;
         }
     }
@@ -581,9 +595,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// The end of the run: every offset below NextOffset is acknowledged; of those sent in
     /// this run, Applied were new, Duplicates were in the list already, and
     /// ConfirmedByPosition were acknowledged by a resume position or a gap instead of an
-    /// acknowledgement (stored before a reconnection).
+    /// acknowledgement (stored before a reconnection). LongestWait: the longest time batches
+    /// were pending without the acknowledged offset moving (a failover, a hand-over, a stall).
     /// </summary>
-    public sealed record Finished(ulong NextOffset, ulong Applied, ulong Duplicates, ulong ConfirmedByPosition)
+    public sealed record Finished(ulong NextOffset, ulong Applied, ulong Duplicates, ulong ConfirmedByPosition, TimeSpan LongestWait)
         : INoSerializationVerificationNeeded;
 
     /// <summary>The run cannot go on: the answer to every request from now on.</summary>

@@ -59,15 +59,16 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
             var victim = lists.Values.First();
             cluster.Signal(victim, 15);
             return Task.FromResult(victim);
-        }, mustPause: false);
+        }, mustPause: false, midStream: true);
         var run = await cluster.ExitOfAsync(left.Victim, Long);
         Assert.True(run.ExitCode == 0, $"the node exited {run.ExitCode}: {run.Stderr}");
         Assert.Contains("leaves this node", run.Stderr);
 
-        // A graceful hand-over is not a failure detection: far below the SIGKILL case. Counted
-        // from the signal (an upper bound: the node answers on for a moment after it). Measured
-        // under this full load on 2 cores: 1.3-3.6 s (docs/operations.md); the aim is 2 s.
-        Assert.All(left.Pauses, pause => Assert.True(pause <= TimeSpan.FromSeconds(5), $"appends paused {pause.TotalSeconds:0.0} s"));
+        // A graceful hand-over is not a failure detection: far below the SIGKILL case. The
+        // pause is what each worker of a moved list reports as its longest wait for an
+        // acknowledgement (the signal comes mid-stream). The aim is 2 s; measured under this
+        // full load on 2 cores in docs/operations.md. Bounded at 5 s here, for CI's load.
+        Assert.All(left.Waits, wait => Assert.True(wait <= TimeSpan.FromSeconds(5), $"appends paused {wait.TotalSeconds:0.00} s"));
     }
 
     /// <summary>
@@ -313,7 +314,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
     /// false for a graceful hand-over, which may lose nothing at all (a pause of 0).
     /// </param>
     private async Task<Disrupted> AppendAcrossAsync(TestCluster cluster, string tag,
-        Func<IReadOnlyDictionary<string, int>, Task<int>> disrupt, Func<int>? mustHoldListsOn = null, bool mustPause = true)
+        Func<IReadOnlyDictionary<string, int>, Task<int>> disrupt, Func<int>? mustHoldListsOn = null, bool mustPause = true, bool midStream = false)
     {
         var run = Guid.NewGuid().ToString("N")[..6];
         var lists = await cluster.PlaceListsAsync(Enumerable.Range(0, 100).Select(i => $"{tag}{run}-{i}"), 6, mustHoldListsOn?.Invoke());
@@ -342,16 +343,31 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
 
             // Where the lists are now: shards may have been rebalanced since they were placed.
             lists = await cluster.WhereAsync(lists.Keys);
+
+            // The second halves, all at once: a pipe write blocks while its worker waits, and
+            // every worker must be sending while the lost node's lists are away. Mid-stream:
+            // the disruption comes once the first list has taken 20,000 items more (some
+            // workers may finish before it). Otherwise it comes first, so that every worker
+            // of a lost list has to resume.
+            var writing = Task.CompletedTask;
+            if (midStream)
+            {
+                var first = lists.Keys.First();
+                var before = await cluster.WaitForCountAsync(first, atLeast: 0);
+                writing = SecondHalvesAsync();
+                await cluster.WaitForCountAsync(first, atLeast: before + 20_000);
+            }
+
             var killedAt = DateTime.UtcNow;
             var victim = await disrupt(lists);
+            await (midStream ? writing : SecondHalvesAsync()).WaitAsync(Long);
 
-            // All at once: a pipe write blocks while its worker waits, and every worker must
-            // be sending while the lost node's lists are away.
-            await Task.WhenAll(workers.Zip(appends).Select(p => p.First.WriteStdinAndCloseAsync(Lines(ItemFiles.Items(p.Second.Producer, PerWorker).Skip(Half)))))
-                .WaitAsync(Long);
+            Task SecondHalvesAsync() => Task.WhenAll(workers.Zip(appends).Select(p =>
+                p.First.WriteStdinAndCloseAsync(Lines(ItemFiles.Items(p.Second.Producer, PerWorker).Skip(Half)))));
 
             var runs = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(Long)));
             var pauses = new List<TimeSpan>();
+            var waits = new List<TimeSpan>();
             foreach (var (append, result) in appends.Zip(runs))
             {
                 Assert.True(result.ExitCode == 0, $"{append.Producer} exited {result.ExitCode}: {result.Stderr}");
@@ -362,6 +378,8 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
                     Assert.True(resumed is not null || !mustPause,
                         $"{append.Producer} (list {append.List} on the lost node {victim}) logged no resumption:\n{result.Stderr}\nthe nodes said of it:\n{cluster.LogLinesWith(append.List)}");
                     pauses.Add(resumed is { } at ? at - killedAt : TimeSpan.Zero);
+                    using var summary = System.Text.Json.JsonDocument.Parse(result.Stdout);
+                    waits.Add(TimeSpan.FromSeconds(summary.RootElement.GetProperty("longestAckWaitSeconds").GetDouble()));
                 }
             }
 
@@ -372,8 +390,9 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
 
             Assert.NotEmpty(pauses);
             output.WriteLine($"node {victim} lost: appends to its lists ({pauses.Count} workers) resumed on another node after " +
-                string.Join(", ", pauses.Select(p => p == TimeSpan.Zero ? "no pause (nothing to resend)" : $"{p.TotalSeconds:0.0} s")));
-            return new Disrupted(victim, pauses.ToArray(), producers);
+                string.Join(", ", pauses.Select(p => p == TimeSpan.Zero ? "no pause (nothing to resend)" : $"{p.TotalSeconds:0.0} s")) +
+                "; the longest wait each saw for an acknowledgement: " + string.Join(", ", waits.Select(w => $"{w.TotalSeconds:0.00} s")));
+            return new Disrupted(victim, pauses.ToArray(), waits.ToArray(), producers);
         }
         finally
         {
@@ -385,9 +404,10 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <param name="Victim">the node taken away.</param>
-    /// <param name="Pauses">how long each worker of a list on it went without acknowledgements.</param>
+    /// <param name="Pauses">for each worker of a list on it: from the disruption to its first acknowledgement after a resend (zero: it needed none).</param>
+    /// <param name="Waits">for each worker of a list on it: the longest it waited for an acknowledgement in the whole run, as it reports.</param>
     /// <param name="Producers">each list, with the producers that appended to it.</param>
-    private sealed record Disrupted(int Victim, TimeSpan[] Pauses, IReadOnlyDictionary<string, string[]> Producers);
+    private sealed record Disrupted(int Victim, TimeSpan[] Pauses, TimeSpan[] Waits, IReadOnlyDictionary<string, string[]> Producers);
 
     /// <summary>
     /// When a worker heard an acknowledgement again after losing one: the time of its log line
@@ -522,11 +542,18 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
                 : throw new InvalidOperationException($"stats does not show list '{list}' (a node's region did not answer in time?):\n{stats.Stdout}"));
         }
 
-        public async Task WaitForCountAsync(string list, long atLeast)
+        /// <returns>the count that reached <paramref name="atLeast"/>.</returns>
+        public async Task<long> WaitForCountAsync(string list, long atLeast)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (Count(await WorkerAsync("count", "--list", list)) < atLeast)
+            while (true)
             {
+                var count = Count(await WorkerAsync("count", "--list", list));
+                if (count >= atLeast)
+                {
+                    return count;
+                }
+
                 Assert.True(clock.Elapsed < Long, $"list '{list}' did not reach {atLeast} items within {Long}");
             }
         }

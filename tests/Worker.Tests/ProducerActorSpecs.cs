@@ -86,6 +86,8 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         var finished = await ExpectMsgAsync<ProducerActor.Finished>();
         Assert.Equal((3ul, 2ul, 1ul), (finished.NextOffset, finished.Applied, finished.Duplicates));
+        // The batch waited at least the 200 ms above for its acknowledgement, and not unbounded.
+        Assert.InRange(finished.LongestWait, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
     }
 
     [Fact]
