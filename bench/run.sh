@@ -5,8 +5,9 @@
 #   bench/run.sh            the full run (about 10 minutes; builds Release first)
 #   bench/run.sh --smoke    a few thousand items, no peers: checks that the harness works
 #   bench/run.sh --startup  only the start-up rows (with BENCH_BASELINE, before and after)
+#   bench/run.sh --routing  only the routing rows (our cluster gateway against Akka's ClusterClient)
 #   bench/run.sh --cluster  only the cluster rows (three nodes on PostgreSQL: spread, failover)
-#   (--smoke goes with --startup or --cluster too)
+#   (section options combine; --smoke goes with any of them)
 #
 # Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built,
 # BENCH_BASELINE=REV to time the start-up of revision REV too, in the same run (built in
@@ -17,17 +18,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+# The sections: main (throughput, latency, memory, recovery), startup, routing, cluster.
+# Without a section option every one runs; with one or more, only those.
 smoke=0
-startup_only=0
-cluster_only=0
+only=()
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
-    --startup) startup_only=1 ;;
-    --cluster) cluster_only=1 ;;
-    *) echo "bench: unknown option $arg (--smoke, --startup, --cluster)" >&2; exit 2 ;;
+    --startup|--routing|--cluster) only+=("${arg#--}") ;;
+    *) echo "bench: unknown option $arg (--smoke, --startup, --routing, --cluster)" >&2; exit 2 ;;
   esac
 done
+wants() { [ ${#only[@]} = 0 ] && return 0; local o; for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done; return 1; }
 config=${BENCH_CONFIGURATION:-Release}
 if [ "$smoke" = 1 ]; then
   per_worker=2000; scale_total=4000; scale_workers="1 2"; latency_count=200
@@ -147,7 +149,7 @@ fmt() { awk -v n="$1" 'BEGIN { if (n == "-") print "-"; else if (n >= 1000000) p
 
 # ---------------------------------------------------------------- peers: availability
 python=""; redis=""
-if [ "$smoke" = 0 ] && [ "$cluster_only" = 0 ]; then
+if [ "$smoke" = 0 ] && { wants main || wants startup; }; then
   if command -v python3 >/dev/null; then python=python3
   elif [ "$(id -u)" = 0 ] && apt-get install -y -qq python3 >&2; then python=python3
   else say "skipping the Python peer: python3 is not installed (apt-get install python3)"; fi
@@ -171,7 +173,7 @@ redis_rpush() {
     | sed -n 's/^RPUSH: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
-if [ "$startup_only" = 0 ] && [ "$cluster_only" = 0 ]; then
+if wants main; then
 # ---------------------------------------------------------------- throughput, 2 workers
 for mode in memory durable; do
   start_mode "tp-$mode" "$mode"
@@ -247,7 +249,7 @@ row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$p
 fi
 
 # ---------------------------------------------------------------- start-up
-if [ "$cluster_only" = 0 ]; then
+if wants startup; then
 # time_demo AGGREGATOR_DLL: seconds of one demo run, checked.
 time_demo() {
   local s; s=$(now)
@@ -300,7 +302,7 @@ if [ -n "$baseline_agg" ]; then
 fi
 fi
 
-if [ "$startup_only" = 0 ] && [ "$cluster_only" = 0 ]; then
+if wants main; then
 # ---------------------------------------------------------------- recovery
 start_aggregator "rec1" --data "$work/rec-data"
 file=$(items_file 0 "$recovery_items")
@@ -318,12 +320,31 @@ row "recovery of the list alone (snapshot + events, from the aggregator's log, m
 
 fi
 
+# ---------------------------------------------------------------- routing
+# How a worker outside the cluster reaches a list inside it, two ways side by side in one
+# run (bench/RoutingProbe: a one-node cluster whose lists acknowledge at once, so that only
+# the route is measured, and a worker actor system, over TCP on 127.0.0.1): our gateway
+# (/user/lists forwarding to the shard region; the list answers the worker directly) and
+# Akka's ClusterClient (through the node's receptionist, both ways).
+if wants routing; then
+probe="$root/bench/RoutingProbe/bin/$config/net10.0/RoutingProbe.dll"
+[ -f "$probe" ] || fail "$probe is not built"
+if [ "$smoke" = 1 ]; then probe_args=(400 4000); else probe_args=(20000 100000); fi
+dotnet "$probe" "${probe_args[@]}" > "$work/routing.out" 2> "$work/routing.err" || fail "routing probe: $(tail -n 5 "$work/routing.err")"
+read -r _ g50 g99 gput < <(grep '^gateway ' "$work/routing.out")
+read -r _ c50 c99 cput < <(grep '^cluster-client ' "$work/routing.out")
+[ -n "${g50:-}" ] && [ -n "${c50:-}" ] || fail "routing probe printed no figures: $(cat "$work/routing.out")"
+row "routing to a list in a cluster: one acknowledged 1-item batch at a time through our gateway, p50 (µs, ${probe_args[0]} requests)" "$g50" "$c50 (Akka ClusterClient)" "$(ratio "$g50" "$c50")" "-"
+row "routing: the same, p99 (µs)" "$g99" "$c99 (Akka ClusterClient)" "$(ratio "$g99" "$c99")" "-"
+row "routing: 64 batches of 100 items in flight (batches/s, ${probe_args[1]} batches)" "$gput" "$cput (Akka ClusterClient)" "$(ratio "$gput" "$cput")" "-"
+fi
+
 # ---------------------------------------------------------------- cluster
 # Three aggregator nodes on this machine sharing one PostgreSQL journal: append throughput
 # with six lists spread over 1 node and over 3 nodes, and the failover time after SIGKILL
 # of a list's node (median of several kills). The PostgreSQL server is ACTORS_TEST_POSTGRES
 # if set, else a private one started with .ci/postgres (which installs it with apt).
-if [ "$startup_only" = 0 ]; then
+if wants cluster; then
 cluster_rows() {
   local pg
   if [ -n "${ACTORS_TEST_POSTGRES:-}" ]; then
