@@ -338,7 +338,8 @@ fi
 # run (bench/RoutingProbe: a one-node cluster whose lists acknowledge at once, so that only
 # the route is measured, and a worker actor system, over TCP on 127.0.0.1): our gateway
 # (/user/lists forwarding to the shard region; the list answers the worker directly) and
-# Akka's ClusterClient (through the node's receptionist, both ways).
+# Akka's ClusterClient (through the node's receptionist, both ways); and, for what the route
+# costs at all, the list's actor reached directly.
 if wants routing; then
 probe="$root/bench/RoutingProbe/bin/$config/net10.0/RoutingProbe.dll"
 [ -f "$probe" ] || fail "$probe is not built"
@@ -346,10 +347,12 @@ if [ "$smoke" = 1 ]; then probe_args=(400 4000); else probe_args=(20000 100000);
 dotnet "$probe" "${probe_args[@]}" > "$work/routing.out" 2> "$work/routing.err" || fail "routing probe: $(tail -n 5 "$work/routing.err")"
 read -r _ g50 g99 gput < <(grep '^gateway ' "$work/routing.out")
 read -r _ c50 c99 cput < <(grep '^cluster-client ' "$work/routing.out")
-[ -n "${g50:-}" ] && [ -n "${c50:-}" ] || fail "routing probe printed no figures: $(cat "$work/routing.out")"
+read -r _ l50 l99 lput < <(grep '^list ' "$work/routing.out")
+[ -n "${g50:-}" ] && [ -n "${c50:-}" ] && [ -n "${l50:-}" ] || fail "routing probe printed no figures: $(cat "$work/routing.out")"
 row "routing to a list in a cluster: one acknowledged 1-item batch at a time through our gateway, p50 (µs, ${probe_args[0]} requests)" "$g50" "$c50 (Akka ClusterClient)" "$(ratio "$g50" "$c50")" "-"
 row "routing: the same, p99 (µs)" "$g99" "$c99 (Akka ClusterClient)" "$(ratio "$g99" "$c99")" "-"
 row "routing: 64 batches of 100 items in flight (batches/s, ${probe_args[1]} batches)" "$gput" "$cput (Akka ClusterClient)" "$(ratio "$gput" "$cput")" "-"
+row "routing: through our gateway against no route at all (the list's actor reference resolved once), p50 (µs)" "$g50" "$l50 (p99 $l99, $lput batches/s)" "$(ratio "$g50" "$l50")" "-"
 fi
 
 # ---------------------------------------------------------------- cluster

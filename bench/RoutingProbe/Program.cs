@@ -17,6 +17,7 @@ using Protocol.Messages;
 //   gateway:        worker -> node's /user/lists -> shard region -> list; the list answers the worker directly
 //   cluster-client: worker -> ClusterClient -> node's receptionist -> /user/lists -> region -> list;
 //                   the answer goes back through the receptionist and the client
+//   list:           worker -> the list's actor itself, its reference resolved once
 // Prints one line per way: "ROUTE p50_us p99_us batches_per_s" (latency: one acknowledged
 // batch of one item at a time; throughput: 64 batches of 100 items in flight).
 var latencyCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
@@ -58,10 +59,23 @@ var direct = await worker.ActorSelection(new RootActorPath(nodeAddress) / "user"
 var client = worker.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(worker)
     .WithInitialContacts(ImmutableHashSet.Create<ActorPath>(new RootActorPath(nodeAddress) / "system" / "receptionist"))), "client");
 
+// The list actors themselves, resolved once by path (as a worker could keep the sender of
+// a reply): what the route costs beyond the list.
+await direct.Ask<object>(Batch("probe", 0, 1), TimeSpan.FromSeconds(10));
+await direct.Ask<object>(Batch("bulk", 0, 1), TimeSpan.FromSeconds(10));
+var lists = new Dictionary<string, IActorRef>();
+foreach (var name in new[] { "probe", "bulk" })
+{
+    var shard = extractor.ShardId(name, Batch(name, 0, 1));
+    lists[name] = await worker.ActorSelection(new RootActorPath(nodeAddress) / "system" / "sharding" / "lists" / shard / name)
+        .ResolveOne(TimeSpan.FromSeconds(10));
+}
+
 var ways = new (string Name, Func<AppendBatch, Task<object>> Ask)[]
 {
     ("gateway", batch => direct.Ask<object>(batch, TimeSpan.FromSeconds(10))),
     ("cluster-client", batch => client.Ask<object>(new ClusterClient.Send("/user/lists", batch), TimeSpan.FromSeconds(10))),
+    ("list", batch => lists[batch.List].Ask<object>(batch, TimeSpan.FromSeconds(10))),
 };
 
 // Warm up both ways (JIT, connections, the shard's allocation) before anything is counted.
