@@ -17,17 +17,20 @@ namespace Hosting;
 /// <c>NotSslRecordException</c> or an <c>AuthenticationException</c> over a dozen lines,
 /// keeps only its one-line warning (or, in the worker, the worker's own message) below
 /// DEBUG level. A peer that went away without a goodbye (a worker that exited or was
-/// killed) is reported at INFO, not as a warning and an error. These filters look at
+/// killed) is reported at INFO, not as a warning and an error, and not at all where the
+/// log level is WARNING or above (the worker's). These filters look at
 /// types, not at the text of the messages.
 /// </summary>
 public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
     private readonly bool _traces;
+    private readonly bool _info;
     private readonly bool _hideUnreachable;
 
     public StderrLogger()
     {
         _traces = Context.System.Settings.LogLevel.Equals("DEBUG", StringComparison.OrdinalIgnoreCase);
+        _info = Logging.LogLevelFor(Context.System.Settings.LogLevel) <= LogLevel.InfoLevel;
         _hideUnreachable = Context.System.Settings.Config.GetBoolean("actors.logging.hide-unreachable-warnings", false);
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(Write);
@@ -45,7 +48,13 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
             return;
         }
 
-        var level = e is Warning or Error && PeerWentAway(e)
+        var wentAway = e is Warning or Error && PeerWentAway(e);
+        if (wentAway && !_info)
+        {
+            return; // an INFO line, and this system logs from WARNING up (the worker)
+        }
+
+        var level = wentAway
             ? "INFO"
             : e.LogLevel().ToString().Replace("Level", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
         var line = new StringBuilder(160)
