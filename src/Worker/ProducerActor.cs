@@ -407,18 +407,24 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         if (_silentSince is null || now - _stallLogged >= StallLogInterval)
         {
             _log.Warning("No acknowledgement for {0:0.0} s; resending {1} batches from offset {2} every {3}",
-                (now - _lastHeard).TotalSeconds, _pending.Count, _acknowledged, _settings.AckTimeout);
+                (now - Unanswered).TotalSeconds, _pending.Count, _acknowledged, _settings.AckTimeout);
             _stallLogged = now;
         }
 
-        _silentSince ??= _lastHeard;
+        _silentSince ??= Unanswered;
         SendAll();
     }
+
+    /// <summary>
+    /// Since when the aggregator owes an answer: the last thing heard from it, or, when this
+    /// producer had nothing pending then (its input was idle), the moment it had again.
+    /// </summary>
+    private DateTime Unanswered => _waitingSince is { } waiting && waiting > _lastHeard ? waiting : _lastHeard;
 
     /// <summary>True (and the run fails) when the aggregator has answered nothing for unavailable-timeout.</summary>
     private bool GaveUp()
     {
-        var silent = DateTime.UtcNow - _lastHeard;
+        var silent = DateTime.UtcNow - Unanswered;
         if (silent <= _settings.UnavailableTimeout)
         {
             return false;

@@ -353,6 +353,25 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task ProducerActor_should_count_unavailable_timeout_from_its_first_unanswered_batch_not_from_an_idle_input()
+    {
+        var settings = Settings with { AckTimeout = TimeSpan.FromMilliseconds(300), UnavailableTimeout = TimeSpan.FromMilliseconds(700) };
+        var producer = await StartAsync(resumeAt: 0, settings);
+
+        // Its input is idle for longer than unavailable-timeout: nothing is owed meanwhile.
+        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        producer.Tell(Offer(0, 1));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await _aggregator.ExpectMsgAsync<AppendBatch>();
+
+        // One ack-timeout later it resends, rather than giving up on the idle time.
+        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
+        producer.Tell(Ack(0, 1, applied: 1), _aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+        Assert.Equal(1ul, (await ExpectMsgAsync<ProducerActor.Finished>()).NextOffset);
+    }
+
+    [Fact]
     public async Task ProducerActor_should_count_every_acknowledged_offset_once_as_new_duplicate_or_confirmed_by_position()
     {
         var producer = await StartAsync(resumeAt: 0);
