@@ -86,7 +86,7 @@ public static class AggregatorService
             var readiness = provider.GetRequiredService<Readiness>();
             akka.AddHocon(serve.File.Config, HoconAddMode.Append)
                 .WithRemoting(Remoting(serve))
-                .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.MessageTypes, system => new ProtocolSerializer(system))
+                .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system))
                 .WithActorSystemLivenessCheck(tags: [LiveTag])
                 .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
                     !readiness.Listening ? HealthCheckResult.Unhealthy("not accepting workers yet")

@@ -150,18 +150,21 @@ public sealed class ItemLog
         return (result, count);
     }
 
-    /// <summary>All items as one packed run (for a snapshot).</summary>
-    public byte[] CopyAll()
+    /// <summary>
+    /// All items as packed runs, one per segment, without copying them (for a snapshot).
+    /// They stay valid and unchanged whatever the log does next: a segment is only ever
+    /// appended to past what a run covers, and <see cref="Clear"/> lets go of segments
+    /// rather than reusing them.
+    /// </summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> Runs()
     {
-        var all = new byte[_bytes];
-        var written = 0;
-        for (var i = 0; i < _segments.Count; i++)
+        var runs = new ReadOnlyMemory<byte>[_segments.Count];
+        for (var i = 0; i < runs.Length; i++)
         {
-            _segments[i].AsSpan(0, _used[i]).CopyTo(all.AsSpan(written));
-            written += _used[i];
+            runs[i] = _segments[i].AsMemory(0, _used[i]);
         }
 
-        return all;
+        return runs;
     }
 
     /// <summary>Forgets every item.</summary>

@@ -63,7 +63,8 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         long snapshotAt = 0;
         Recover<SnapshotOffer>(offer =>
         {
-            _state.Restore((ListSnapshot)offer.Snapshot);
+            // A store that serializes gives back a ListSnapshot; one that keeps objects (in memory), what was saved.
+            _state.Restore(offer.Snapshot as ListSnapshot ?? ((ListSnapshotParts)offer.Snapshot).ToListSnapshot());
             snapshotAt = offer.Metadata.SequenceNr;
         });
         Recover<ItemsAppended>(Replay);

@@ -1,3 +1,4 @@
+using Protocol;
 using Protocol.Messages;
 
 namespace Aggregator;
@@ -90,13 +91,12 @@ public sealed class ListState
         return purged;
     }
 
-    /// <summary>The whole state, for the snapshot store.</summary>
-    public ListSnapshot ToSnapshot()
+    /// <summary>The whole state, for the snapshot store: the items are not copied (written as a <see cref="ListSnapshot"/>).</summary>
+    public ListSnapshotParts ToSnapshot()
     {
         var snapshot = new ListSnapshot
         {
             Count = (ulong)_items.Count,
-            Items = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(_items.CopyAll()),
             Incarnation = Incarnation,
         };
         foreach (var (producer, position) in _producers)
@@ -109,7 +109,7 @@ public sealed class ListState
             });
         }
 
-        return snapshot;
+        return new ListSnapshotParts(snapshot, _items.Runs());
     }
 
     /// <summary>Replaces the state with a snapshot's.</summary>

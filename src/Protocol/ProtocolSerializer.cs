@@ -43,7 +43,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(ListCleared), "lc", ListCleared.Parser),
     ];
 
-    private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest);
+    private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest)
+        .Append(new(typeof(ListSnapshotParts), "ls")).ToDictionary();
     private static readonly Dictionary<string, MessageParser> ParserByManifest = Table.ToDictionary(e => e.Manifest, e => e.Parser);
 
     public ProtocolSerializer(ExtendedActorSystem system) : base(system)
@@ -55,13 +56,16 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     /// <summary>Every wire message type, for specs that must cover them all.</summary>
     public static IReadOnlyList<Type> MessageTypes { get; } = Table.Select(e => e.Type).ToArray();
 
+    /// <summary>The types this serializer writes: every wire message, and a snapshot in parts (written as a ListSnapshot).</summary>
+    public static IReadOnlyList<Type> BoundTypes { get; } = [.. MessageTypes, typeof(ListSnapshotParts)];
+
     /// <summary>
     /// This serializer bound to every message type of the table, for an actor system's
     /// setup (what Akka.Hosting's <c>WithCustomSerializer</c> builds too): the bindings are
     /// the table above and cannot drift from it.
     /// </summary>
     public static SerializationSetup Setup { get; } = SerializationSetup.Create(system =>
-        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new ProtocolSerializer(system), MessageTypes.ToImmutableHashSet())));
+        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new ProtocolSerializer(system), BoundTypes.ToImmutableHashSet())));
 
     /// <summary>The name this serializer is bound under.</summary>
     public const string Alias = "actors-protocol";
@@ -71,10 +75,12 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType()} is not a wire message of messages.proto", nameof(o));
 
-    public override byte[] ToBinary(object obj) =>
-        obj is IMessage message && ManifestByType.ContainsKey(obj.GetType())
-            ? message.ToByteArray()
-            : throw new ArgumentException($"{obj.GetType()} is not a wire message of messages.proto", nameof(obj));
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        ListSnapshotParts parts => parts.ToByteArray(),
+        IMessage message when ManifestByType.ContainsKey(obj.GetType()) => message.ToByteArray(),
+        _ => throw new ArgumentException($"{obj.GetType()} is not a wire message of messages.proto", nameof(obj)),
+    };
 
     public override object FromBinary(byte[] bytes, string manifest)
     {

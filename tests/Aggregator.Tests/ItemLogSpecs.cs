@@ -6,6 +6,24 @@ namespace Aggregator.Tests;
 public sealed class ItemLogSpecs
 {
     [Fact]
+    public void ItemLog_should_give_runs_that_hold_every_item_and_stay_unchanged_by_later_appends_and_a_clear()
+    {
+        var log = new ItemLog(segmentBytes: 64);
+        var items = Enumerable.Range(0, 50).Select(i => $"item-{i}").ToArray();
+        log.AppendPacked(PackedItems.Encode(items).Span, items.Length);
+
+        var runs = log.Runs();
+        var before = runs.Select(r => r.ToArray()).ToArray();
+        log.AppendPacked(PackedItems.Encode(["later", "items"]).Span, 2);
+        log.Clear();
+        log.AppendPacked(PackedItems.Encode(["after", "the", "clear"]).Span, 3);
+
+        Assert.True(runs.Count > 1, "the items span several segments");
+        Assert.Equal(before, runs.Select(r => r.ToArray()).ToArray());
+        Assert.Equal(items, PackedItems.Decode(runs.SelectMany(r => r.ToArray()).ToArray()));
+    }
+
+    [Fact]
     public void ItemLog_should_read_back_any_range_across_segment_boundaries()
     {
         var random = new Random(7);

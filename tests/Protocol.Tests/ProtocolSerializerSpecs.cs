@@ -68,6 +68,32 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         Assert.Equal(sample, back);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void ProtocolSerializer_should_write_a_snapshot_in_parts_as_the_very_bytes_of_the_ListSnapshot_it_stands_for(int runs)
+    {
+        var items = Enumerable.Range(0, runs * 3).Select(i => $"ïtem-{i}").ToArray();
+        var whole = new ListSnapshot
+        {
+            Count = (ulong)items.Length, Items = PackedItems.Encode(items), Incarnation = 9,
+            Producers = { new ProducerPosition { Producer = "w-1", NextOffset = 4, LastAppendUnixMs = 1_764_000_000_000 } },
+        };
+        var head = whole.Clone();
+        head.Items = ByteString.Empty;
+        var parts = new ListSnapshotParts(head, items.Chunk(3).Select(c => (ReadOnlyMemory<byte>)PackedItems.Encode(c).ToByteArray()).ToArray());
+
+        var serializer = _system.Serialization.FindSerializerFor(parts);
+        Assert.IsType<ProtocolSerializer>(serializer);
+        var bytes = serializer.ToBinary(parts);
+        var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, parts));
+
+        Assert.Equal(whole, back);
+        Assert.Equal(whole, parts.ToListSnapshot());
+        Assert.Equal(whole.CalculateSize(), bytes.Length);
+    }
+
     [Fact]
     public void ProtocolSerializer_should_refuse_an_unknown_manifest()
     {
