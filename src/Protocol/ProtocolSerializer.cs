@@ -60,9 +60,10 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public static IReadOnlyList<Type> BoundTypes { get; } = [.. MessageTypes, typeof(ListSnapshotParts)];
 
     /// <summary>
-    /// This serializer bound to every message type of the table, for an actor system's
-    /// setup (what Akka.Hosting's <c>WithCustomSerializer</c> builds too): the bindings are
-    /// the table above and cannot drift from it.
+    /// This serializer bound to every message type of the table and to
+    /// <see cref="ListSnapshotParts"/>, for an actor system's setup (what Akka.Hosting's
+    /// <c>WithCustomSerializer</c> builds too, from <see cref="BoundTypes"/>): the bindings
+    /// are the table above and cannot drift from it.
     /// </summary>
     public static SerializationSetup Setup { get; } = SerializationSetup.Create(system =>
         ImmutableHashSet.Create(SerializerDetails.Create(Alias, new ProtocolSerializer(system), BoundTypes.ToImmutableHashSet())));
