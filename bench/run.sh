@@ -4,6 +4,7 @@
 #
 #   bench/run.sh            the full run (about 10 minutes; builds Release first)
 #   bench/run.sh --smoke    a few thousand items, no peers: checks that the harness works
+#   bench/run.sh --main     only the single-aggregator rows (throughput, scaling, latency, memory, recovery)
 #   bench/run.sh --startup  only the start-up rows (with BENCH_BASELINE, before and after)
 #   bench/run.sh --routing  only the routing rows (our cluster gateway against Akka's ClusterClient)
 #   bench/run.sh --cluster  only the cluster rows (three nodes on PostgreSQL: spread, failover)
@@ -25,8 +26,8 @@ only=()
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
-    --startup|--routing|--cluster) only+=("${arg#--}") ;;
-    *) echo "bench: unknown option $arg (--smoke, --startup, --routing, --cluster)" >&2; exit 2 ;;
+    --main|--startup|--routing|--cluster) only+=("${arg#--}") ;;
+    *) echo "bench: unknown option $arg (--smoke, --main, --startup, --routing, --cluster)" >&2; exit 2 ;;
   esac
 done
 wants() { [ ${#only[@]} = 0 ] && return 0; local o; for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done; return 1; }
