@@ -55,6 +55,22 @@ trap cleanup EXIT
 say() { echo "bench: $*" >&2; }
 fail() { echo "bench: FAILED: $*" >&2; exit 1; }
 
+# poll SECONDS INTERVAL CMD...: runs CMD every INTERVAL seconds until it succeeds (0), or
+# until SECONDS have passed (1). Every wait of this harness is one of these.
+poll() {
+  local deadline=$(($(date +%s) + $1)) interval=$2; shift 2
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep "$interval"
+  done
+}
+# ready_in OUT PID WHAT ERR: OUT holds the ready line; stops the run if PID exited first.
+ready_in() {
+  grep -q '^ready ' "$1" 2>/dev/null && return 0
+  kill -0 "$2" 2>/dev/null || fail "$3 exited: $(cat "$4")"
+  return 1
+}
+
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   say "building ($config)"
   dotnet build Actors.sln -c "$config" -v q --nologo >&2 || fail "build"
@@ -85,15 +101,8 @@ start_aggregator() {
   dotnet "$agg" serve "${port[@]}" "$@" > "$work/$name.out" 2> "$work/$name.err" &
   agg_pid=$!
   pids+=("$agg_pid")
-  for _ in $(seq 1 600); do
-    if grep -q '^ready ' "$work/$name.out" 2>/dev/null; then
-      agg_endpoint=$(sed -n 's/^ready akka.tcp:\/\/aggregator@//p' "$work/$name.out")
-      return 0
-    fi
-    kill -0 "$agg_pid" 2>/dev/null || fail "aggregator $name exited: $(cat "$work/$name.err")"
-    sleep 0.05
-  done
-  fail "aggregator $name not ready"
+  poll 30 0.05 ready_in "$work/$name.out" "$agg_pid" "aggregator $name" "$work/$name.err" || fail "aggregator $name not ready within 30 s"
+  agg_endpoint=$(sed -n 's/^ready akka.tcp:\/\/aggregator@//p' "$work/$name.out")
 }
 
 # start_mode NAME memory|durable: an aggregator in memory, or journaling in a fresh directory.
@@ -164,9 +173,9 @@ start_redis() {
   mkdir -p "$work/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save '' "$@" > "$work/redis.log" 2>&1 &
   redis_pid=$!; pids+=("$redis_pid")
-  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
-  fail "redis-server did not start: $(cat "$work/redis.log")"
+  poll 5 0.05 redis_answers || fail "redis-server did not start: $(cat "$work/redis.log")"
 }
+redis_answers() { redis-cli -p "$redis_port" ping >/dev/null 2>&1; }
 stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$work/redis"; }
 redis_rpush() {
   # Items per second of pipelined RPUSH of 13-byte values from 2 clients.
@@ -276,10 +285,7 @@ time_ready() {
   local s pid; s=$(now)
   dotnet "$1" serve --in-memory --port 0 > "$work/ready.out" 2> "$work/ready.err" &
   pid=$!
-  until grep -q '^ready ' "$work/ready.out" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || fail "serve exited: $(cat "$work/ready.err")"
-    sleep 0.01
-  done
+  poll 60 0.01 ready_in "$work/ready.out" "$pid" serve "$work/ready.err" || fail "serve not ready within 60 s"
   elapsed "$s" "$(now)"; echo
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -405,13 +411,7 @@ cluster_rows() {
     local killed_at; killed_at=$(now)
     kill -9 "${node_pids[$node]}"; wait "${node_pids[$node]}" 2>/dev/null || true
     local resumed=""
-    for _ in $(seq 1 600); do
-      resumed=$(tail -n +$((before + 1)) "$work/fail-w0.err" | grep -m1 -E 'Resuming at offset|Acknowledged again' \
-        | sed -n 's/^\[WARNING\]\[\([0-9: .-]*\)\].*/\1/p' || true)
-      [ -n "$resumed" ] && break
-      sleep 0.1
-    done
-    [ -n "$resumed" ] || fail "failover $k: the worker of f0$run did not resume within 60 s: $(tail -n 5 "$work/fail-w0.err")"
+    poll 60 0.1 resumed_after "$before" || fail "failover $k: the worker of f0$run did not resume within 60 s: $(tail -n 5 "$work/fail-w0.err")"
     times+=("$(elapsed "$killed_at" "$(date -u -d "$resumed UTC" +%s.%N)")")
     say "failover $k (node $node killed): appends resumed after ${times[-1]} s"
     start_node "$node"; wait_ready "$node"
@@ -443,12 +443,14 @@ start_node() {
 }
 wait_ready() {
   local i=$1 f="$work/node$1-${node_starts[$1]}"
-  for _ in $(seq 1 600); do
-    grep -q '^ready ' "$f.out" 2>/dev/null && return 0
-    kill -0 "${node_pids[$i]}" 2>/dev/null || fail "cluster node $i exited: $(cat "$f.err")"
-    sleep 0.1
-  done
-  fail "cluster node $i not ready within 60 s: $(tail -n 5 "$f.err")"
+  poll 60 0.1 ready_in "$f.out" "${node_pids[$i]}" "cluster node $i" "$f.err" || fail "cluster node $i not ready within 60 s: $(tail -n 5 "$f.err")"
+}
+# resumed_after LINE: the first worker log line past LINE of fail-w0.err saying it was
+# acknowledged again; its time in $resumed.
+resumed_after() {
+  resumed=$(tail -n +$(($1 + 1)) "$work/fail-w0.err" | grep -m1 -E 'Resuming at offset|Acknowledged again' \
+    | sed -n 's/^\[WARNING\]\[\([0-9: .-]*\)\].*/\1/p' || true)
+  [ -n "$resumed" ]
 }
 stop_cluster() {
   local pid
@@ -463,13 +465,8 @@ list_node() {
   for i in "${!cluster_ports[@]}"; do [ "${cluster_ports[$i]}" = "$address" ] && { echo "$i"; return 0; }; done
   fail "stats does not place list $1 on a node"
 }
-wait_for_count() {
-  for _ in $(seq 1 1200); do
-    [ "$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-    sleep 0.1
-  done
-  fail "list $1 did not reach $2 items"
-}
+wait_for_count() { poll 300 0.1 count_reaches "$1" "$2" || fail "list $1 did not reach $2 items within 300 s"; }
+count_reaches() { [ "$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 # run_spread PREFIX WORKERS PER_WORKER: one worker a list, through every node; items/s over all.
 run_spread() {
   local prefix=$1 workers=$2 count=$3 w
@@ -482,10 +479,7 @@ run_spread() {
   items_per_second $((workers * count)) "$work/$prefix"-w*.json
 }
 # wait_for_log FILE TEXT: until FILE holds TEXT (60 s at most).
-wait_for_log() {
-  for _ in $(seq 1 600); do grep -qF "$2" "$1" && return 0; sleep 0.1; done
-  fail "$1 did not say '$2' within 60 s"
-}
+wait_for_log() { poll 60 0.1 grep -qF "$2" "$1" || fail "$1 did not say '$2' within 60 s"; }
 cluster_rows
 fi
 

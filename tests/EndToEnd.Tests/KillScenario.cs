@@ -97,11 +97,16 @@ internal static class KillScenario
         return long.Parse(count.Stdout.Trim(), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A field of <c>append --json</c>'s summary.</summary>
-    public static long Summary(Completed append, string field)
+    /// <summary>A count of <c>append --json</c>'s summary.</summary>
+    public static long Summary(Completed append, string field) => SummaryField(append, field).GetInt64();
+
+    /// <summary>A figure in seconds of <c>append --json</c>'s summary.</summary>
+    public static TimeSpan SummarySeconds(Completed append, string field) => TimeSpan.FromSeconds(SummaryField(append, field).GetDouble());
+
+    private static JsonElement SummaryField(Completed append, string field)
     {
         Assert.True(append.ExitCode == 0, append.Stderr);
         using var summary = JsonDocument.Parse(append.Stdout);
-        return summary.RootElement.GetProperty(field).GetInt64();
+        return summary.RootElement.GetProperty(field).Clone();
     }
 }
