@@ -7,6 +7,8 @@ namespace Aggregator;
 /// in large segments, with a sparse index: one position for every <see cref="Stride"/>
 /// items. A 13-byte item costs 14 bytes plus half a byte of index, instead of a .NET
 /// string's ~50; an append is a validated copy, a read a copy of contiguous runs.
+/// A segment is sealed once the next one starts: from then on it never changes, so it can
+/// be journaled once (<see cref="Segment"/>) and taken back whole (<see cref="AdoptSegment"/>).
 /// Not thread-safe: owned by one actor.
 /// </summary>
 public sealed class ItemLog
@@ -14,11 +16,12 @@ public sealed class ItemLog
     /// <summary>Items per index entry: a read skips at most Stride - 1 items.</summary>
     public const int Stride = 16;
 
-    private const int DefaultSegmentBytes = 1 << 20;
+    public const int DefaultSegmentBytes = 1 << 20;
 
     private readonly int _segmentBytes;
     private readonly List<byte[]> _segments = [];
     private readonly List<int> _used = [];
+    private readonly List<long> _firsts = [];
     private long[] _index = new long[256];
     private byte[] _current = [];
     private int _currentUsed;
@@ -29,6 +32,9 @@ public sealed class ItemLog
 
     /// <summary>Number of items.</summary>
     public long Count => _count;
+
+    /// <summary>Segments, the last one (still written to) included.</summary>
+    public int SegmentCount => _segments.Count;
 
     /// <summary>Packed bytes stored (lengths and items), not counting slack and index.</summary>
     public long PackedBytes => _bytes;
@@ -151,20 +157,85 @@ public sealed class ItemLog
     }
 
     /// <summary>
-    /// All items as packed runs, one per segment, without copying them (for a snapshot).
+    /// The items from segment <paramref name="fromSegment"/> on as packed runs, one per
+    /// segment, without copying them (for a snapshot).
     /// They stay valid and unchanged whatever the log does next: a segment is only ever
     /// appended to past what a run covers, and <see cref="Clear"/> lets go of segments
     /// rather than reusing them.
     /// </summary>
-    public IReadOnlyList<ReadOnlyMemory<byte>> Runs()
+    public IReadOnlyList<ReadOnlyMemory<byte>> Runs(int fromSegment = 0)
     {
-        var runs = new ReadOnlyMemory<byte>[_segments.Count];
+        var runs = new ReadOnlyMemory<byte>[Math.Max(0, _segments.Count - fromSegment)];
         for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = _segments[i].AsMemory(0, _used[i]);
+            runs[i] = _segments[fromSegment + i].AsMemory(0, _used[fromSegment + i]);
         }
 
         return runs;
+    }
+
+    /// <summary>
+    /// How many segments from the first are sealed and hold only items below
+    /// <paramref name="length"/> (the durable length): those that can be journaled.
+    /// </summary>
+    public int SealedSegmentsBelow(long length)
+    {
+        var sealedCount = _segments.Count - 1;
+        var k = 0;
+        while (k < sealedCount && _firsts[k + 1] <= length)
+        {
+            k++;
+        }
+
+        return k;
+    }
+
+    /// <summary>How many items the segments before segment <paramref name="index"/> hold.</summary>
+    public long ItemsBefore(int index) => index < _firsts.Count ? _firsts[index] : _count;
+
+    /// <summary>Segment <paramref name="index"/>: its packed items (not copied), the index of its first item and its item count.</summary>
+    public (ReadOnlyMemory<byte> Packed, long FirstItem, long Count) Segment(int index)
+    {
+        var end = index + 1 < _firsts.Count ? _firsts[index + 1] : _count;
+        return (_segments[index].AsMemory(0, _used[index]), _firsts[index], end - _firsts[index]);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="packed"/>'s first <paramref name="used"/> bytes (<paramref name="count"/>
+    /// items, checked when journaled) as a sealed segment, without copying them: items
+    /// appended after it start a new segment.
+    /// </summary>
+    public void AdoptSegment(byte[] packed, int used, long count)
+    {
+        if (_current.Length > 0)
+        {
+            _used[^1] = _currentUsed;
+        }
+
+        var segment = _segments.Count;
+        _segments.Add(packed);
+        _used.Add(used);
+        _firsts.Add(_count);
+        var offset = 0;
+        for (long n = 0; n < count; n++)
+        {
+            if (_count % Stride == 0)
+            {
+                AddIndex(segment, offset);
+            }
+
+            offset += offset < used ? ItemSize(packed, offset) : 1;
+            _count++;
+        }
+
+        if (offset != used)
+        {
+            throw new InvalidDataException($"a segment of {used} bytes does not hold exactly {count} packed items");
+        }
+
+        _bytes += used;
+        _current = [];
+        _currentUsed = 0;
     }
 
     /// <summary>Forgets every item.</summary>
@@ -172,6 +243,7 @@ public sealed class ItemLog
     {
         _segments.Clear();
         _used.Clear();
+        _firsts.Clear();
         _index = new long[256];
         _current = [];
         _currentUsed = 0;
@@ -187,7 +259,7 @@ public sealed class ItemLog
 
     private void NewSegment(int atLeast)
     {
-        if (_segments.Count > 0)
+        if (_current.Length > 0)
         {
             _used[^1] = _currentUsed;
         }
@@ -196,6 +268,7 @@ public sealed class ItemLog
         _currentUsed = 0;
         _segments.Add(_current);
         _used.Add(0);
+        _firsts.Add(_count);
     }
 
     private void AddIndex(int segment, int offset)

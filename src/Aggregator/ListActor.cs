@@ -11,8 +11,9 @@ namespace Aggregator;
 /// <summary>
 /// Owns one list: applies appends exactly once per producer offset, journals them,
 /// answers reads page by page and followers through <see cref="Followers"/>. The append
-/// protocol lives here, in <see cref="Append"/>. Three behaviours: <see cref="Ready"/>,
-/// <see cref="Deleting"/> and <see cref="Broken"/> (a journal with a hole).
+/// protocol lives here, in <see cref="Append"/>. Four behaviours: <see cref="LoadingSegments"/>
+/// (after its own recovery), <see cref="Ready"/>, <see cref="Deleting"/> and
+/// <see cref="Broken"/> (a journal with a hole).
 /// </summary>
 /// <remarks>
 /// Durability: an append is applied to the state at once (so the next batch is checked
@@ -22,6 +23,12 @@ namespace Aggregator;
 /// follow) see items up to the durable length only, never an item that a crash could
 /// still take back; replies to producers about their positions go through
 /// <c>DeferAsync</c>, after everything applied before them is durable.
+///
+/// Snapshots are incremental: each sealed segment of items is journaled once by the
+/// <see cref="SegmentStore"/> child as soon as its items are durable, and a snapshot holds
+/// only the number of segments journaled, the items after them and the producer positions.
+/// Recovery reads the snapshot and the events after it, then takes the segments the
+/// snapshot names from the child, which replays them meanwhile.
 /// </remarks>
 public sealed class ListActor : ReceivePersistentActor, IWithTimers
 {
@@ -29,13 +36,21 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private readonly ListSettings _settings;
     private readonly AggregatorMetrics _metrics;
     private readonly TimeProvider _clock;
-    private readonly ListState _state = new();
+    private readonly ListState _state;
     private readonly Followers _followers = new();
     private readonly Queue<PendingWrite> _pending = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Action<ItemsAppended> _persisted;
     private readonly Func<ulong, uint, ItemRange> _page;
+    private readonly IActorRef? _segments;
     private long _durableLength;
+
+    /// <summary>Sealed segments the segment journal holds (from the first), and the count a seal in flight brings it to (0: none).</summary>
+    private int _segmentsJournaled;
+    private int _sealingTo;
+
+    /// <summary>The segment journal held nothing at recovery (a delete of a list never journaled can skip it).</summary>
+    private bool _segmentJournalEmpty = true;
     private long _bytesSinceSnapshot;
     private int _snapshotsInFlight;
     private int _cleanupsInFlight;
@@ -55,9 +70,14 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _metrics = metrics;
         _clock = clock ?? TimeProvider.System;
+        _state = new ListState(settings.SegmentBytes);
         _persisted = Persisted;
         _page = Page;
         PersistenceId = PersistenceIdOf(name);
+        if (settings.Durable)
+        {
+            _segments = Context.Watch(Context.ActorOf(SegmentStore.Props(name), "segments"));
+        }
 
         var recovery = System.Diagnostics.Stopwatch.StartNew();
         long snapshotAt = 0;
@@ -74,7 +94,17 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _hole = null;
             _bytesSinceSnapshot = 0;
         });
-        Recover<RecoveryCompleted>(_ => Recovered(snapshotAt, recovery.Elapsed));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (_segments is not null)
+            {
+                Become(() => LoadingSegments(snapshotAt, recovery));
+            }
+            else
+            {
+                Recovered(snapshotAt, recovery.Elapsed);
+            }
+        });
         Ready();
     }
 
@@ -104,6 +134,42 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Command<ListsActor.StopList>(_ => StopWhenEmpty());
         Command<GetListStats>(_ => ReplyStats());
         SnapshotHandlers();
+    }
+
+    /// <summary>
+    /// Recovered but for the sealed segments the snapshot names, which the segment journal
+    /// replays meanwhile: everything waits in the stash until they are in front of the items.
+    /// </summary>
+    private void LoadingSegments(long snapshotAt, System.Diagnostics.Stopwatch recovery)
+    {
+        Command<SegmentStore.Recovered>(recovered =>
+        {
+            var journaled = _state.Missing.Segments;
+            _segmentJournalEmpty = recovered.Segments.Count == 0;
+            if (_state.AttachSegments(recovered.Segments) is { } problem)
+            {
+                _hole = $"list '{_name}' cannot be recovered: {problem} (persistence id '{SegmentStore.PersistenceIdOf(_name)}'); the list refuses every request until it is deleted";
+            }
+            else
+            {
+                _segmentsJournaled = journaled;
+            }
+
+            Become(Ready);
+            Recovered(snapshotAt, recovery.Elapsed);
+            Stash.UnstashAll();
+        });
+        Command<Terminated>(t => t.ActorRef.Equals(_segments), _ =>
+        {
+            _log.Error("Loading the item segments of list {0} from the journal failed: the list stops", _name);
+            if (!_settings.Sharded)
+            {
+                Context.Parent.Tell(new ListsActor.ListRecoveryFailed("its item segments could not be loaded from the journal"));
+            }
+
+            Context.Stop(Self);
+        });
+        CommandAny(_ => Stash.Stash());
     }
 
     /// <summary>The journal holds an event that does not continue its producer: refuse everything but a delete.</summary>
@@ -158,11 +224,26 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(f => DeletionReply(success: false, snapshots: true, f.Cause));
         Command<DeleteMessagesSuccess>(_ => DeletionReply(success: true, snapshots: false, null));
         Command<DeleteMessagesFailure>(f => DeletionReply(success: false, snapshots: false, f.Cause));
+        Command<SegmentStore.Sealed>(_ =>
+        {
+            _sealingTo = 0;
+            ContinueDelete();
+        });
+        Command<SegmentStore.Deleted>(SegmentsDeleted);
+        Command<Terminated>(t => t.ActorRef.Equals(_segments), _ => SegmentJournalFailed());
         CommandAny(_ => Stash.Stash());
     }
 
     private void SnapshotHandlers()
     {
+        Command<SegmentStore.Sealed>(sealedTo =>
+        {
+            _segmentsJournaled = sealedTo.Count;
+            _sealingTo = 0;
+            MaybeSeal();
+            StopIfDrained();
+        });
+        Command<Terminated>(t => t.ActorRef.Equals(_segments), _ => SegmentJournalFailed());
         Command<SaveSnapshotSuccess>(SnapshotSaved);
         Command<SaveSnapshotFailure>(f =>
         {
@@ -205,7 +286,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         {
             _log.Info("Recovered list {0}: {1} items, {2} producers, up to event {3} ({4}) in {5} ms",
                 _name, _state.Length, _state.ProducerCount, LastSequenceNr,
-                snapshotAt > 0 ? $"snapshot at event {snapshotAt} + {LastSequenceNr - snapshotAt} events" : "events only",
+                snapshotAt > 0 ? $"snapshot at event {snapshotAt} naming {_segmentsJournaled} journaled segments, + {LastSequenceNr - snapshotAt} events" : "events only",
                 (long)elapsed.TotalMilliseconds);
         }
 
@@ -338,8 +419,40 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _metrics.JournalWrite(System.Diagnostics.Stopwatch.GetElapsedTime(write.Started));
         _metrics.Appended(write.Ack.Applied, write.Ack.Duplicates);
         AnswerFollowers();
+        MaybeSeal();
         MaybeSnapshot();
         StopIfDrained();
+    }
+
+    /// <summary>Sealed segments whose items are all durable go to the segment journal, one seal in flight at a time.</summary>
+    private void MaybeSeal()
+    {
+        if (_segments is null || _sealingTo != 0)
+        {
+            return;
+        }
+
+        var sealable = _state.Items.SealedSegmentsBelow(_durableLength);
+        if (sealable > _segmentsJournaled)
+        {
+            var events = new SegmentSealed[sealable - _segmentsJournaled];
+            for (var i = 0; i < events.Length; i++)
+            {
+                events[i] = SegmentStore.EventOf(_state.Items, _segmentsJournaled + i);
+            }
+
+            _sealingTo = sealable;
+            _segments.Tell(new SegmentStore.Seal(events));
+        }
+    }
+
+    /// <summary>The segment journal could not write: as for a failed write of the list's own journal, the list stops and is loaded again.</summary>
+    private void SegmentJournalFailed()
+    {
+        _log.Error("The journal failed to store the item segments of list {0}; the list stops and is loaded again on its next request", _name);
+        TellParentStopping();
+        RefuseInFlight("the journal failed to store the list's item segments");
+        Context.Stop(Self);
     }
 
     private BatchAppended Acknowledgement(AppendBatch batch, ulong next, uint applied, uint duplicates, ulong length) =>
@@ -523,8 +636,9 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             PurgeExpired(NowMs);
             _snapshotsInFlight++;
             _snapshotStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-            _snapshotBytes = _state.Items.PackedBytes;
-            SaveSnapshot(_state.ToSnapshot());
+            var snapshot = _state.ToSnapshot(_segmentsJournaled);
+            _snapshotBytes = snapshot.Head.CalculateSize() + snapshot.Items.Sum(run => (long)run.Length);
+            SaveSnapshot(snapshot);
         }
 
         if (_pending.Count == 0)
@@ -534,8 +648,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Whether the events since the last snapshot are enough for a new one (none while stopping, or while one is saved).</summary>
-    private bool SnapshotDue => _snapshotsInFlight == 0 && !_stopping
-        && _bytesSinceSnapshot >= Math.Max(_settings.SnapshotMinBytes, _state.Items.PackedBytes / 2);
+    private bool SnapshotDue => _snapshotsInFlight == 0 && !_stopping && _bytesSinceSnapshot >= _settings.SnapshotMinBytes;
 
     /// <summary>Batches held for a snapshot go on, in their order.</summary>
     private void ReleaseHeld()
@@ -584,7 +697,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     {
         _deletion = new Deletion(!_state.IsEmpty || _hole is not null);
         _deletion.Requesters.Add(Sender);
-        if (!_settings.Durable || (LastSequenceNr == 0 && _pending.Count == 0))
+        if (!_settings.Durable || (LastSequenceNr == 0 && _pending.Count == 0 && _segmentJournalEmpty))
         {
             // Nothing was ever journaled: nothing to delete but the state.
             _state.Clear();
@@ -606,6 +719,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         _state.Clear();
         _durableLength = 0;
         _bytesSinceSnapshot = 0;
+        _segmentsJournaled = 0;
         _hole = null;
         ContinueDelete();
     }
@@ -616,10 +730,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         ContinueDelete();
     }
 
-    /// <summary>Once the marker is journaled and no snapshot save or clean-up is in flight, deletes snapshots, then events.</summary>
+    /// <summary>Once the marker is journaled and no snapshot save, seal or clean-up is in flight, deletes snapshots, then events, then segments.</summary>
     private void ContinueDelete()
     {
-        if (_deletion is { Step: DeletionStep.Draining, ClearedAt: > 0 } && _snapshotsInFlight == 0 && _cleanupsInFlight == 0)
+        if (_deletion is { Step: DeletionStep.Draining, ClearedAt: > 0 } && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _sealingTo == 0)
         {
             _deletion.Step = DeletionStep.Snapshots;
             DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
@@ -640,6 +754,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
                 deletion.Step = DeletionStep.Events;
                 DeleteMessages(deletion.ClearedAt);
                 break;
+            case DeletionStep.Events when !snapshots && success && _segments is not null:
+                deletion.Step = DeletionStep.Segments;
+                _segments.Tell(SegmentStore.DeleteAll.Instance);
+                break;
             case DeletionStep.Events when !snapshots && success:
                 Deleted();
                 break;
@@ -650,6 +768,22 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             default:
                 _log.Warning("List {0}: an unexpected {1} reply while deleting {2}", _name, snapshots ? "snapshot" : "event", deletion.Step);
                 break;
+        }
+    }
+
+    private void SegmentsDeleted(SegmentStore.Deleted reply)
+    {
+        if (_deletion is not { Step: DeletionStep.Segments } deletion)
+        {
+            _log.Warning("List {0}: an unexpected segment deletion reply", _name);
+        }
+        else if (reply.Cause is null)
+        {
+            Deleted();
+        }
+        else
+        {
+            DeleteFailed(deletion, reply.Cause);
         }
     }
 
@@ -665,6 +799,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         }
 
         _log.Info("Deleted list {0}{1}", _name, deletion.Existed ? string.Empty : " (it was empty)");
+        _segmentJournalEmpty = true;
         _deletion = null;
         _holdingForSnapshot = false;
         Become(Ready);
@@ -674,7 +809,12 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void DeleteFailed(Deletion deletion, Exception cause)
     {
-        var what = deletion.Step == DeletionStep.Snapshots ? "its snapshots" : "its events";
+        var what = deletion.Step switch
+        {
+            DeletionStep.Snapshots => "its snapshots",
+            DeletionStep.Events => "its events",
+            _ => "its item segments",
+        };
         _log.Error("Deleting list {0} failed: {1} could not be deleted ({2}); the list is empty, and running delete again removes the rest",
             _name, what, cause.GetBaseException().Message);
         var refusal = new RequestRefused
@@ -764,7 +904,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
     private void StopIfDrained()
     {
-        if (_stopping && _pending.Count == 0 && _deferred == 0 && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _deletion is null)
+        if (_stopping && _pending.Count == 0 && _deferred == 0 && _snapshotsInFlight == 0 && _cleanupsInFlight == 0 && _sealingTo == 0 && _deletion is null)
         {
             Context.Stop(Self);
         }
@@ -841,6 +981,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Draining,
         Snapshots,
         Events,
+        Segments,
     }
 
     /// <summary>A delete in progress: who asked, and how far it got.</summary>

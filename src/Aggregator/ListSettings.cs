@@ -31,6 +31,9 @@ public sealed record ListSettings(
     /// </summary>
     public bool Sharded { get; init; }
 
+    /// <summary>Bytes of packed items per segment: the unit a list journals its items in for snapshots.</summary>
+    public int SegmentBytes { get; init; } = ItemLog.DefaultSegmentBytes;
+
     /// <summary>A new incarnation for a list that starts.</summary>
     public ulong NewIncarnation() => ((ulong)Instance << 32) | (uint)Random.Shared.Next(1, int.MaxValue);
 
@@ -58,7 +61,10 @@ public sealed record ListSettings(
             durable,
             file.GetInt(prefix + "snapshot-min-bytes", 1, int.MaxValue),
             file.GetTimeSpan(prefix + "producer-retention"),
-            file.GetTimeSpan(prefix + "empty-list-passivation"));
+            file.GetTimeSpan(prefix + "empty-list-passivation"))
+        {
+            SegmentBytes = file.GetInt(prefix + "segment-bytes", 4096, 1 << 30),
+        };
 
         // Envelope room: list name, producer id, offsets, Akka's own framing.
         const int envelope = 2048;

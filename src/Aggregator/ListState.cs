@@ -9,10 +9,10 @@ namespace Aggregator;
 /// event, <see cref="Clear"/> and <see cref="Restore"/>, so replaying the same events gives
 /// the same state; <see cref="PurgeExpired"/> forgets producers whose position expired.
 /// </summary>
-public sealed class ListState
+public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
 {
-    private readonly ItemLog _items = new();
     private readonly Dictionary<string, Position> _producers = new(StringComparer.Ordinal);
+    private ItemLog _items = new(segmentBytes);
 
     public long Length => _items.Count;
 
@@ -67,12 +67,20 @@ public sealed class ListState
         return null;
     }
 
+    /// <summary>
+    /// Sealed segments a restored snapshot names but <see cref="AttachSegments"/> has not
+    /// brought yet (0: none), and their item count. Until then the items held are only those
+    /// after them.
+    /// </summary>
+    public (int Segments, long Items) Missing { get; private set; }
+
     /// <summary>Forgets everything: the list was deleted.</summary>
     public void Clear()
     {
         _items.Clear();
         _producers.Clear();
         Incarnation = 0;
+        Missing = default;
     }
 
     /// <summary>Forgets the positions of producers whose last append is <paramref name="retentionMs"/> or more ago; returns how many.</summary>
@@ -91,13 +99,19 @@ public sealed class ListState
         return purged;
     }
 
-    /// <summary>The whole state, for the snapshot store: the items are not copied (written as a <see cref="ListSnapshot"/>).</summary>
-    public ListSnapshotParts ToSnapshot()
+    /// <summary>
+    /// The whole state, for the snapshot store: its first <paramref name="journaledSegments"/>
+    /// segments by reference (they are in the segment journal), the items after them as runs
+    /// that are not copied (written as a <see cref="ListSnapshot"/>).
+    /// </summary>
+    public ListSnapshotParts ToSnapshot(int journaledSegments)
     {
         var snapshot = new ListSnapshot
         {
             Count = (ulong)_items.Count,
             Incarnation = Incarnation,
+            SealedSegments = (uint)journaledSegments,
+            SealedItems = (ulong)_items.ItemsBefore(journaledSegments),
         };
         foreach (var (producer, position) in _producers)
         {
@@ -109,19 +123,75 @@ public sealed class ListState
             });
         }
 
-        return new ListSnapshotParts(snapshot, _items.Runs());
+        return new ListSnapshotParts(snapshot, _items.Runs(journaledSegments));
     }
 
-    /// <summary>Replaces the state with a snapshot's.</summary>
+    /// <summary>
+    /// Replaces the state with a snapshot's. The sealed segments it names are
+    /// <see cref="Missing"/> until <see cref="AttachSegments"/>; events may be applied meanwhile.
+    /// </summary>
     public void Restore(ListSnapshot snapshot)
     {
         Clear();
-        _items.AppendPacked(snapshot.Items.Span, (long)snapshot.Count);
+        _items.AppendPacked(snapshot.Items.Span, (long)(snapshot.Count - snapshot.SealedItems));
+        Missing = ((int)snapshot.SealedSegments, (long)snapshot.SealedItems);
         Incarnation = snapshot.Incarnation;
         foreach (var position in snapshot.Producers)
         {
             _producers[position.Producer] = new Position(position.NextOffset, position.LastAppendUnixMs);
         }
+    }
+
+    /// <summary>
+    /// Puts the <see cref="Missing"/> segments in front of the items held, taking their
+    /// arrays as they are. <paramref name="journaled"/> is the segment journal's content in
+    /// index order; segments past the missing ones are ignored (written after the snapshot,
+    /// by a process that died before the next). Returns null, or why the segments do not fit.
+    /// </summary>
+    public string? AttachSegments(IReadOnlyList<SegmentSealed> journaled)
+    {
+        var (missing, missingItems) = Missing;
+        if (journaled.Count < missing)
+        {
+            return $"the snapshot names {missing} sealed segments of items, the segment journal holds {journaled.Count}";
+        }
+
+        var items = new ItemLog(segmentBytes);
+        for (var i = 0; i < missing; i++)
+        {
+            var segment = journaled[i];
+            if (segment.Index != i || segment.FirstItem != (ulong)items.Count)
+            {
+                return $"segment {i} of the segment journal is segment {segment.Index} from item {segment.FirstItem}; item {items.Count} was expected";
+            }
+
+            var array = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(segment.Items.Memory, out var whole) && whole.Offset == 0
+                ? whole.Array!
+                : segment.Items.ToByteArray();
+            try
+            {
+                items.AdoptSegment(array, segment.Items.Length, (long)segment.Count);
+            }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+            {
+                return $"segment {i} of the segment journal is malformed: {e.Message}";
+            }
+        }
+
+        if (items.Count != missingItems)
+        {
+            return $"the snapshot's {missing} sealed segments hold {missingItems} items, the segment journal's {items.Count}";
+        }
+
+        for (var i = 0; i < _items.SegmentCount; i++)
+        {
+            var (packed, _, count) = _items.Segment(i);
+            items.AppendPacked(packed.Span, count);
+        }
+
+        _items = items;
+        Missing = default;
+        return null;
     }
 
     /// <summary>Producer positions (next offsets), for specs and stats.</summary>

@@ -41,6 +41,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
         (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
         (typeof(ListCleared), "lc", ListCleared.Parser),
+        (typeof(SegmentSealed), "sg", SegmentSealed.Parser),
     ];
 
     private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest)

@@ -29,6 +29,9 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         FollowWait = TimeSpan.FromMinutes(5),
     };
 
+    /// <summary>1 KiB segments and a snapshot after every write: 50-item batches of 13 packed bytes fill a segment every 78 items.</summary>
+    private static readonly ListSettings Segmented = Durable with { SnapshotMinBytes = 1, SegmentBytes = 1024 };
+
     private readonly ITestJournal _journal;
     private readonly ITestSnapshotStore _snapshots;
     private int _generation;
@@ -340,6 +343,97 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectTerminatedAsync(list);
     }
 
+    [Fact]
+    public async Task ListActor_should_stop_when_its_segment_journal_fails_and_lose_no_acknowledged_item()
+    {
+        var lists = Start(Segmented);
+        await _journal.OnWrite.SetInterceptorAsync(new FailSegments());
+        var expected = new List<string>();
+
+        // The second batch completes segment 0; its seal fails and the list stops.
+        await EventFilter.Error(contains: "failed to store the item segments of list sealfail").ExpectOneAsync(async () =>
+            expected.AddRange(await AppendBatchesAsync(lists, "sealfail", 0, 2)));
+
+        await _journal.OnWrite.Pass();
+        expected.AddRange(await AppendBatchesAsync(lists, "sealfail", 2, 2));
+        Assert.Equal(expected, await this.ReadListAsync(lists, "sealfail"));
+        await AwaitAssertAsync(async () => Assert.Equal(2, await RecoveredEventsAsync("segments-sealfail")));
+        lists = await RestartAsync(lists, Segmented);
+        Assert.Equal(expected, await this.ReadListAsync(lists, "sealfail"));
+        Assert.Equal(200ul, await this.ResumeAsync(lists, "sealfail", "w"));
+    }
+
+    [Fact]
+    public async Task ListsActor_should_answer_unavailable_while_a_lists_segments_cannot_be_loaded_and_serve_it_once_they_can()
+    {
+        var lists = Start(Segmented);
+        var expected = await AppendUntilASnapshotNamesSegmentsAsync(lists, "segload");
+        lists = await RestartAsync(lists, Segmented);
+        await _journal.OnRecovery.SetInterceptorAsync(new FailSegments());
+
+        lists.Tell(new GetLength { List = "segload" });
+
+        var refused = await ExpectMsgAsync<RequestRefused>();
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("could not be loaded from the journal: its item segments", refused.Message);
+        await _journal.OnRecovery.Pass();
+        Assert.Equal(expected, await this.ReadListAsync(lists, "segload"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_delete_its_segments_with_it_and_refuse_a_delete_that_could_not()
+    {
+        var lists = Start(Segmented);
+        await AppendUntilASnapshotNamesSegmentsAsync(lists, "segdel");
+        await FaultyJournal.SetDeleteHook(Sys, (id, _) =>
+            id.StartsWith("segments-", StringComparison.Ordinal) ? throw new IOException("disk unplugged") : Task.CompletedTask);
+
+        lists.Tell(new DeleteList { List = "segdel" });
+
+        var refused = await ExpectMsgAsync<RequestRefused>();
+        Assert.Contains("its item segments could not be deleted (disk unplugged)", refused.Message);
+        Assert.Contains("run delete again", refused.Message);
+        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
+        lists = await RestartAsync(lists, Segmented);
+        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "segdel", "w"));
+
+        await FaultyJournal.SetDeleteHook(Sys, (_, _) => Task.CompletedTask);
+        lists.Tell(new DeleteList { List = "segdel" });
+        await ExpectMsgAsync<ListDeleted>();
+        Assert.Equal((0, 0, 0), (await RecoveredEventsAsync("segments-segdel"), await RecoveredEventsAsync("list-segdel"),
+            await RecoveredSnapshotsAsync("list-segdel")));
+        lists = await RestartAsync(lists, Segmented);
+        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
+    }
+
+    /// <summary>Appends <paramref name="batches"/> batches of 50 items of producer "w", from batch <paramref name="first"/>; returns the items.</summary>
+    private async Task<List<string>> AppendBatchesAsync(IActorRef lists, string list, int first, int batches)
+    {
+        var all = new List<string>();
+        for (var batch = first; batch < first + batches; batch++)
+        {
+            var items = Enumerable.Range(batch * 50, 50).Select(i => $"item-{i:D7}").ToArray();
+            await this.AppendAsync(lists, list, "w", (ulong)(batch * 50), items);
+            all.AddRange(items);
+        }
+
+        return all;
+    }
+
+    /// <summary>Appends batches until the list's newest snapshot names a journaled segment (at most 10); returns the items.</summary>
+    private async Task<List<string>> AppendUntilASnapshotNamesSegmentsAsync(IActorRef lists, string list)
+    {
+        var all = new List<string>();
+        for (var batch = 0; batch < 10 && (await RecoverAsync("list-" + list)).SealedSegments == 0; batch++)
+        {
+            all.AddRange(await AppendBatchesAsync(lists, list, batch, 1));
+        }
+
+        Assert.True((await RecoverAsync("list-" + list)).SealedSegments > 0, "no snapshot named a segment after 10 batches");
+        return all;
+    }
+
     private IActorRef Start(ListSettings settings) => Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
 
     private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings) =>
@@ -351,15 +445,24 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     /// <summary>How many snapshots a recovery of <paramref name="persistenceId"/> is offered now (0 or 1).</summary>
     private async Task<int> RecoveredSnapshotsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Snapshots;
 
-    private async Task<(int Events, int Snapshots)> RecoverAsync(string persistenceId)
+    private async Task<Recovery> RecoverAsync(string persistenceId)
     {
         var probe = CreateTestProbe();
         Sys.ActorOf(Props.Create(() => new RecoveryCounter(persistenceId, probe.Ref)));
-        var recovery = await probe.ExpectMsgAsync<Recovery>();
-        return (recovery.Events, recovery.Snapshots);
+        return await probe.ExpectMsgAsync<Recovery>();
     }
 
-    private sealed record Recovery(int Events, int Snapshots);
+    /// <summary>What a recovery was given: events, snapshots, and the sealed segments the snapshot named.</summary>
+    private sealed record Recovery(int Events, int Snapshots, uint SealedSegments);
+
+    /// <summary>Fails every write or replay of a segment journal (persistence ids "segments-…").</summary>
+    private sealed class FailSegments : IJournalInterceptor
+    {
+        public Task InterceptAsync(IPersistentRepresentation message) =>
+            message.PersistenceId.StartsWith("segments-", StringComparison.Ordinal)
+                ? throw new IOException("segment journal unplugged")
+                : Task.CompletedTask;
+    }
 
     /// <summary>Holds journal writes (from the <paramref name="blockFrom"/>-th event on) until opened.</summary>
     private sealed class WriteGate(int blockFrom = 1) : IJournalInterceptor
@@ -417,11 +520,15 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         public RecoveryCounter(string persistenceId, IActorRef report)
         {
             PersistenceId = persistenceId;
-            var (events, snapshots) = (0, 0);
-            Recover<SnapshotOffer>(_ => snapshots++);
+            var (events, snapshots, sealedSegments) = (0, 0, 0u);
+            Recover<SnapshotOffer>(offer =>
+            {
+                snapshots++;
+                sealedSegments = (offer.Snapshot as ListSnapshotParts)?.Head.SealedSegments ?? 0;
+            });
             Recover<RecoveryCompleted>(_ =>
             {
-                report.Tell(new Recovery(events, snapshots));
+                report.Tell(new Recovery(events, snapshots, sealedSegments));
                 Context.Stop(Self);
             });
             RecoverAny(_ => events++);

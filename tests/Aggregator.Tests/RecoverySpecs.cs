@@ -68,6 +68,55 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task ListActor_should_journal_each_full_segment_once_and_keep_its_snapshots_small_as_the_list_grows()
+    {
+        // 12-byte items, 13 packed: 78 to a 1 KiB segment. 2,000 items fill 25 segments.
+        var settings = Specs.Lists with { Durable = true, SnapshotMinBytes = 1, SegmentBytes = 1024 };
+        var lists = Start(settings);
+        var expected = new List<string>();
+        var snapshots = new List<ListSnapshot>();
+        for (var batch = 0; batch < 40; batch++)
+        {
+            var items = Enumerable.Range(batch * 50, 50).Select(i => $"item-{i:D7}").ToArray();
+            await this.AppendAsync(lists, "grows", "w", (ulong)(batch * 50), items);
+            expected.AddRange(items);
+            if (NewestSnapshotBytes("list-grows") is { } bytes)
+            {
+                snapshots.Add(ListSnapshot.Parser.ParseFrom(bytes));
+            }
+        }
+
+        await AwaitAssertAsync(() => Assert.Equal(25, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $id", "segments-grows")),
+            TimeSpan.FromSeconds(10));
+
+        // Snapshots are saved one at a time (SQLite is slow to take them here): one more item
+        // at a time until one is taken after the last batch.
+        for (var extra = 0; extra < 50 && snapshots[^1].Count < 2000; extra++)
+        {
+            await this.AppendAsync(lists, "grows", "w", (ulong)expected.Count, $"extra-{extra}");
+            expected.Add($"extra-{extra}");
+            snapshots.Add(ListSnapshot.Parser.ParseFrom(NewestSnapshotBytes("list-grows")));
+        }
+
+        // Every snapshot holds what follows its journaled segments, a few segments at most (a
+        // snapshot does not wait for seals in flight), never the list of up to 26 KB: the last
+        // one, of every item, names 20 of the 25 segments at least.
+        var trace = string.Join(" ", snapshots.Select(x => $"{x.Count}/{x.SealedSegments}/{x.Items.Length}"));
+        Assert.True(snapshots[^1].Count >= 2000, $"no snapshot after the last batch: {trace}");
+        Assert.All(snapshots, snapshot => Assert.InRange(snapshot.Items.Length, 0, 6 * 1024));
+        Assert.True(snapshots[^1].SealedSegments >= 20, $"the last snapshot names {snapshots[^1].SealedSegments} segments: {trace}");
+        Assert.All(snapshots, snapshot => Assert.Equal(snapshot.Count - snapshot.SealedItems, (ulong)PackedItems.Decode(snapshot.Items.Span).Count));
+
+        lists = await RestartAsync(lists, settings);
+
+        Assert.Equal(expected, await this.ReadListAsync(lists, "grows"));
+        Assert.Equal((ulong)expected.Count, await this.ResumeAsync(lists, "grows", "w"));
+        await this.AppendAsync(lists, "grows", "w", (ulong)expected.Count, "after-restart");
+        lists = await RestartAsync(lists, settings);
+        Assert.Equal([.. expected, "after-restart"], await this.ReadListAsync(lists, "grows"));
+    }
+
+    [Fact]
     public async Task ListActor_should_stay_empty_after_a_delete_across_a_restart()
     {
         var settings = Specs.Lists with { Durable = true };
@@ -191,6 +240,17 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
 
     private long NewestSnapshot(string persistenceId) =>
         Scalar("SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $id", persistenceId);
+
+    /// <summary>The newest snapshot's bytes, or null if there is none.</summary>
+    private byte[]? NewestSnapshotBytes(string persistenceId)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT snapshot FROM snapshot WHERE persistence_id = $id ORDER BY sequence_number DESC LIMIT 1";
+        command.Parameters.AddWithValue("$id", persistenceId);
+        return command.ExecuteScalar() as byte[];
+    }
 
     private long SnapshotRows(string persistenceId) => Scalar("SELECT COUNT(*) FROM snapshot WHERE persistence_id = $id", persistenceId);
 

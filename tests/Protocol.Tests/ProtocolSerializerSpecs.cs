@@ -27,10 +27,11 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         new ItemsAppended { Producer = "w-1", FirstOffset = 3, Count = 1, Items = PackedItems.Encode(["y"]) },
         new ListSnapshot
         {
-            Count = 1, Items = PackedItems.Encode(["z"]), Incarnation = 9,
+            Count = 3, Items = PackedItems.Encode(["z"]), Incarnation = 9, SealedSegments = 1, SealedItems = 2,
             Producers = { new ProducerPosition { Producer = "w-1", NextOffset = 4, LastAppendUnixMs = 1_764_000_000_000 } },
         },
         new ListCleared { Incarnation = 9 },
+        new SegmentSealed { Index = 1, FirstItem = 2, Count = 2, Items = PackedItems.Encode(["a", "b"]) },
         new GetStats { After = "orders" },
         new ListStats { List = "orders", Length = 3, Producers = 1, Followers = 2, Node = "akka.tcp://aggregator@127.0.0.1:25520" },
         new GetListStats { List = "orders" },
