@@ -176,12 +176,13 @@ public sealed class ItemLog
 
     /// <summary>
     /// How many segments from the first are sealed and hold only items below
-    /// <paramref name="length"/> (the durable length): those that can be journaled.
+    /// <paramref name="length"/> (the durable length): those that can be journaled. The
+    /// search starts at <paramref name="atLeast"/>, a count already known to qualify.
     /// </summary>
-    public int SealedSegmentsBelow(long length)
+    public int SealedSegmentsBelow(long length, int atLeast = 0)
     {
         var sealedCount = _segments.Count - 1;
-        var k = 0;
+        var k = atLeast;
         while (k < sealedCount && _firsts[k + 1] <= length)
         {
             k++;

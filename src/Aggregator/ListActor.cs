@@ -56,6 +56,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private int _cleanupsInFlight;
     private long _snapshotStarted;
     private long _snapshotBytes;
+    private ListSnapshot? _snapshotHead;
     private Deletion? _deletion;
     private string? _hole;
     private bool _stopping;
@@ -432,7 +433,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var sealable = _state.Items.SealedSegmentsBelow(_durableLength);
+        var sealable = _state.Items.SealedSegmentsBelow(_durableLength, _segmentsJournaled);
         if (sealable > _segmentsJournaled)
         {
             var events = new SegmentSealed[sealable - _segmentsJournaled];
@@ -638,6 +639,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
             _snapshotStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var snapshot = _state.ToSnapshot(_segmentsJournaled);
             _snapshotBytes = snapshot.Head.CalculateSize() + snapshot.Items.Sum(run => (long)run.Length);
+            _snapshotHead = snapshot.Head;
             SaveSnapshot(snapshot);
         }
 
@@ -663,8 +665,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
     private void SnapshotSaved(SaveSnapshotSuccess saved)
     {
         _snapshotsInFlight--;
-        _metrics.Snapshot(System.Diagnostics.Stopwatch.GetElapsedTime(_snapshotStarted), _snapshotBytes);
-        _log.Info("Saved a snapshot of list {0} at event {1} ({2} items)", _name, saved.Metadata.SequenceNr, _state.Length);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_snapshotStarted);
+        _metrics.Snapshot(elapsed, _snapshotBytes);
+        var head = _snapshotHead!;
+        _log.Info($"Saved a snapshot of list {_name} at event {saved.Metadata.SequenceNr}: {head.Count} items, {head.SealedItems} of them in {head.SealedSegments} journaled segments; {_snapshotBytes} bytes in {(long)elapsed.TotalMilliseconds} ms");
 
         // Recovery needs only the newest snapshot and the events after it. (A criteria of 0
         // would mean "every snapshot" to some stores: there is nothing older than event 1.)

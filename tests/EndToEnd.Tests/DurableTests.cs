@@ -106,6 +106,67 @@ public sealed class DurableTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A list past every single-array limit, at a size CI affords: with 4 KiB segments and a
+    /// snapshot every 256 KiB, 1.2 million 13-byte items make about 4,100 segments and several
+    /// snapshots, the code paths of a list of 200 million items with the shipped 1 MiB
+    /// segments (<c>bench/run.sh --big</c> runs that one). Three rounds of four workers, each
+    /// resuming where its producer id stopped; a snapshot is awaited after each of the first
+    /// two; the aggregator is SIGKILLed right after the third round's last acknowledgement.
+    /// </summary>
+    [Fact]
+    public async Task A_list_of_thousands_of_segments_should_be_whole_after_an_aggregator_SIGKILL_right_after_its_last_acknowledgement()
+    {
+        const int perRound = 100_000;
+        const int rounds = 3;
+        var config = Path.Combine(_files.Directory, "small-segments.hocon");
+        await File.WriteAllTextAsync(config, "actors.aggregator { segment-bytes = 4096, snapshot-min-bytes = 262144 }\n");
+        string[] options = ["--data", Data, "--config", config];
+        var port = Executables.FreePort();
+        string[] prefixes = ["big0", "big1", "big2", "big3"];
+        await using (var aggregator = await ServedAggregator.StartWithAsync(options, port))
+        {
+            for (var round = 1; round <= rounds; round++)
+            {
+                var runs = await Task.WhenAll(prefixes.Select(prefix => aggregator.WorkerAsync("append", "--list", "big", "--id", prefix,
+                    "--file", _files.Write($"{prefix}-{round}.txt", prefix, round * perRound), "--json")));
+                Assert.All(runs, r => Assert.Equal((perRound, (round - 1) * perRound), (Summary(r, "appended"), Summary(r, "alreadyStored"))));
+                if (round < rounds)
+                {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    while (Regex.Matches(aggregator.Process.Stderr, "Saved a snapshot of list big ").Count < round)
+                    {
+                        Assert.True(clock.Elapsed < Long, $"no snapshot after round {round}:\n{aggregator.Process.Stderr}");
+                        await Task.Delay(50);
+                    }
+                }
+            }
+
+            // Every worker's summary came after its last acknowledgement: kill at once.
+            await aggregator.DisposeAsync();
+        }
+
+        const int total = 4 * rounds * perRound;
+        await using var restarted = await ServedAggregator.StartWithAsync(options, port);
+        Assert.Equal(total, Count(await restarted.WorkerAsync("count", "--list", "big")));
+        await restarted.Process.WaitForStderrAsync("Recovered list big:", Long);
+        var recovery = Regex.Match(restarted.Process.Stderr, @"Recovered list big: (\d+) items, .* naming (\d+) journaled segments");
+        Assert.True(recovery.Success, restarted.Process.Stderr);
+        Assert.Equal(total, long.Parse(recovery.Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.True(int.Parse(recovery.Groups[2].Value, CultureInfo.InvariantCulture) > 1000, recovery.Value);
+
+        var all = await ReadAllAsync(restarted, "big");
+        AssertEachProducerOnceInOrder(all, prefixes, rounds * perRound);
+        Assert.Equal(all[^7..], (await restarted.WorkerAsync("get", "--list", "big", "--from", $"{total - 7}")).Lines);
+        Assert.Equal(all[500_000..500_003], (await restarted.WorkerAsync("get", "--list", "big", "--from", "500000", "--count", "3")).Lines);
+
+        await using var follow = Executables.StartWorker("follow", "--aggregator", restarted.Endpoint, "--list", "big", "--from", $"{total - 2}");
+        Assert.Equal(all[^2], await follow.ReadLineAsync(Long));
+        Assert.Equal(all[^1], await follow.ReadLineAsync(Long));
+        await restarted.WorkerAsync("append", "--list", "big", "--id", "late", "--file", _files.Write("late.txt", "late", 1));
+        Assert.Equal("late-00000000", await follow.ReadLineAsync(Long));
+    }
+
     [Fact]
     public async Task Delete_should_survive_a_restart_and_forget_the_producer_positions()
     {
