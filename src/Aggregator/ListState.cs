@@ -151,6 +151,11 @@ public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
     public string? AttachSegments(IReadOnlyList<SegmentSealed> journaled)
     {
         var (missing, missingItems) = Missing;
+        if (missing == 0)
+        {
+            return null;
+        }
+
         if (journaled.Count < missing)
         {
             return $"the snapshot names {missing} sealed segments of items, the segment journal holds {journaled.Count}";

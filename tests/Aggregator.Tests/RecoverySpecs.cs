@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
 using Aggregator;
 using Hosting;
 using Microsoft.Data.Sqlite;
@@ -114,6 +115,51 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         await this.AppendAsync(lists, "grows", "w", (ulong)expected.Count, "after-restart");
         lists = await RestartAsync(lists, settings);
         Assert.Equal([.. expected, "after-restart"], await this.ReadListAsync(lists, "grows"));
+    }
+
+    [Fact]
+    public async Task ListActor_should_load_a_snapshot_of_the_whole_list_from_before_segments_and_go_on_in_segments()
+    {
+        // What an aggregator of the version before segments journaled: an event, a snapshot
+        // holding every item, an event after it.
+        var writer = Sys.ActorOf(Props.Create(() => new LegacyWriter("list-old")));
+        var packed = PackedItems.Encode(["a0", "a1", "a2"]);
+        writer.Tell(new ItemsAppended { Producer = "a", FirstOffset = 0, Count = 3, Items = packed, Incarnation = 7 }, TestActor);
+        await ExpectMsgAsync("written");
+        writer.Tell(new ListSnapshot
+        {
+            Count = 3, Items = packed, Incarnation = 7,
+            Producers = { new ProducerPosition { Producer = "a", NextOffset = 3 } },
+        }, TestActor);
+        await ExpectMsgAsync("written");
+        writer.Tell(new ItemsAppended { Producer = "a", FirstOffset = 3, Count = 1, Items = PackedItems.Encode(["a3"]), Incarnation = 7 }, TestActor);
+        await ExpectMsgAsync("written");
+        Watch(writer);
+        Sys.Stop(writer);
+        await ExpectTerminatedAsync(writer);
+
+        var settings = Specs.Lists with { Durable = true, SnapshotMinBytes = 1, SegmentBytes = 1024 };
+        var lists = Start(settings);
+        Assert.Equal(["a0", "a1", "a2", "a3"], await this.ReadListAsync(lists, "old"));
+        Assert.Equal(4ul, await this.ResumeAsync(lists, "old", "a"));
+        var expected = new List<string> { "a0", "a1", "a2", "a3" };
+        for (var batch = 0; batch < 4; batch++)
+        {
+            var items = Enumerable.Range(4 + batch * 50, 50).Select(i => $"item-{i:D7}").ToArray();
+            await this.AppendAsync(lists, "old", "a", (ulong)expected.Count, items);
+            expected.AddRange(items);
+        }
+
+        await AwaitAssertAsync(() => Assert.True(Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $id", "segments-old") > 0),
+            TimeSpan.FromSeconds(10));
+        await this.AppendAsync(lists, "old", "a", (ulong)expected.Count, "last");
+        expected.Add("last");
+        await AwaitAssertAsync(() => Assert.True(ListSnapshot.Parser.ParseFrom(NewestSnapshotBytes("list-old")).SealedSegments > 0),
+            TimeSpan.FromSeconds(10));
+        lists = await RestartAsync(lists, settings);
+
+        Assert.Equal(expected, await this.ReadListAsync(lists, "old"));
+        Assert.Equal((ulong)expected.Count, await this.ResumeAsync(lists, "old", "a"));
     }
 
     [Fact]
@@ -236,6 +282,26 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
             Assert.Equal(1, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $id", id));
             Assert.Equal(1, Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id", id));
         }
+    }
+
+    /// <summary>Journals events and saves snapshots under a persistence id, as an older version would have; answers "written".</summary>
+    private sealed class LegacyWriter : ReceivePersistentActor
+    {
+        private IActorRef? _requester;
+
+        public LegacyWriter(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            Command<ItemsAppended>(e => Persist(e, _ => Sender.Tell("written")));
+            Command<ListSnapshot>(snapshot =>
+            {
+                _requester = Sender;
+                SaveSnapshot(snapshot);
+            });
+            Command<SaveSnapshotSuccess>(_ => _requester!.Tell("written"));
+        }
+
+        public override string PersistenceId { get; }
     }
 
     private long NewestSnapshot(string persistenceId) =>
