@@ -1,40 +1,40 @@
+using System.Text.RegularExpressions;
+
 namespace Hosting;
 
 /// <summary>
 /// A strict syntax check of a HOCON text, run before Akka's parser sees it. Akka's parser
 /// accepts a stray line as an empty key and never returns on an unclosed array, so without
 /// this a typo in a config file would be silently ignored or hang the process. The check
-/// covers structure (braces, brackets, strings, key-separator-value), not meaning.
+/// covers structure (braces, brackets, strings, key-separator-value), not meaning: the text
+/// is cut into tokens, and the tokens are read as fields of objects.
 /// </summary>
-public sealed class HoconSyntax
+public sealed partial class HoconSyntax
 {
-    private readonly string _s;
+    private readonly List<Token> _tokens;
     private int _i;
-    private int _line = 1;
 
-    private HoconSyntax(string text) => _s = text;
+    private HoconSyntax(List<Token> tokens) => _tokens = tokens;
 
     /// <summary>Null when the text is well-formed, else the line and the problem.</summary>
     public static (int Line, string Message)? Check(string text)
     {
-        var parser = new HoconSyntax(text);
+        var parser = new HoconSyntax(Tokenize(text));
         try
         {
-            parser.SkipBlank();
-            if (parser.Peek() == '{')
+            parser.Skip(commas: false);
+            if (parser.Peek.Text == "{")
             {
-                var line = parser._line;
-                parser._i++;
-                parser.ObjectBody('}', line);
-                parser.SkipBlank();
-                if (!parser.AtEnd)
+                parser.Object(parser.Next());
+                parser.Skip(commas: false);
+                if (parser.Peek.Text != "")
                 {
-                    parser.Fail($"unexpected '{parser.Peek()}' after the closing '}}'");
+                    throw Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
                 }
             }
             else
             {
-                parser.ObjectBody('\0', 1);
+                parser.Object(null);
             }
 
             return null;
@@ -45,300 +45,172 @@ public sealed class HoconSyntax
         }
     }
 
-    private bool AtEnd => _i >= _s.Length;
+    /// <summary>
+    /// Blanks and comments (dropped), then one token: a triple-quoted string, a substitution,
+    /// a punctuation mark or a newline, or a word (unquoted text and quoted strings with no
+    /// space between them, such as <c>a."b.c"</c>); or the start of a string or substitution
+    /// that is never closed (or a character that starts nothing).
+    /// </summary>
+    [GeneratedRegex(""""
+        \G (?: [^\S\n]+ | \uFEFF | (?:\#|//)[^\n]* )*
+        (?: (?<token> """[\s\S]*?"""+
+                    | \$\{[^}\n]*\}
+                    | \+= | [\n{}\[\],=:] | \$(?!\{)
+                    | (?: [^\s{}\[\],=:\#"$+/] | \+(?!=) | /(?!/) | "(?!"")(?:\\.|[^"\\\n])*" )+ )
+          | (?<open> """ | " | \$\{ | . )
+          | \z )
+        """", RegexOptions.IgnorePatternWhitespace)]
+    private static partial Regex Lexer();
 
-    private char Peek(int ahead = 0) => _i + ahead < _s.Length ? _s[_i + ahead] : '\0';
-
-    private void Fail(string message, int? line = null) => throw new SyntaxError(line ?? _line, message);
-
-    private void ObjectBody(char close, int openLine)
+    /// <summary>The tokens of <paramref name="text"/>, ending with an empty one (or with a string left open).</summary>
+    private static List<Token> Tokenize(string text)
     {
-        while (true)
+        var tokens = new List<Token>();
+        var line = 1;
+        foreach (Match m in Lexer().Matches(text))
         {
-            SkipBlank(commas: true);
-            if (AtEnd)
+            if (m.Groups["open"] is { Success: true } open)
             {
-                if (close != '\0')
+                tokens.Add(new(open.Value, line, open.Value switch
                 {
-                    Fail($"'{{' opened on line {openLine} is never closed", openLine);
-                }
-
-                return;
+                    "\"" => "string is not closed on its line",
+                    "${" => "'${' is never closed",
+                    "\"\"\"" => "'\"\"\"' string is never closed",
+                    var other => $"unexpected '{other}'",
+                }));
+                return tokens;
             }
 
-            var c = Peek();
-            if (c == close)
+            if (m.Groups["token"] is { Success: true } token)
             {
-                _i++;
-                return;
+                tokens.Add(new(token.Value, line));
+                line += token.ValueSpan.Count('\n');
             }
-
-            if (c is '}' or ']')
-            {
-                Fail($"unexpected '{c}'");
-            }
-
-            if (IsWordAt("include"))
-            {
-                _i += "include".Length;
-                SkipSpaces();
-                Value("include");
-                EndOfField();
-                continue;
-            }
-
-            var key = Key();
-            SkipSpaces();
-            if (Peek() == '{')
-            {
-                var line = _line;
-                _i++;
-                ObjectBody('}', line);
-                EndOfField();
-                continue;
-            }
-
-            if (Peek() is '=' or ':')
-            {
-                _i++;
-            }
-            else if (Peek() == '+' && Peek(1) == '=')
-            {
-                _i += 2;
-            }
-            else
-            {
-                Fail(AtEnd || Peek() is '\n' or '\r'
-                    ? $"'{key}' has no '=' or ':' and no value"
-                    : $"expected '=', ':' or '{{' after '{key}', found '{Peek()}'");
-            }
-
-            SkipSpaces();
-            Value(key);
-            EndOfField();
-        }
-    }
-
-    private void EndOfField()
-    {
-        SkipSpaces();
-        if (AtEnd || Peek() is '\n' or '\r' or ',' or '}' or ']' or '#' || (Peek() == '/' && Peek(1) == '/'))
-        {
-            return;
         }
 
-        Fail($"unexpected '{Peek()}'");
+        tokens.Add(new("", line));
+        return tokens;
     }
 
-    private string Key()
+    /// <summary>The next token; a string left open is reported as soon as the reading reaches it.</summary>
+    private Token Peek => _tokens[_i].Problem is { } problem ? throw Fail(_tokens[_i], problem) : _tokens[_i];
+
+    private Token Next()
     {
-        var start = _i;
-        while (!AtEnd)
+        var token = Peek;
+        _i += token.Text.Length > 0 ? 1 : 0;
+        return token;
+    }
+
+    private static bool EndsValue(Token token) => token.Text is "\n" or "," or "}" or "]" or "";
+
+    /// <summary>Text, a string or a substitution: what a key is made of.</summary>
+    private static bool IsWord(Token token) => !EndsValue(token) && token.Text is not ("{" or "[" or "=" or ":" or "+=" or "$");
+
+    private void Skip(bool commas)
+    {
+        while (Peek.Text == "\n" || (commas && Peek.Text == ","))
         {
-            var c = Peek();
-            if (c == '"')
-            {
-                QuotedString();
-                continue;
-            }
-
-            if (char.IsWhiteSpace(c) || c is '=' or ':' or '{' or '}' or '[' or ']' or ',' or '#' or '$'
-                || (c == '+' && Peek(1) == '=') || (c == '/' && Peek(1) == '/'))
-            {
-                break;
-            }
-
             _i++;
         }
-
-        if (_i == start)
-        {
-            Fail($"unexpected '{Peek()}' where a key should be");
-        }
-
-        return _s[start.._i];
     }
 
-    private void Value(string key)
-    {
-        var any = false;
-        while (!AtEnd)
-        {
-            var c = Peek();
-            if (c is '\n' or '\r' or ',' or '}' or ']' or '#' || (c == '/' && Peek(1) == '/'))
-            {
-                break;
-            }
-
-            any = true;
-            if (c == '{')
-            {
-                var line = _line;
-                _i++;
-                ObjectBody('}', line);
-            }
-            else if (c == '[')
-            {
-                var line = _line;
-                _i++;
-                Array(line);
-            }
-            else if (c == '"')
-            {
-                QuotedString();
-            }
-            else if (c == '$' && Peek(1) == '{')
-            {
-                var line = _line;
-                while (!AtEnd && Peek() != '}' && Peek() != '\n')
-                {
-                    _i++;
-                }
-
-                if (Peek() != '}')
-                {
-                    Fail("'${' is never closed", line);
-                }
-
-                _i++;
-            }
-            else
-            {
-                while (!AtEnd)
-                {
-                    c = Peek();
-                    if (char.IsWhiteSpace(c) || c is ',' or '}' or ']' or '#' or '"' or '{' or '['
-                        || (c == '/' && Peek(1) == '/') || (c == '$' && Peek(1) == '{'))
-                    {
-                        break;
-                    }
-
-                    _i++;
-                }
-            }
-
-            SkipSpaces();
-        }
-
-        if (!any)
-        {
-            Fail($"'{key}' has no value");
-        }
-    }
-
-    private void Array(int openLine)
+    /// <summary>The fields of an object, up to the '}' that closes <paramref name="open"/> (null: up to the end).</summary>
+    private void Object(Token? open)
     {
         while (true)
         {
-            SkipBlank(commas: true);
-            if (AtEnd)
+            Skip(commas: true);
+            var key = Next();
+            switch (key.Text)
             {
-                Fail($"'[' opened on line {openLine} is never closed", openLine);
+                case "" when open is { } brace:
+                    throw Fail(brace, $"'{{' opened on line {brace.Line} is never closed");
+                case "":
+                case "}" when open is not null:
+                    return;
+                case "}" or "]":
+                    throw Fail(key, $"unexpected '{key.Text}'");
             }
 
-            var c = Peek();
-            if (c == ']')
+            if (!IsWord(key))
             {
-                _i++;
-                return;
+                throw Fail(key, $"unexpected '{key.Text}' where a key should be");
             }
 
-            if (c == '}')
+            var separator = Peek;
+            if (separator.Text is "=" or ":" or "+=")
             {
-                Fail($"'[' opened on line {openLine} is not closed before this '}}'");
+                Next();
+                Value(key.Text);
+            }
+            else if (separator.Text == "{")
+            {
+                Object(Next());
+                if (!EndsValue(Peek))
+                {
+                    throw Fail(Peek, $"unexpected '{Peek.Text}'");
+                }
+            }
+            else if (key.Text == "include" && IsWord(separator))
+            {
+                Value(key.Text);
+            }
+            else
+            {
+                throw Fail(separator, separator.Text is "\n" or ""
+                    ? $"'{key.Text}' has no '=' or ':' and no value"
+                    : $"expected '=', ':' or '{{' after '{key.Text}', found '{separator.Text}'");
+            }
+        }
+    }
+
+    /// <summary>A value: words, strings, substitutions, objects and arrays, up to the end of its line, a ',' or a closing bracket.</summary>
+    private void Value(string key)
+    {
+        if (EndsValue(Peek))
+        {
+            throw Fail(Peek, $"'{key}' has no value");
+        }
+
+        while (!EndsValue(Peek))
+        {
+            var token = Next();
+            if (token.Text == "{")
+            {
+                Object(token);
+            }
+            else if (token.Text == "[")
+            {
+                Array(token);
+            }
+        }
+    }
+
+    private void Array(Token open)
+    {
+        while (true)
+        {
+            Skip(commas: true);
+            switch (Peek.Text)
+            {
+                case "]":
+                    Next();
+                    return;
+                case "}":
+                    throw Fail(Peek, $"'[' opened on line {open.Line} is not closed before this '}}'");
+                case "":
+                    throw Fail(open, $"'[' opened on line {open.Line} is never closed");
             }
 
             Value("array element");
         }
     }
 
-    private void QuotedString()
-    {
-        var line = _line;
-        if (Peek(1) == '"' && Peek(2) == '"')
-        {
-            _i += 3;
-            while (!AtEnd && !(Peek() == '"' && Peek(1) == '"' && Peek(2) == '"'))
-            {
-                if (Peek() == '\n')
-                {
-                    _line++;
-                }
+    private static SyntaxError Fail(Token at, string message) => new(at.Line, message);
 
-                _i++;
-            }
-
-            if (AtEnd)
-            {
-                Fail("'\"\"\"' string is never closed", line);
-            }
-
-            while (Peek() == '"')
-            {
-                _i++;
-            }
-
-            return;
-        }
-
-        _i++;
-        while (!AtEnd && Peek() != '"')
-        {
-            if (Peek() == '\n')
-            {
-                Fail("string is not closed on its line", line);
-            }
-
-            _i += Peek() == '\\' ? 2 : 1;
-        }
-
-        if (AtEnd)
-        {
-            Fail("string is never closed", line);
-        }
-
-        _i++;
-    }
-
-    private bool IsWordAt(string word) =>
-        string.CompareOrdinal(_s, _i, word, 0, word.Length) == 0
-        && _i + word.Length < _s.Length && _s[_i + word.Length] is ' ' or '\t';
-
-    private void SkipSpaces()
-    {
-        while (!AtEnd && Peek() is ' ' or '\t' or '\uFEFF')
-        {
-            _i++;
-        }
-    }
-
-    private void SkipBlank(bool commas = false)
-    {
-        while (!AtEnd)
-        {
-            var c = Peek();
-            if (c == '\n')
-            {
-                _line++;
-                _i++;
-            }
-            else if (char.IsWhiteSpace(c) || c == '\uFEFF' || (commas && c == ','))
-            {
-                _i++;
-            }
-            else if (c == '#' || (c == '/' && Peek(1) == '/'))
-            {
-                while (!AtEnd && Peek() != '\n')
-                {
-                    _i++;
-                }
-            }
-            else
-            {
-                return;
-            }
-        }
-    }
+    /// <summary>A token and its line; <paramref name="Problem"/> when it is a string or substitution never closed.</summary>
+    private readonly record struct Token(string Text, int Line, string? Problem = null);
 
     private sealed class SyntaxError(int line, string message) : Exception(message)
     {
