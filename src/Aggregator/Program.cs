@@ -24,26 +24,9 @@ public static class Program
                 _ => await Demo.RunAsync(line, stdout),
             };
         }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync(
-                $"Aggregator: {e.Message.Replace("\n", "\nAggregator: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
-            return ExitCodes.Usage;
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: configuration error: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (StartupException e)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: {e.Message}");
-            return ExitCodes.Failure;
-        }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"Aggregator: failed: {e.GetBaseException().Message}");
-            return ExitCodes.Failure;
+            return await CommandLine.Common.FailAsync(e, e is StartupException ? (ExitCodes.Failure, e.Message) : null);
         }
     }
 

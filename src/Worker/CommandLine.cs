@@ -22,8 +22,6 @@ public sealed record CommandLine(
     ulong? Count,
     TlsFiles Tls)
 {
-    private static readonly CommonOptions Common = new();
-
     private static readonly Option<IReadOnlyList<Endpoint>> AggregatorOption = new("--aggregator")
     {
         Description = "where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost)",
@@ -81,22 +79,14 @@ public sealed record CommandLine(
         Arity = ArgumentArity.ZeroOrMore,
     };
 
-    private static readonly Option<ulong?> FromOption = new("--from")
-    {
-        Description = "start at item N", HelpName = "N", CustomParser = result => WholeNumber(result, "--from", 0),
-    };
+    private static readonly Option<ulong?> FromOption = CommonOptions.WholeNumber("--from", "N", "start at item N", 0ul, ulong.MaxValue);
 
-    private static readonly Option<ulong?> CountOption = new("--count")
-    {
-        Description = "at most N items", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 0),
-    };
+    private static readonly Option<ulong?> CountOption = CommonOptions.WholeNumber("--count", "N", "at most N items", 0ul, ulong.MaxValue);
 
-    private static readonly Option<ulong?> Samples = new("--count")
-    {
-        Description = "appends to time (default 10000)", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 1),
-    };
+    private static readonly Option<ulong?> Samples = CommonOptions.WholeNumber("--count", "N", "appends to time (default 10000)", 1ul, ulong.MaxValue);
 
-    private static readonly RootCommand Root = BuildRoot();
+    /// <summary>The whole command line, on the options both executables take: its parse, help and failure report.</summary>
+    public static readonly CommonOptions Common = Define();
 
     /// <summary>
     /// The parsed command line, or null when help was asked for (then written to
@@ -115,19 +105,12 @@ public sealed record CommandLine(
             separator = Array.IndexOf(args, "--");
         }
 
-        var result = CommonOptions.Parse(Root, args, output ?? TextWriter.Null);
-        if (result is null)
+        if (Common.Parse(args, output ?? TextWriter.Null) is not { } result)
         {
             return null;
         }
 
         var command = result.CommandResult.Command;
-        if (command == Root)
-        {
-            throw new UsageException("a command is required: append, get, count, follow, delete, stats, latency or help");
-        }
-
-        Common.Validate(result);
         var file = result.GetValue(FileOption);
         if (stdin)
         {
@@ -157,27 +140,6 @@ public sealed record CommandLine(
             command.Name is "get" or "follow" ? result.GetValue(FromOption) : null, count, Common.Tls(result));
     }
 
-    /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
-    public static string Help(Command? command = null) => CommonOptions.HelpOf(Root, command ?? Root);
-
-    private static ulong? WholeNumber(System.CommandLine.Parsing.ArgumentResult result, string option, ulong min)
-    {
-        var text = result.Tokens[0].Value;
-        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-        {
-            result.AddError($"{option} '{text}' is not a whole number");
-            return null;
-        }
-
-        if (n < min)
-        {
-            result.AddError($"{option} must be at least {min}");
-            return null;
-        }
-
-        return n;
-    }
-
     private static void CheckName(System.CommandLine.Parsing.OptionResult result, string what)
     {
         if (result.Tokens.Count > 0 && Protocol.Names.Check(result.Tokens[0].Value, what) is { } problem)
@@ -186,14 +148,14 @@ public sealed record CommandLine(
         }
     }
 
-    private static RootCommand BuildRoot()
+    private static CommonOptions Define()
     {
-        var root = new RootCommand("""
+        var common = new CommonOptions("Worker", """
             Worker: appends items to a list held by an aggregator, reads it back, follows it.
             Exit codes: 0 success, 1 failure, 2 bad usage, configuration or input,
             3 aggregator unreachable within the connect time-out, 130/143 interrupted (append).
             """);
-        Common.AddTo(root);
+        var root = common.Root;
         root.Options.Add(AggregatorOption);
         root.Options.Add(ListOption);
         root.Options.Add(ConnectTimeoutOption);
@@ -213,6 +175,6 @@ public sealed record CommandLine(
             append N items one at a time, each waiting for its acknowledgement, to a new list that is deleted
             afterwards; print the round-trip percentiles
             """) { Samples });
-        return root;
+        return common;
     }
 }

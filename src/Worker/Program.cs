@@ -75,35 +75,15 @@ public static class Program
                 }
             }
         }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: {e.Message.Replace("\n", "\nWorker: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
-            return ExitCodes.Usage;
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: configuration error: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (InputException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: bad input: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (AggregatorUnreachableException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: {e.Message}");
-            return ExitCodes.Unreachable;
-        }
-        catch (RequestRefusedException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: the aggregator refused the request: {e.Message}");
-            return e.ExitCode;
-        }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"Worker: failed: {e.GetBaseException().Message}");
-            return ExitCodes.Failure;
+            return await CommandLine.Common.FailAsync(e, e switch
+            {
+                InputException => (ExitCodes.Usage, $"bad input: {e.Message}"),
+                AggregatorUnreachableException => (ExitCodes.Unreachable, e.Message),
+                RequestRefusedException refused => (refused.ExitCode, $"the aggregator refused the request: {e.Message}"),
+                _ => null,
+            });
         }
         finally
         {
