@@ -78,18 +78,17 @@ public static class AggregatorService
     {
         services.AddMetrics();
         services.AddSingleton<AggregatorMetrics>();
-        services.AddSingleton(new Readiness());
         services.AddHealthChecks();
         services.AddAkka(ActorNames.AggregatorSystem, (akka, provider) =>
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
-            var readiness = provider.GetRequiredService<Readiness>();
+            var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
             akka.AddHocon(serve.File.Config, HoconAddMode.Append)
                 .WithRemoting(Remoting(serve))
                 .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system))
                 .WithActorSystemLivenessCheck(tags: [LiveTag])
                 .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
-                    !readiness.Listening ? HealthCheckResult.Unhealthy("not accepting workers yet")
+                    !lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Unhealthy("not accepting workers yet")
                     : serve.Cluster is null ? HealthCheckResult.Healthy("listening")
                     : Akka.Cluster.Cluster.Get(system).SelfMember.Status == Akka.Cluster.MemberStatus.Up
                         ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
@@ -153,9 +152,7 @@ public static class AggregatorService
         });
         if (!serve.Quiet)
         {
-            services.AddHostedService(provider => new ReadyLine(provider.GetRequiredService<ActorSystem>(),
-                provider.GetRequiredService<IRequiredActor<ListsActor>>(), provider.GetRequiredService<Readiness>(),
-                provider.GetRequiredService<IHostApplicationLifetime>(), serve, stdout));
+            services.AddHostedService(provider => ActivatorUtilities.CreateInstance<ReadyLine>(provider, serve, stdout));
         }
     }
 
@@ -179,22 +176,12 @@ public static class AggregatorService
         return options;
     }
 
-    /// <summary>Set once the ready line is out: readiness waits for it.</summary>
-    public sealed class Readiness
-    {
-        private volatile bool _listening;
-
-        public bool Listening => _listening;
-
-        public void Ready() => _listening = true;
-    }
-
     /// <summary>
     /// Prints the one ready line once the lists actor exists, remoting listens (its address is
     /// bound) and every other part of the host has started (the metrics endpoint too).
     /// </summary>
-    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, Readiness readiness,
-        IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout) : IHostedService
+    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, IHostApplicationLifetime lifetime,
+        ServeSettings serve, TextWriter stdout) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
@@ -241,7 +228,6 @@ public static class AggregatorService
 
         private void Ready(Address address)
         {
-            readiness.Ready();
             stdout.WriteLine($"ready {address}");
             stdout.Flush();
             if (StartupProfile.Requested)
