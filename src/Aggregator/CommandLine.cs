@@ -23,23 +23,17 @@ public sealed record CommandLine(
 {
     private const string PortNumber = "a port number (0 to 65535)";
 
-    private static readonly Option<string?> HostnameOption = new("--hostname")
-    {
-        Description = "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)", HelpName = "H",
-    };
+    private static readonly Option<string?> HostnameOption =
+        CommonOptions.Text("--hostname", "H", "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)");
 
     private static readonly Option<int?> PortOption =
         CommonOptions.WholeNumber("--port", "P", "TCP port (default 25520; 0 picks a free port)", 0, 65535, PortNumber);
 
-    private static readonly Option<string?> PublicHostnameOption = new("--public-hostname")
-    {
-        Description = "the name other machines use to reach this one (NAT, containers)", HelpName = "H",
-    };
+    private static readonly Option<string?> PublicHostnameOption =
+        CommonOptions.Text("--public-hostname", "H", "the name other machines use to reach this one (NAT, containers)");
 
-    private static readonly Option<string?> DataOption = new("--data")
-    {
-        Description = "journal lists in DIR (default ./data, an embedded SQLite database)", HelpName = "DIR",
-    };
+    private static readonly Option<string?> DataOption =
+        CommonOptions.Text("--data", "DIR", "journal lists in DIR (default ./data, an embedded SQLite database)");
 
     private static readonly Option<bool> InMemoryOption = new("--in-memory") { Description = "keep lists in memory only: nothing survives a restart" };
 
@@ -47,10 +41,8 @@ public sealed record CommandLine(
         "serve Prometheus metrics at /metrics and health at /health/live and /health/ready on this port (default: actors.metrics.port; off)",
         0, 65535, PortNumber);
 
-    private static readonly Option<string?> MetricsHostnameOption = new("--metrics-hostname")
-    {
-        Description = "address the metrics and health endpoints bind (default: actors.metrics.hostname, 127.0.0.1)", HelpName = "H",
-    };
+    private static readonly Option<string?> MetricsHostnameOption =
+        CommonOptions.Text("--metrics-hostname", "H", "address the metrics and health endpoints bind (default: actors.metrics.hostname, 127.0.0.1)");
 
     private static readonly Option<bool> ClusterOption = new("--cluster")
     {

@@ -27,33 +27,16 @@ public sealed class CommonOptions
     /// <summary>The root command: each executable adds its own options and subcommands.</summary>
     public RootCommand Root { get; }
 
-    public Option<string?> Config { get; } = new("--config")
-    {
-        Description = "HOCON file with the settings to change (default: the .hocon file next to the executable)",
-        HelpName = "FILE",
-        Recursive = true,
-    };
+    public Option<string?> Config { get; } =
+        Text("--config", "FILE", "HOCON file with the settings to change (default: the .hocon file next to the executable)", recursive: true);
 
-    public Option<string?> TlsCertificate { get; } = new("--tls-cert")
-    {
-        Description = "mutual TLS: this process's certificate (PEM with --tls-key, or PKCS#12 with its password in $ACTORS_TLS_PASSWORD)",
-        HelpName = "FILE",
-        Recursive = true,
-    };
+    public Option<string?> TlsCertificate { get; } = Text("--tls-cert", "FILE",
+        "mutual TLS: this process's certificate (PEM with --tls-key, or PKCS#12 with its password in $ACTORS_TLS_PASSWORD)", recursive: true);
 
-    public Option<string?> TlsKey { get; } = new("--tls-key")
-    {
-        Description = "the PEM private key of --tls-cert",
-        HelpName = "FILE",
-        Recursive = true,
-    };
+    public Option<string?> TlsKey { get; } = Text("--tls-key", "FILE", "the PEM private key of --tls-cert", recursive: true);
 
-    public Option<string?> TlsAuthority { get; } = new("--tls-ca")
-    {
-        Description = "the certificate authority (PEM) whose certificates are trusted",
-        HelpName = "FILE",
-        Recursive = true,
-    };
+    public Option<string?> TlsAuthority { get; } =
+        Text("--tls-ca", "FILE", "the certificate authority (PEM) whose certificates are trusted", recursive: true);
 
     public TlsFiles Tls(ParseResult result) =>
         new(result.GetValue(TlsCertificate), result.GetValue(TlsKey), result.GetValue(TlsAuthority));
@@ -124,6 +107,10 @@ public sealed class CommonOptions
         await Console.Error.WriteLineAsync($"{_program}: {message}");
         return exit;
     }
+
+    /// <summary>An option that takes one text, called <paramref name="helpName"/> in the help.</summary>
+    public static Option<string?> Text(string name, string helpName, string description, bool recursive = false) =>
+        new(name) { Description = description, HelpName = helpName, Recursive = recursive };
 
     /// <summary>
     /// An option that takes a whole number up to <paramref name="max"/>: other text is refused

@@ -67,11 +67,7 @@ public sealed record CommandLine(
         Validators = { result => CheckName(result, "producer id") },
     };
 
-    private static readonly Option<string?> FileOption = new("--file")
-    {
-        Description = "read items from a file, one a line (- for stdin)",
-        HelpName = "PATH",
-    };
+    private static readonly Option<string?> FileOption = CommonOptions.Text("--file", "PATH", "read items from a file, one a line (- for stdin)");
 
     private static readonly Argument<string[]> ItemsArgument = new("ITEM")
     {
@@ -96,13 +92,11 @@ public sealed record CommandLine(
     public static CommandLine? Parse(string[] args, TextWriter? output = null)
     {
         // "-" before "--" means stdin; after "--" every argument is an item.
-        var separator = Array.IndexOf(args, "--");
-        var dash = Array.IndexOf(args, "-");
-        var stdin = dash > 0 && (separator < 0 || dash < separator);
+        var options = args.TakeWhile(arg => arg != "--").ToArray();
+        var stdin = Array.IndexOf(options, "-") is var dash && dash > 0;
         if (stdin)
         {
             args = [.. args[..dash], .. args[(dash + 1)..]];
-            separator = Array.IndexOf(args, "--");
         }
 
         if (Common.Parse(args, output ?? TextWriter.Null) is not { } result)
@@ -117,8 +111,7 @@ public sealed record CommandLine(
             file = command.Name == "append" ? "-" : throw new UsageException("unexpected argument '-'", command);
         }
 
-        var items = command.Name == "append" ? result.GetValue(ItemsArgument) ?? [] : [];
-        var options = separator < 0 ? args : args[..separator];
+        var items = result.GetValue(ItemsArgument) ?? [];
         if (items.FirstOrDefault(i => i.Length > 1 && i[0] == '-' && options.Contains(i)) is { } unknown)
         {
             throw new UsageException($"unknown option '{unknown}' for 'append' (items that start with '-' go after --)", command);
@@ -129,15 +122,10 @@ public sealed record CommandLine(
             throw new UsageException("give items as arguments or with --file, not both", command);
         }
 
-        var count = command.Name switch
-        {
-            "get" => result.GetValue(CountOption),
-            "latency" => result.GetValue(Samples),
-            _ => null,
-        };
+        // Options of other commands than this one read as null.
         return new CommandLine(command.Name, result.GetValue(AggregatorOption)!, result.GetValue(ListOption)!, result.GetValue(Common.Config),
             result.GetValue(ConnectTimeoutOption), result.GetValue(JsonOption), result.GetValue(IdOption), file, items,
-            command.Name is "get" or "follow" ? result.GetValue(FromOption) : null, count, Common.Tls(result));
+            result.GetValue(FromOption), result.GetValue(CountOption) ?? result.GetValue(Samples), Common.Tls(result));
     }
 
     private static void CheckName(System.CommandLine.Parsing.OptionResult result, string what)
