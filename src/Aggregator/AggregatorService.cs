@@ -149,11 +149,11 @@ public static class AggregatorService
             {
                 akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
             }
+            else
+            {
+                akka.AddStartup((system, _) => Announce(system, lifetime, serve, stdout));
+            }
         });
-        if (!serve.Quiet)
-        {
-            services.AddHostedService(provider => ActivatorUtilities.CreateInstance<ReadyLine>(provider, serve, stdout));
-        }
     }
 
     /// <summary>The command line's transport options over the file's (only those given).</summary>
@@ -177,56 +177,49 @@ public static class AggregatorService
     }
 
     /// <summary>
-    /// Prints the one ready line once the lists actor exists, remoting listens (its address is
-    /// bound) and every other part of the host has started (the metrics endpoint too).
+    /// Once the actor system and its actors have started (remoting listens: its address is
+    /// bound), logs where and how the aggregator serves, and prints the one ready line when
+    /// every other part of the host has started too (the metrics endpoint); in a cluster, once
+    /// this node is an Up member: before that it could not route.
     /// </summary>
-    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, IHostApplicationLifetime lifetime,
-        ServeSettings serve, TextWriter stdout) : IHostedService
+    private static void Announce(ActorSystem system, IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout)
     {
-        public async Task StartAsync(CancellationToken cancellationToken)
+        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+        var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
+        system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
+            serve.Storage.Description);
+        if (serve.Cluster is { } cluster)
+        {
+            system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
+                string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
+        }
+
+        var loopback = bindHost == "localhost" || (System.Net.IPAddress.TryParse(bindHost, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        if (!loopback && serve.Security is null)
+        {
+            system.Log.Warning(
+                "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list{2}, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
+                bindHost, address.Port, serve.Cluster is null ? "" : ", and, since cluster nodes trust each other's system messages, stop actors and remove nodes");
+        }
+
+        if (serve.Metrics is { } metrics)
+        {
+            system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
+        }
+
+        lifetime.ApplicationStarted.Register(() =>
         {
             if (serve.Cluster is null)
             {
-                await lists.GetAsync(cancellationToken);
+                Ready();
             }
-
-            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
-            system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
-                serve.Storage.Description);
-            if (serve.Cluster is { } cluster)
+            else
             {
-                system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
-                    string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
+                Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready);
             }
+        });
 
-            if (!IsLoopback(bindHost) && serve.Security is null)
-            {
-                system.Log.Warning(
-                    "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list{2}, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
-                    bindHost, address.Port, serve.Cluster is null ? "" : ", and, since cluster nodes trust each other's system messages, stop actors and remove nodes");
-            }
-
-            if (serve.Metrics is { } metrics)
-            {
-                system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
-            }
-
-            lifetime.ApplicationStarted.Register(() =>
-            {
-                if (serve.Cluster is null)
-                {
-                    Ready(address);
-                }
-                else
-                {
-                    // A node accepts work once it is an Up member: before that it could not route.
-                    Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => Ready(address));
-                }
-            });
-        }
-
-        private void Ready(Address address)
+        void Ready()
         {
             stdout.WriteLine($"ready {address}");
             stdout.Flush();
@@ -235,10 +228,5 @@ public static class AggregatorService
                 system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
             }
         }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        private static bool IsLoopback(string host) => host == "localhost"
-            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
     }
 }
