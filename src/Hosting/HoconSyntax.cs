@@ -22,19 +22,13 @@ public sealed partial class HoconSyntax
         var parser = new HoconSyntax(Tokenize(text));
         try
         {
+            // The whole text may be one object in braces.
             parser.Skip(commas: false);
-            if (parser.Peek.Text == "{")
+            parser.Object(parser.Peek.Text == "{" ? parser.Next() : null);
+            parser.Skip(commas: false);
+            if (parser.Peek.Text != "")
             {
-                parser.Object(parser.Next());
-                parser.Skip(commas: false);
-                if (parser.Peek.Text != "")
-                {
-                    throw Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
-                }
-            }
-            else
-            {
-                parser.Object(null);
+                throw Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
             }
 
             return null;
