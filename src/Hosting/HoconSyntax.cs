@@ -24,7 +24,7 @@ public sealed partial class HoconSyntax
         {
             // The whole text may be one object in braces.
             parser.Skip(commas: false);
-            parser.Object(parser.Peek.Text == "{" ? parser.Next() : null);
+            parser.Block(parser.Peek.Text == "{" ? parser.Next() : default);
             parser.Skip(commas: false);
             if (parser.Peek.Text != "")
             {
@@ -109,53 +109,70 @@ public sealed partial class HoconSyntax
         }
     }
 
-    /// <summary>The fields of an object, up to the '}' that closes <paramref name="open"/> (null: up to the end).</summary>
-    private void Object(Token? open)
+    /// <summary>
+    /// The fields of an object or the values of an array, up to the bracket that closes
+    /// <paramref name="open"/> (default: the fields of the whole text, up to its end).
+    /// </summary>
+    private void Block(Token open)
     {
+        var close = open.Text switch { "[" => "]", "{" => "}", _ => "" };
         while (true)
         {
             Skip(commas: true);
-            var key = Next();
-            switch (key.Text)
+            var token = Peek;
+            switch (token.Text)
             {
-                case "" when open is { } brace:
-                    throw Fail(brace, $"'{{' opened on line {brace.Line} is never closed");
-                case "":
-                case "}" when open is not null:
+                case var text when text == close:
+                    Next();
                     return;
+                case "":
+                    throw Fail(open, $"'{open.Text}' opened on line {open.Line} is never closed");
+                case "}" when close == "]":
+                    throw Fail(token, $"'[' opened on line {open.Line} is not closed before this '}}'");
                 case "}" or "]":
-                    throw Fail(key, $"unexpected '{key.Text}'");
+                    throw Fail(token, $"unexpected '{token.Text}'");
+                case var _ when close == "]":
+                    Value("array element");
+                    break;
+                default:
+                    Field();
+                    break;
             }
+        }
+    }
 
-            if (!IsWord(key))
-            {
-                throw Fail(key, $"unexpected '{key.Text}' where a key should be");
-            }
+    /// <summary>A key and its value, or an object after the key, or an include.</summary>
+    private void Field()
+    {
+        var key = Next();
+        if (!IsWord(key))
+        {
+            throw Fail(key, $"unexpected '{key.Text}' where a key should be");
+        }
 
-            var separator = Peek;
-            if (separator.Text is "=" or ":" or "+=")
+        var separator = Peek;
+        if (separator.Text is "=" or ":" or "+=")
+        {
+            Next();
+            Value(key.Text);
+        }
+        else if (separator.Text == "{")
+        {
+            Block(Next());
+            if (!EndsValue(Peek))
             {
-                Next();
-                Value(key.Text);
+                throw Fail(Peek, $"unexpected '{Peek.Text}'");
             }
-            else if (separator.Text == "{")
-            {
-                Object(Next());
-                if (!EndsValue(Peek))
-                {
-                    throw Fail(Peek, $"unexpected '{Peek.Text}'");
-                }
-            }
-            else if (key.Text == "include" && IsWord(separator))
-            {
-                Value(key.Text);
-            }
-            else
-            {
-                throw Fail(separator, separator.Text is "\n" or ""
-                    ? $"'{key.Text}' has no '=' or ':' and no value"
-                    : $"expected '=', ':' or '{{' after '{key.Text}', found '{separator.Text}'");
-            }
+        }
+        else if (key.Text == "include" && IsWord(separator))
+        {
+            Value(key.Text);
+        }
+        else
+        {
+            throw Fail(separator, separator.Text is "\n" or ""
+                ? $"'{key.Text}' has no '=' or ':' and no value"
+                : $"expected '=', ':' or '{{' after '{key.Text}', found '{separator.Text}'");
         }
     }
 
@@ -170,34 +187,10 @@ public sealed partial class HoconSyntax
         while (!EndsValue(Peek))
         {
             var token = Next();
-            if (token.Text == "{")
+            if (token.Text is "{" or "[")
             {
-                Object(token);
+                Block(token);
             }
-            else if (token.Text == "[")
-            {
-                Array(token);
-            }
-        }
-    }
-
-    private void Array(Token open)
-    {
-        while (true)
-        {
-            Skip(commas: true);
-            switch (Peek.Text)
-            {
-                case "]":
-                    Next();
-                    return;
-                case "}":
-                    throw Fail(Peek, $"'[' opened on line {open.Line} is not closed before this '}}'");
-                case "":
-                    throw Fail(open, $"'[' opened on line {open.Line} is never closed");
-            }
-
-            Value("array element");
         }
     }
 
