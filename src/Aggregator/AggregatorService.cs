@@ -111,7 +111,6 @@ public static class AggregatorService
                         })
                     .WithActors((system, registry) =>
                     {
-                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
                         system.ActorOf(ClusterLog.Props(), "cluster-log");
 
                         // Workers find a node by its /user/lists: only once the node is an Up
@@ -124,21 +123,15 @@ public static class AggregatorService
             else
             {
                 akka.WithActors((system, registry) =>
-                {
-                    if (serve.Storage.Durable)
-                    {
-                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
-                    }
-
-                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists));
-                });
+                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists)));
             }
 
             if (serve.Storage.Durable)
             {
                 akka.WithSqlPersistence(serve.Storage.ConnectionString!, serve.Storage.Provider!,
-                    journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
-                    snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]));
+                        journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
+                        snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]))
+                    .WithActors((system, _) => system.ActorOf(JournalWarmUp.Props(), "journal-warm-up"));
             }
             else
             {
