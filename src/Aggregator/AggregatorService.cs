@@ -200,17 +200,7 @@ public static class AggregatorService
             system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
         }
 
-        lifetime.ApplicationStarted.Register(() =>
-        {
-            if (serve.Cluster is null)
-            {
-                Ready();
-            }
-            else
-            {
-                Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready);
-            }
-        });
+        lifetime.ApplicationStarted.Register(serve.Cluster is null ? Ready : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready));
 
         void Ready()
         {

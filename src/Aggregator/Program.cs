@@ -66,21 +66,14 @@ public static class Program
         // SIGINT/SIGTERM stop the host, which runs CoordinatedShutdown for the CLR's exit;
         // anything else that stopped the actor system (Akka.Remote stops it when a TLS
         // handshake it started fails) is a failure.
-        var reason = CoordinatedShutdown.Get(system).ShutdownReason;
-        if (reason is CoordinatedShutdown.ClusterDowningReason)
+        var problem = CoordinatedShutdown.Get(system).ShutdownReason switch
         {
-            await Console.Error.WriteLineAsync(
-                "Aggregator: the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin");
-            return ExitCodes.Failure;
-        }
-
-        if (reason is not null and not CoordinatedShutdown.ClrExitReason)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: the actor system stopped: {reason}");
-            return ExitCodes.Failure;
-        }
-
-        return ExitCodes.Success;
+            null or CoordinatedShutdown.ClrExitReason => null,
+            CoordinatedShutdown.ClusterDowningReason =>
+                "the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin",
+            var reason => $"the actor system stopped: {reason}",
+        };
+        return problem is null ? ExitCodes.Success : throw new StartupException(problem);
     }
 
     /// <summary>
@@ -122,4 +115,5 @@ public static class Program
     }
 }
 
-public sealed class StartupException(string message, Exception inner) : Exception(message, inner);
+/// <summary>The aggregator could not start, or stopped serving: exit 1, with this message alone.</summary>
+public sealed class StartupException(string message, Exception? inner = null) : Exception(message, inner);

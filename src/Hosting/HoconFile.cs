@@ -69,21 +69,17 @@ public sealed class HoconFile
             throw new ConfigurationException(path, null, null, e.Message);
         }
 
+        // Every key the file sets under actors. must be one the shipped file has.
         var shipped = Shipped(shippedName).Config;
         var lines = text.Split('\n');
-        CheckKnownKeys(file, shipped, path, lines);
-        return new HoconFile(path, file.WithFallback(shipped), lines);
-    }
-
-    /// <summary>Every key the file sets under <c>actors.</c> must be one the shipped file has.</summary>
-    private static void CheckKnownKeys(Config file, Config shipped, string path, string[] lines)
-    {
         var known = KeysUnder(shipped, "actors").ToArray();
         if (file.HasPath("actors") && KeysUnder(file, "actors").FirstOrDefault(key => !known.Contains(key)) is { } unknown)
         {
             var nearest = known.MinBy(k => Distance(k, unknown));
             throw new ConfigurationException(path, LineOf(lines, unknown), unknown, $"unknown key; did you mean '{nearest}'?");
         }
+
+        return new HoconFile(path, file.WithFallback(shipped), lines);
     }
 
     /// <summary>The full paths of the values under <paramref name="root"/> (the root itself if it is a value).</summary>
@@ -163,16 +159,9 @@ public sealed class HoconFile
     private static int? LineOf(string[] lines, string key)
     {
         var last = key[(key.LastIndexOf('.') + 1)..];
-        for (var i = lines.Length - 1; i >= 0; i--)
-        {
-            var line = lines[i].TrimStart();
-            if (line.StartsWith(last, StringComparison.Ordinal) || line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return i + 1;
-            }
-        }
-
-        return null;
+        var index = Array.FindLastIndex(lines, line =>
+            line.TrimStart().StartsWith(last, StringComparison.Ordinal) || line.TrimStart().StartsWith(key, StringComparison.Ordinal));
+        return index < 0 ? null : index + 1;
     }
 }
 
