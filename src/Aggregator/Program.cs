@@ -89,29 +89,22 @@ public static class Program
         }
         catch (Exception e)
         {
-            throw new StartupException(Describe(e, endpoint), e);
-        }
-    }
-
-    private static string Describe(Exception e, string endpoint)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
+            var cause = e;
+            while (cause is not (null or SocketException))
             {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.AddressAlreadyInUse =>
-                        $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
-                    SocketError.AddressNotAvailable =>
-                        $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
-                    SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
-                    _ => $"cannot listen on {endpoint}: {socket.Message}",
-                };
+                cause = cause.InnerException;
             }
-        }
 
-        return $"the actor system did not start: {e.GetBaseException().Message}";
+            throw new StartupException((cause as SocketException)?.SocketErrorCode switch
+            {
+                null => $"the actor system did not start: {e.GetBaseException().Message}",
+                SocketError.AddressAlreadyInUse =>
+                    $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
+                SocketError.AddressNotAvailable => $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
+                SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
+                _ => $"cannot listen on {endpoint}: {cause!.Message}",
+            }, e);
+        }
     }
 }
 

@@ -95,7 +95,7 @@ public sealed class CommonOptions
     /// code: <paramref name="own"/> for the program's own exceptions; bad usage (followed by the
     /// command's help) and a configuration error exit 2; anything else exits 1.
     /// </summary>
-    public async Task<int> FailAsync(Exception e, (int Exit, string Message)? own = null)
+    public Task<int> FailAsync(Exception e, (int Exit, string Message)? own = null)
     {
         var (exit, message) = own ?? e switch
         {
@@ -104,6 +104,12 @@ public sealed class CommonOptions
             ConfigurationException => (ExitCodes.Usage, $"configuration error: {e.Message}"),
             _ => (ExitCodes.Failure, $"failed: {e.GetBaseException().Message}"),
         };
+        return ExitAsync(exit, message);
+    }
+
+    /// <summary>Writes <paramref name="message"/> to stderr after the program's name, and answers <paramref name="exit"/>.</summary>
+    public async Task<int> ExitAsync(int exit, string message)
+    {
         await Console.Error.WriteLineAsync($"{_program}: {message}");
         return exit;
     }
@@ -124,19 +130,13 @@ public sealed class CommonOptions
         CustomParser = result =>
         {
             var text = result.Tokens[0].Value;
-            if (!T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number > max)
-            {
-                result.AddError($"{name} '{text}' is not {what}");
-            }
-            else if (number < min)
-            {
-                result.AddError($"{name} must be at least {min}");
-            }
-            else
+            var whole = T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= max;
+            if (whole && number >= min)
             {
                 return number;
             }
 
+            result.AddError(whole ? $"{name} must be at least {min}" : $"{name} '{text}' is not {what}");
             return null;
         },
     };
