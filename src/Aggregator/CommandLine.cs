@@ -27,7 +27,7 @@ public sealed record CommandLine(
         CommonOptions.Text("--hostname", "H", "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)");
 
     private static readonly Option<int?> PortOption =
-        CommonOptions.WholeNumber("--port", "P", "TCP port (default 25520; 0 picks a free port)", 0, 65535, PortNumber);
+        CommonOptions.Number("--port", "P", "TCP port (default 25520; 0 picks a free port)", 0, 65535, PortNumber);
 
     private static readonly Option<string?> PublicHostnameOption =
         CommonOptions.Text("--public-hostname", "H", "the name other machines use to reach this one (NAT, containers)");
@@ -37,7 +37,7 @@ public sealed record CommandLine(
 
     private static readonly Option<bool> InMemoryOption = new("--in-memory") { Description = "keep lists in memory only: nothing survives a restart" };
 
-    private static readonly Option<int?> MetricsPortOption = CommonOptions.WholeNumber("--metrics-port", "P",
+    private static readonly Option<int?> MetricsPortOption = CommonOptions.Number("--metrics-port", "P",
         "serve Prometheus metrics at /metrics and health at /health/live and /health/ready on this port (default: actors.metrics.port; off)",
         0, 65535, PortNumber);
 

@@ -119,24 +119,25 @@ public sealed class CommonOptions
         new(name) { Description = description, HelpName = helpName, Recursive = recursive };
 
     /// <summary>
-    /// An option that takes a whole number up to <paramref name="max"/>: other text is refused
-    /// as not <paramref name="what"/>, a number below <paramref name="min"/> as too small.
+    /// An option that takes a number from <paramref name="min"/> to <paramref name="max"/>,
+    /// written in <paramref name="style"/>: any other text is refused as not <paramref name="what"/>,
+    /// a number below <paramref name="min"/> with <paramref name="tooSmall"/> when given.
     /// </summary>
-    public static Option<T?> WholeNumber<T>(string name, string helpName, string description, T min, T max, string what = "a whole number")
-        where T : struct, IBinaryInteger<T> => new(name)
+    public static Option<T?> Number<T>(string name, string helpName, string description, T min, T max, string what,
+        string? tooSmall = null, NumberStyles style = NumberStyles.None) where T : struct, INumber<T> => new(name)
     {
         Description = description,
         HelpName = helpName,
         CustomParser = result =>
         {
             var text = result.Tokens[0].Value;
-            var whole = T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= max;
-            if (whole && number >= min)
+            var parsed = T.TryParse(text, style, CultureInfo.InvariantCulture, out var number);
+            if (parsed && number >= min && number <= max)
             {
                 return number;
             }
 
-            result.AddError(whole ? $"{name} must be at least {min}" : $"{name} '{text}' is not {what}");
+            result.AddError(parsed && number < min && tooSmall is not null ? tooSmall : $"{name} '{text}' is not {what}");
             return null;
         },
     };

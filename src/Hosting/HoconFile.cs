@@ -27,13 +27,8 @@ public sealed class HoconFile
     public Config Config { get; }
 
     /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
-    public static HoconFile Shipped(string shippedName)
-    {
-        using var stream = typeof(HoconFile).Assembly.GetManifestResourceStream(shippedName)
-            ?? throw new ArgumentException($"no shipped configuration named {shippedName}", nameof(shippedName));
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return new HoconFile($"(shipped {shippedName})", ConfigurationFactory.ParseString(reader.ReadToEnd()), []);
-    }
+    public static HoconFile Shipped(string shippedName) =>
+        new($"(shipped {shippedName})", ConfigurationFactory.FromResource<HoconFile>(shippedName), []);
 
     /// <summary>
     /// Loads <paramref name="path"/> (null: the copy of <paramref name="shippedName"/> next
@@ -130,12 +125,9 @@ public sealed class HoconFile
     public int GetInt(string key, int min = int.MinValue, int max = int.MaxValue)
     {
         var value = GetString(key);
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number))
-        {
-            throw Invalid(key, value, "a whole number");
-        }
-
-        return number >= min && number <= max ? number : throw Invalid(key, value, $"a number from {min} to {max}");
+        return !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? throw Invalid(key, value, "a whole number")
+            : number < min || number > max ? throw Invalid(key, value, $"a number from {min} to {max}")
+            : number;
     }
 
     public TimeSpan GetTimeSpan(string key)

@@ -22,11 +22,12 @@ public sealed record CommandLine(
     ulong? Count,
     TlsFiles Tls)
 {
+    private const string WholeNumber = "a whole number";
+
     private static readonly Option<IReadOnlyList<Endpoint>> AggregatorOption = new("--aggregator")
     {
         Description = "where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost)",
         HelpName = "HOST:PORT[,HOST:PORT...]",
-        Recursive = true,
         Required = true,
         CustomParser = result => Endpoint.ParseList(result.Tokens[0].Value, "--aggregator", result.AddError),
     };
@@ -35,30 +36,15 @@ public sealed record CommandLine(
     {
         Description = "the list",
         HelpName = "NAME",
-        Recursive = true,
         DefaultValueFactory = _ => Protocol.ActorNames.DefaultList,
         Validators = { result => CheckName(result, "list name") },
     };
 
-    private static readonly Option<double?> ConnectTimeoutOption = new("--connect-timeout")
-    {
-        Description = "seconds to wait for an absent aggregator (default: actors.worker.connect-timeout, 30)",
-        HelpName = "S",
-        Recursive = true,
-        CustomParser = result =>
-        {
-            var text = result.Tokens[0].Value;
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 86400)
-            {
-                return s;
-            }
+    private static readonly Option<double?> ConnectTimeoutOption = CommonOptions.Number("--connect-timeout", "S",
+        "seconds to wait for an absent aggregator (default: actors.worker.connect-timeout, 30)",
+        double.Epsilon, 86400, "a number of seconds (more than 0, at most 86400)", style: NumberStyles.Float);
 
-            result.AddError($"--connect-timeout '{text}' is not a number of seconds (more than 0, at most 86400)");
-            return null;
-        },
-    };
-
-    private static readonly Option<bool> JsonOption = new("--json") { Description = "machine-readable output", Recursive = true };
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "machine-readable output" };
 
     private static readonly Option<string?> IdOption = new("--id")
     {
@@ -75,19 +61,17 @@ public sealed record CommandLine(
         Arity = ArgumentArity.ZeroOrMore,
     };
 
-    private static readonly Option<ulong?> FromOption = CommonOptions.WholeNumber("--from", "N", "start at item N", 0ul, ulong.MaxValue);
+    private static readonly Option<ulong?> FromOption = CommonOptions.Number("--from", "N", "start at item N", 0ul, ulong.MaxValue, WholeNumber);
 
-    private static readonly Option<ulong?> CountOption = CommonOptions.WholeNumber("--count", "N", "at most N items", 0ul, ulong.MaxValue);
+    private static readonly Option<ulong?> CountOption = CommonOptions.Number("--count", "N", "at most N items", 0ul, ulong.MaxValue, WholeNumber);
 
-    private static readonly Option<ulong?> Samples = CommonOptions.WholeNumber("--count", "N", "appends to time (default 10000)", 1ul, ulong.MaxValue);
+    private static readonly Option<ulong?> Samples = CommonOptions.Number("--count", "N", "appends to time (default 10000)", 1ul, ulong.MaxValue, WholeNumber,
+        "--count must be at least 1");
 
     /// <summary>The whole command line, on the options both executables take: its parse, help and failure report.</summary>
     public static readonly CommonOptions Common = Define();
 
-    /// <summary>
-    /// The parsed command line, or null when help was asked for (then written to
-    /// <paramref name="output"/>).
-    /// </summary>
+    /// <summary>The parsed command line, or null when help was asked for (then written to <paramref name="output"/>).</summary>
     /// <exception cref="UsageException">the command line cannot be used.</exception>
     public static CommandLine? Parse(string[] args, TextWriter? output = null)
     {
@@ -144,10 +128,13 @@ public sealed record CommandLine(
             3 aggregator unreachable within the connect time-out, 130/143 interrupted (append).
             """);
         var root = common.Root;
-        root.Options.Add(AggregatorOption);
-        root.Options.Add(ListOption);
-        root.Options.Add(ConnectTimeoutOption);
-        root.Options.Add(JsonOption);
+        foreach (var option in new Option[] { AggregatorOption, ListOption, ConnectTimeoutOption, JsonOption })
+        {
+            // The worker's own options apply to every command too, before or after its name.
+            option.Recursive = true;
+            root.Options.Add(option);
+        }
+
         root.Subcommands.Add(new Command("append", """
             send items (the ITEM arguments, the lines of PATH, or of stdin with -) and exit 0 once the aggregator
             has acknowledged every one. Re-run with the same --id and the same input to resume after a crash:
