@@ -75,33 +75,23 @@ public sealed record CommandLine(
     /// <exception cref="UsageException">the command line cannot be used.</exception>
     public static CommandLine? Parse(string[] args, TextWriter? output = null)
     {
-        // "-" before "--" means stdin; after "--" every argument is an item.
-        var options = args.TakeWhile(arg => arg != "--").ToArray();
-        var stdin = Array.IndexOf(options, "-") is var dash && dash > 0;
-        if (stdin)
-        {
-            args = [.. args[..dash], .. args[(dash + 1)..]];
-        }
-
         if (Common.Parse(args, output ?? TextWriter.Null) is not { } result)
         {
             return null;
         }
 
+        // "-" before "--" means stdin (for any other command than append, the parser refused it);
+        // after "--" every argument is an item.
         var command = result.CommandResult.Command;
-        var file = result.GetValue(FileOption);
-        if (stdin)
-        {
-            file = command.Name == "append" ? "-" : throw new UsageException("unexpected argument '-'", command);
-        }
-
-        var items = result.GetValue(ItemsArgument) ?? [];
+        var options = args.TakeWhile(arg => arg != "--").ToArray();
+        var items = (result.GetValue(ItemsArgument) ?? []).ToList();
+        var file = options.Contains("-") && items.Remove("-") ? "-" : result.GetValue(FileOption);
         if (items.FirstOrDefault(i => i.Length > 1 && i[0] == '-' && options.Contains(i)) is { } unknown)
         {
             throw new UsageException($"unknown option '{unknown}' for 'append' (items that start with '-' go after --)", command);
         }
 
-        if (file is not null && items.Length > 0)
+        if (file is not null && items.Count > 0)
         {
             throw new UsageException("give items as arguments or with --file, not both", command);
         }
