@@ -49,11 +49,7 @@ public sealed class HoconFile
                 e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message);
         }
 
-        if (HoconSyntax.Check(text) is { } problem)
-        {
-            throw new ConfigurationException(path, problem.Line, null, problem.Message);
-        }
-
+        HoconSyntax.Check(text, path);
         Config file;
         try
         {
@@ -167,9 +163,6 @@ public sealed class ConfigurationException(string file, int? line, string? key, 
 
     public string? Key { get; } = key;
 
-    private static string Describe(string file, int? line, string? key, string problem)
-    {
-        var where = line is null ? file : $"{file}:{line}";
-        return key is null ? $"{where}: {problem}" : $"{where}: {key}: {problem}";
-    }
+    private static string Describe(string file, int? line, string? key, string problem) =>
+        $"{(line is null ? file : $"{file}:{line}")}: {(key is null ? "" : $"{key}: ")}{problem}";
 }

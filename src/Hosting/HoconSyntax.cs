@@ -11,31 +11,28 @@ namespace Hosting;
 /// </summary>
 public sealed partial class HoconSyntax
 {
+    private readonly string _path;
     private readonly List<Token> _tokens;
     private int _i;
 
-    private HoconSyntax(List<Token> tokens) => _tokens = tokens;
-
-    /// <summary>Null when the text is well-formed, else the line and the problem.</summary>
-    public static (int Line, string Message)? Check(string text)
+    private HoconSyntax(string path, List<Token> tokens)
     {
-        var parser = new HoconSyntax(Tokenize(text));
-        try
-        {
-            // The whole text may be one object in braces.
-            parser.Skip(commas: false);
-            parser.Block(parser.Peek.Text == "{" ? parser.Next() : default);
-            parser.Skip(commas: false);
-            if (parser.Peek.Text != "")
-            {
-                throw Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
-            }
+        _path = path;
+        _tokens = tokens;
+    }
 
-            return null;
-        }
-        catch (SyntaxError e)
+    /// <summary>Checks <paramref name="text"/>, the content of the file <paramref name="path"/>.</summary>
+    /// <exception cref="ConfigurationException">the text is malformed: the file, the line and the problem.</exception>
+    public static void Check(string text, string path)
+    {
+        // The whole text may be one object in braces.
+        var parser = new HoconSyntax(path, Tokenize(text));
+        parser.Skip(commas: false);
+        parser.Block(parser.Peek.Text == "{" ? parser.Next() : default);
+        parser.Skip(commas: false);
+        if (parser.Peek.Text != "")
         {
-            return (e.Line, e.Message);
+            throw parser.Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
         }
     }
 
@@ -194,13 +191,8 @@ public sealed partial class HoconSyntax
         }
     }
 
-    private static SyntaxError Fail(Token at, string message) => new(at.Line, message);
+    private ConfigurationException Fail(Token at, string message) => new(_path, at.Line, null, message);
 
     /// <summary>A token and its line; <paramref name="Problem"/> when it is a string or substitution never closed.</summary>
     private readonly record struct Token(string Text, int Line, string? Problem = null);
-
-    private sealed class SyntaxError(int line, string message) : Exception(message)
-    {
-        public int Line { get; } = line;
-    }
 }
