@@ -19,7 +19,10 @@ using Protocol;
 
 namespace Aggregator;
 
-/// <summary>What one aggregator process serves with: its checked configuration and where its lists live.</summary>
+/// <summary>
+/// What one aggregator process serves with: its checked configuration, where its lists live,
+/// and where metrics and health are served (off when null).
+/// </summary>
 public sealed record ServeSettings(
     HoconFile File,
     ListSettings Lists,
@@ -28,16 +31,10 @@ public sealed record ServeSettings(
     string? Hostname = null,
     int? Port = null,
     string? PublicHostname = null,
-    MetricsEndpoint? Metrics = null,
+    Endpoint? Metrics = null,
     bool Quiet = false,
     ClusterSettings? Cluster = null,
     string? JournalCheck = null);
-
-/// <summary>Where metrics and health are served (off when null).</summary>
-public sealed record MetricsEndpoint(string Hostname, int Port)
-{
-    public string Url => $"http://{(Hostname.Contains(':') ? $"[{Hostname}]" : Hostname)}:{Port}";
-}
 
 /// <summary>
 /// The aggregator's whole wiring, on Akka.Hosting and the .NET generic host: the actor
@@ -62,7 +59,7 @@ public static class AggregatorService
 
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         web.Logging.ClearProviders();
-        web.WebHost.UseUrls(metrics.Url);
+        web.WebHost.UseUrls($"http://{metrics}");
         AddServices(web.Services, serve, stdout);
         web.Services.AddOpenTelemetry().WithMetrics(meters => meters
             .AddMeter(AggregatorMetrics.MeterName)
@@ -197,7 +194,7 @@ public static class AggregatorService
 
         if (serve.Metrics is { } metrics)
         {
-            system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
+            system.Log.Info("Metrics at http://{0}/metrics, health at http://{0}/health/live and http://{0}/health/ready", metrics);
         }
 
         lifetime.ApplicationStarted.Register(serve.Cluster is null ? Ready : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready));

@@ -35,9 +35,9 @@ public static class Program
         var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
         var security = TransportSecurity.From(file, line.Tls);
         var metricsPort = line.MetricsPort ?? file.GetInt("actors.metrics.port", 0, 65535);
-        var metrics = metricsPort == 0
+        Endpoint? metrics = metricsPort == 0
             ? null
-            : new MetricsEndpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
+            : new Endpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
         var cluster = ClusterSettings.From(file, line);
         if (cluster is not null)
         {
@@ -58,7 +58,7 @@ public static class Program
         catch (IOException e) when (metrics is not null)
         {
             await system.Terminate();
-            throw new StartupException($"cannot serve metrics on {metrics.Url}: {e.Message}", e);
+            throw new StartupException($"cannot serve metrics on http://{metrics}: {e.Message}", e);
         }
 
         await host.WaitForShutdownAsync();
