@@ -82,7 +82,7 @@ public sealed class CommonOptions
     }
 
     /// <summary>The generated help of <paramref name="command"/> (a subcommand of the root, or the root).</summary>
-    public string Help(Command? command = null)
+    private string Help(Command? command = null)
     {
         using var text = new StringWriter();
         Root.Parse(command is null || command == Root ? ["--help"] : [command.Name, "--help"])
