@@ -19,7 +19,10 @@ using Protocol;
 
 namespace Aggregator;
 
-/// <summary>What one aggregator process serves with: its checked configuration and where its lists live.</summary>
+/// <summary>
+/// What one aggregator process serves with: its checked configuration, where its lists live,
+/// and where metrics and health are served (off when null).
+/// </summary>
 public sealed record ServeSettings(
     HoconFile File,
     ListSettings Lists,
@@ -28,16 +31,10 @@ public sealed record ServeSettings(
     string? Hostname = null,
     int? Port = null,
     string? PublicHostname = null,
-    MetricsEndpoint? Metrics = null,
+    Endpoint? Metrics = null,
     bool Quiet = false,
     ClusterSettings? Cluster = null,
     string? JournalCheck = null);
-
-/// <summary>Where metrics and health are served (off when null).</summary>
-public sealed record MetricsEndpoint(string Hostname, int Port)
-{
-    public string Url => $"http://{(Hostname.Contains(':') ? $"[{Hostname}]" : Hostname)}:{Port}";
-}
 
 /// <summary>
 /// The aggregator's whole wiring, on Akka.Hosting and the .NET generic host: the actor
@@ -62,7 +59,7 @@ public static class AggregatorService
 
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         web.Logging.ClearProviders();
-        web.WebHost.UseUrls(metrics.Url);
+        web.WebHost.UseUrls($"http://{metrics}");
         AddServices(web.Services, serve, stdout);
         web.Services.AddOpenTelemetry().WithMetrics(meters => meters
             .AddMeter(AggregatorMetrics.MeterName)
@@ -78,18 +75,17 @@ public static class AggregatorService
     {
         services.AddMetrics();
         services.AddSingleton<AggregatorMetrics>();
-        services.AddSingleton(new Readiness());
         services.AddHealthChecks();
         services.AddAkka(ActorNames.AggregatorSystem, (akka, provider) =>
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
-            var readiness = provider.GetRequiredService<Readiness>();
+            var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
             akka.AddHocon(serve.File.Config, HoconAddMode.Append)
                 .WithRemoting(Remoting(serve))
                 .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system))
                 .WithActorSystemLivenessCheck(tags: [LiveTag])
                 .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
-                    !readiness.Listening ? HealthCheckResult.Unhealthy("not accepting workers yet")
+                    !lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Unhealthy("not accepting workers yet")
                     : serve.Cluster is null ? HealthCheckResult.Healthy("listening")
                     : Akka.Cluster.Cluster.Get(system).SelfMember.Status == Akka.Cluster.MemberStatus.Up
                         ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
@@ -112,7 +108,6 @@ public static class AggregatorService
                         })
                     .WithActors((system, registry) =>
                     {
-                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
                         system.ActorOf(ClusterLog.Props(), "cluster-log");
 
                         // Workers find a node by its /user/lists: only once the node is an Up
@@ -125,21 +120,15 @@ public static class AggregatorService
             else
             {
                 akka.WithActors((system, registry) =>
-                {
-                    if (serve.Storage.Durable)
-                    {
-                        system.ActorOf(JournalWarmUp.Props(), "journal-warm-up");
-                    }
-
-                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists));
-                });
+                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists)));
             }
 
             if (serve.Storage.Durable)
             {
                 akka.WithSqlPersistence(serve.Storage.ConnectionString!, serve.Storage.Provider!,
-                    journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
-                    snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]));
+                        journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
+                        snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]))
+                    .WithActors((system, _) => system.ActorOf(JournalWarmUp.Props(), "journal-warm-up"));
             }
             else
             {
@@ -150,13 +139,11 @@ public static class AggregatorService
             {
                 akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
             }
+            else
+            {
+                akka.AddStartup((system, _) => Announce(system, lifetime, serve, stdout));
+            }
         });
-        if (!serve.Quiet)
-        {
-            services.AddHostedService(provider => new ReadyLine(provider.GetRequiredService<ActorSystem>(),
-                provider.GetRequiredService<IRequiredActor<ListsActor>>(), provider.GetRequiredService<Readiness>(),
-                provider.GetRequiredService<IHostApplicationLifetime>(), serve, stdout));
-        }
     }
 
     /// <summary>The command line's transport options over the file's (only those given).</summary>
@@ -179,69 +166,41 @@ public static class AggregatorService
         return options;
     }
 
-    /// <summary>Set once the ready line is out: readiness waits for it.</summary>
-    public sealed class Readiness
-    {
-        private volatile bool _listening;
-
-        public bool Listening => _listening;
-
-        public void Ready() => _listening = true;
-    }
-
     /// <summary>
-    /// Prints the one ready line once the lists actor exists, remoting listens (its address is
-    /// bound) and every other part of the host has started (the metrics endpoint too).
+    /// Once the actor system and its actors have started (remoting listens: its address is
+    /// bound), logs where and how the aggregator serves, and prints the one ready line when
+    /// every other part of the host has started too (the metrics endpoint); in a cluster, once
+    /// this node is an Up member: before that it could not route.
     /// </summary>
-    private sealed class ReadyLine(ActorSystem system, IRequiredActor<ListsActor> lists, Readiness readiness,
-        IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout) : IHostedService
+    private static void Announce(ActorSystem system, IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout)
     {
-        public async Task StartAsync(CancellationToken cancellationToken)
+        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+        var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
+        system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
+            serve.Storage.Description);
+        if (serve.Cluster is { } cluster)
         {
-            if (serve.Cluster is null)
-            {
-                await lists.GetAsync(cancellationToken);
-            }
-
-            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
-            system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
-                serve.Storage.Description);
-            if (serve.Cluster is { } cluster)
-            {
-                system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
-                    string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
-            }
-
-            if (!IsLoopback(bindHost) && serve.Security is null)
-            {
-                system.Log.Warning(
-                    "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list{2}, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
-                    bindHost, address.Port, serve.Cluster is null ? "" : ", and, since cluster nodes trust each other's system messages, stop actors and remove nodes");
-            }
-
-            if (serve.Metrics is { } metrics)
-            {
-                system.Log.Info("Metrics at {0}/metrics, health at {0}/health/live and {0}/health/ready", metrics.Url);
-            }
-
-            lifetime.ApplicationStarted.Register(() =>
-            {
-                if (serve.Cluster is null)
-                {
-                    Ready(address);
-                }
-                else
-                {
-                    // A node accepts work once it is an Up member: before that it could not route.
-                    Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => Ready(address));
-                }
-            });
+            system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
+                string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
         }
 
-        private void Ready(Address address)
+        var loopback = bindHost == "localhost" || (System.Net.IPAddress.TryParse(bindHost, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        if (!loopback && serve.Security is null)
         {
-            readiness.Ready();
+            system.Log.Warning(
+                "Listening on {0} without TLS: anyone who can reach port {1} can append to, read and delete every list{2}, and the items cross the network in clear. Bind to 127.0.0.1 unless the network is private (docs/operations.md)",
+                bindHost, address.Port, serve.Cluster is null ? "" : ", and, since cluster nodes trust each other's system messages, stop actors and remove nodes");
+        }
+
+        if (serve.Metrics is { } metrics)
+        {
+            system.Log.Info("Metrics at http://{0}/metrics, health at http://{0}/health/live and http://{0}/health/ready", metrics);
+        }
+
+        lifetime.ApplicationStarted.Register(serve.Cluster is null ? Ready : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready));
+
+        void Ready()
+        {
             stdout.WriteLine($"ready {address}");
             stdout.Flush();
             if (StartupProfile.Requested)
@@ -249,10 +208,5 @@ public static class AggregatorService
                 system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
             }
         }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        private static bool IsLoopback(string host) => host == "localhost"
-            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
     }
 }

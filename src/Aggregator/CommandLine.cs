@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Hosting;
 
 namespace Aggregator;
@@ -22,42 +21,28 @@ public sealed record CommandLine(
     bool Cluster = false,
     IReadOnlyList<Endpoint>? Seeds = null)
 {
-    private static readonly CommonOptions Common = new();
+    private const string PortNumber = "a port number (0 to 65535)";
 
-    private static readonly Option<string?> HostnameOption = new("--hostname")
-    {
-        Description = "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)", HelpName = "H",
-    };
+    private static readonly Option<string?> HostnameOption =
+        CommonOptions.Text("--hostname", "H", "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)");
 
-    private static readonly Option<int?> PortOption = new("--port")
-    {
-        Description = "TCP port (default 25520; 0 picks a free port)", HelpName = "P",
-        CustomParser = result => PortNumber(result, "--port"),
-    };
+    private static readonly Option<int?> PortOption =
+        CommonOptions.Number("--port", "P", "TCP port (default 25520; 0 picks a free port)", 0, 65535, PortNumber);
 
-    private static readonly Option<string?> PublicHostnameOption = new("--public-hostname")
-    {
-        Description = "the name other machines use to reach this one (NAT, containers)", HelpName = "H",
-    };
+    private static readonly Option<string?> PublicHostnameOption =
+        CommonOptions.Text("--public-hostname", "H", "the name other machines use to reach this one (NAT, containers)");
 
-    private static readonly Option<string?> DataOption = new("--data")
-    {
-        Description = "journal lists in DIR (default ./data, an embedded SQLite database)", HelpName = "DIR",
-    };
+    private static readonly Option<string?> DataOption =
+        CommonOptions.Text("--data", "DIR", "journal lists in DIR (default ./data, an embedded SQLite database)");
 
     private static readonly Option<bool> InMemoryOption = new("--in-memory") { Description = "keep lists in memory only: nothing survives a restart" };
 
-    private static readonly Option<int?> MetricsPortOption = new("--metrics-port")
-    {
-        Description = "serve Prometheus metrics at /metrics and health at /health/live and /health/ready on this port (default: actors.metrics.port; off)",
-        HelpName = "P",
-        CustomParser = result => PortNumber(result, "--metrics-port"),
-    };
+    private static readonly Option<int?> MetricsPortOption = CommonOptions.Number("--metrics-port", "P",
+        "serve Prometheus metrics at /metrics and health at /health/live and /health/ready on this port (default: actors.metrics.port; off)",
+        0, 65535, PortNumber);
 
-    private static readonly Option<string?> MetricsHostnameOption = new("--metrics-hostname")
-    {
-        Description = "address the metrics and health endpoints bind (default: actors.metrics.hostname, 127.0.0.1)", HelpName = "H",
-    };
+    private static readonly Option<string?> MetricsHostnameOption =
+        CommonOptions.Text("--metrics-hostname", "H", "address the metrics and health endpoints bind (default: actors.metrics.hostname, 127.0.0.1)");
 
     private static readonly Option<bool> ClusterOption = new("--cluster")
     {
@@ -72,63 +57,40 @@ public sealed record CommandLine(
         CustomParser = result => result.Tokens.SelectMany(t => Endpoint.Parse(t.Value, "--seed", result.AddError) is { } e ? [e] : Array.Empty<Endpoint>()).ToList(),
     };
 
-    private static readonly RootCommand Root = BuildRoot();
+    /// <summary>The whole command line, on the options both executables take: its parse, help and failure report.</summary>
+    public static readonly CommonOptions Common = Define();
 
     /// <summary>The parsed command line, or null when help was asked for (then written to <paramref name="output"/>).</summary>
     /// <exception cref="UsageException">the command line cannot be used.</exception>
     public static CommandLine? Parse(string[] args, TextWriter? output = null)
     {
-        var result = CommonOptions.Parse(Root, args, output ?? TextWriter.Null);
-        if (result is null)
+        if (Common.Parse(args, output ?? TextWriter.Null) is not { } result)
         {
             return null;
         }
 
         var command = result.CommandResult.Command;
-        if (command == Root)
-        {
-            throw new UsageException("a command is required: serve, demo or help");
-        }
-
-        Common.Validate(result);
         if (result.GetResult(DataOption) is not null && result.GetValue(InMemoryOption))
         {
             throw new UsageException("--data and --in-memory exclude each other", command);
         }
 
-        var seeds = result.GetValue(SeedOption);
         return new CommandLine(command.Name, result.GetValue(Common.Config), result.GetValue(HostnameOption), result.GetValue(PortOption),
             result.GetValue(PublicHostnameOption), result.GetValue(DataOption), result.GetValue(InMemoryOption), Common.Tls(result),
-            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption), result.GetValue(ClusterOption), seeds);
+            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption), result.GetValue(ClusterOption), result.GetValue(SeedOption));
     }
 
-    /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
-    public static string Help(Command? command = null) => CommonOptions.HelpOf(Root, command ?? Root);
-
-    private static int? PortNumber(System.CommandLine.Parsing.ArgumentResult result, string option)
+    private static CommonOptions Define()
     {
-        var text = result.Tokens[0].Value;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535)
-        {
-            return port;
-        }
-
-        result.AddError($"{option} '{text}' is not a port number (0 to 65535)");
-        return null;
-    }
-
-    private static RootCommand BuildRoot()
-    {
-        var root = new RootCommand("""
+        var common = new CommonOptions("Aggregator", """
             Aggregator: hosts named lists that worker processes append to.
             Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
             """);
-        Common.AddTo(root);
-        root.Subcommands.Add(new Command("serve", """
+        common.Root.Subcommands.Add(new Command("serve", """
             host the lists and accept workers; prints "ready <address>" on stdout when it accepts work.
             Stop it with Ctrl+C or SIGTERM.
             """) { HostnameOption, PortOption, PublicHostnameOption, DataOption, InMemoryOption, MetricsPortOption, MetricsHostnameOption, ClusterOption, SeedOption });
-        root.Subcommands.Add(new Command("demo", "the reference scenario: two worker processes append five items each; prints the final list as JSON"));
-        return root;
+        common.Root.Subcommands.Add(new Command("demo", "the reference scenario: two worker processes append five items each; prints the final list as JSON"));
+        return common;
     }
 }

@@ -24,26 +24,9 @@ public static class Program
                 _ => await Demo.RunAsync(line, stdout),
             };
         }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync(
-                $"Aggregator: {e.Message.Replace("\n", "\nAggregator: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
-            return ExitCodes.Usage;
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: configuration error: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (StartupException e)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: {e.Message}");
-            return ExitCodes.Failure;
-        }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"Aggregator: failed: {e.GetBaseException().Message}");
-            return ExitCodes.Failure;
+            return await CommandLine.Common.FailAsync(e, e is StartupException ? (ExitCodes.Failure, e.Message) : null);
         }
     }
 
@@ -52,9 +35,9 @@ public static class Program
         var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
         var security = TransportSecurity.From(file, line.Tls);
         var metricsPort = line.MetricsPort ?? file.GetInt("actors.metrics.port", 0, 65535);
-        var metrics = metricsPort == 0
+        Endpoint? metrics = metricsPort == 0
             ? null
-            : new MetricsEndpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
+            : new Endpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
         var cluster = ClusterSettings.From(file, line);
         if (cluster is not null)
         {
@@ -75,7 +58,7 @@ public static class Program
         catch (IOException e) when (metrics is not null)
         {
             await system.Terminate();
-            throw new StartupException($"cannot serve metrics on {metrics.Url}: {e.Message}", e);
+            throw new StartupException($"cannot serve metrics on http://{metrics}: {e.Message}", e);
         }
 
         await host.WaitForShutdownAsync();
@@ -83,21 +66,14 @@ public static class Program
         // SIGINT/SIGTERM stop the host, which runs CoordinatedShutdown for the CLR's exit;
         // anything else that stopped the actor system (Akka.Remote stops it when a TLS
         // handshake it started fails) is a failure.
-        var reason = CoordinatedShutdown.Get(system).ShutdownReason;
-        if (reason is CoordinatedShutdown.ClusterDowningReason)
+        var problem = CoordinatedShutdown.Get(system).ShutdownReason switch
         {
-            await Console.Error.WriteLineAsync(
-                "Aggregator: the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin");
-            return ExitCodes.Failure;
-        }
-
-        if (reason is not null and not CoordinatedShutdown.ClrExitReason)
-        {
-            await Console.Error.WriteLineAsync($"Aggregator: the actor system stopped: {reason}");
-            return ExitCodes.Failure;
-        }
-
-        return ExitCodes.Success;
+            null or CoordinatedShutdown.ClrExitReason => null,
+            CoordinatedShutdown.ClusterDowningReason =>
+                "the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin",
+            var reason => $"the actor system stopped: {reason}",
+        };
+        return problem is null ? ExitCodes.Success : throw new StartupException(problem);
     }
 
     /// <summary>
@@ -113,30 +89,24 @@ public static class Program
         }
         catch (Exception e)
         {
-            throw new StartupException(Describe(e, endpoint), e);
-        }
-    }
-
-    private static string Describe(Exception e, string endpoint)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
+            var cause = e;
+            while (cause is not (null or SocketException))
             {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.AddressAlreadyInUse =>
-                        $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
-                    SocketError.AddressNotAvailable =>
-                        $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
-                    SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
-                    _ => $"cannot listen on {endpoint}: {socket.Message}",
-                };
+                cause = cause.InnerException;
             }
-        }
 
-        return $"the actor system did not start: {e.GetBaseException().Message}";
+            throw new StartupException((cause as SocketException)?.SocketErrorCode switch
+            {
+                null => $"the actor system did not start: {e.GetBaseException().Message}",
+                SocketError.AddressAlreadyInUse =>
+                    $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
+                SocketError.AddressNotAvailable => $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
+                SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
+                _ => $"cannot listen on {endpoint}: {cause!.Message}",
+            }, e);
+        }
     }
 }
 
-public sealed class StartupException(string message, Exception inner) : Exception(message, inner);
+/// <summary>The aggregator could not start, or stopped serving: exit 1, with this message alone.</summary>
+public sealed class StartupException(string message, Exception? inner = null) : Exception(message, inner);

@@ -27,19 +27,8 @@ public sealed class HoconFile
     public Config Config { get; }
 
     /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
-    public static HoconFile Shipped(string shippedName)
-    {
-        var config = ShippedConfig(shippedName);
-        return new HoconFile($"(shipped {shippedName})", config, []);
-    }
-
-    private static Config ShippedConfig(string shippedName)
-    {
-        using var stream = typeof(HoconFile).Assembly.GetManifestResourceStream(shippedName)
-            ?? throw new ArgumentException($"no shipped configuration named {shippedName}", nameof(shippedName));
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    }
+    public static HoconFile Shipped(string shippedName) =>
+        new($"(shipped {shippedName})", ConfigurationFactory.FromResource<HoconFile>(shippedName), []);
 
     /// <summary>
     /// Loads <paramref name="path"/> (null: the copy of <paramref name="shippedName"/> next
@@ -60,11 +49,7 @@ public sealed class HoconFile
                 e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message);
         }
 
-        if (HoconSyntax.Check(text) is { } problem)
-        {
-            throw new ConfigurationException(path, problem.Line, null, problem.Message);
-        }
-
+        HoconSyntax.Check(text, path);
         Config file;
         try
         {
@@ -75,105 +60,73 @@ public sealed class HoconFile
             throw new ConfigurationException(path, null, null, e.Message);
         }
 
-        var shipped = ShippedConfig(shippedName);
+        // Every key the file sets under actors. must be one the shipped file has.
+        var shipped = Shipped(shippedName).Config;
         var lines = text.Split('\n');
-        CheckKnownKeys(file, shipped, path, lines);
+        var known = KeysUnder(shipped, "actors").ToArray();
+        if (file.HasPath("actors") && KeysUnder(file, "actors").FirstOrDefault(key => !known.Contains(key)) is { } unknown)
+        {
+            var nearest = known.MinBy(k => Distance(k, unknown));
+            throw new ConfigurationException(path, LineOf(lines, unknown), unknown, $"unknown key; did you mean '{nearest}'?");
+        }
+
         return new HoconFile(path, file.WithFallback(shipped), lines);
     }
 
-    /// <summary>Every key the file sets under <c>actors.</c> must be one the shipped file has.</summary>
-    private static void CheckKnownKeys(Config file, Config shipped, string path, string[] lines)
-    {
-        if (!file.HasPath("actors"))
-        {
-            return;
-        }
-
-        var known = KeysUnder(shipped, "actors").ToArray();
-        foreach (var key in KeysUnder(file, "actors"))
-        {
-            if (!known.Contains(key, StringComparer.Ordinal))
-            {
-                var nearest = known.MinBy(k => Distance(k, key))!;
-                throw new ConfigurationException(path, LineOf(lines, key), key, $"unknown key; did you mean '{nearest}'?");
-            }
-        }
-    }
-
     /// <summary>The full paths of the values under <paramref name="root"/> (the root itself if it is a value).</summary>
-    public static IEnumerable<string> KeysUnder(Config config, string root)
-    {
-        var value = config.GetValue(root);
-        if (value is null || !value.IsObject())
-        {
-            yield return root;
-            yield break;
-        }
+    public static IEnumerable<string> KeysUnder(Config config, string root) =>
+        config.GetValue(root) is { } value && value.IsObject()
+            ? value.GetObject().Items.Keys.SelectMany(key => KeysUnder(config, $"{root}.{key}"))
+            : [root];
 
-        foreach (var key in value.GetObject().Items.Keys)
-        {
-            foreach (var leaf in KeysUnder(config, $"{root}.{key}"))
-            {
-                yield return leaf;
-            }
-        }
-    }
-
-    /// <summary>Levenshtein distance, for the nearest known key.</summary>
+    /// <summary>Levenshtein distance, for the nearest known key: one row of the table, updated in place.</summary>
     private static int Distance(string a, string b)
     {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
         for (var i = 1; i <= a.Length; i++)
         {
-            current[0] = i;
+            var diagonal = row[0];
+            row[0] = i;
             for (var j = 1; j <= b.Length; j++)
             {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+                var substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+                diagonal = row[j];
+                row[j] = Math.Min(Math.Min(row[j - 1], row[j]) + 1, substitution);
             }
-
-            (previous, current) = (current, previous);
         }
 
-        return previous[b.Length];
+        return row[b.Length];
     }
 
-    public string GetString(string key) => Read(key, () => Config.GetString(key) ?? throw Missing(key));
+    /// <summary>The value of <paramref name="key"/>, as text.</summary>
+    public string GetString(string key)
+    {
+        try
+        {
+            return Config.GetString(key) ?? throw new ConfigurationException(Path, null, key, "the key is missing");
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException(Path, LineOf(_lines, key), key, e.Message);
+        }
+    }
 
-    public bool GetBoolean(string key) => Read(key, () =>
+    public bool GetBoolean(string key) => GetString(key) switch
+    {
+        "on" or "true" or "yes" => true,
+        "off" or "false" or "no" => false,
+        var value => throw Invalid(key, value, "on or off"),
+    };
+
+    public int GetInt(string key, int min = int.MinValue, int max = int.MaxValue)
     {
         var value = GetString(key);
-        return value switch
-        {
-            "on" or "true" or "yes" => true,
-            "off" or "false" or "no" => false,
-            _ => throw Invalid(key, value, "on or off"),
-        };
-    });
+        return !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? throw Invalid(key, value, "a whole number")
+            : number < min || number > max ? throw Invalid(key, value, $"a number from {min} to {max}")
+            : number;
+    }
 
-    public int GetInt(string key, int min = int.MinValue, int max = int.MaxValue) => Read(key, () =>
-    {
-        var value = GetString(key);
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number))
-        {
-            throw Invalid(key, value, "a whole number");
-        }
-
-        if (number < min || number > max)
-        {
-            throw Invalid(key, value, $"a number from {min} to {max}");
-        }
-
-        return number;
-    });
-
-    public TimeSpan GetTimeSpan(string key) => Read(key, () =>
+    public TimeSpan GetTimeSpan(string key)
     {
         var value = GetString(key);
         try
@@ -185,42 +138,18 @@ public sealed class HoconFile
         {
             throw Invalid(key, value, "a duration such as 500ms or 10s");
         }
-    });
-
-    private T Read<T>(string key, Func<T> read)
-    {
-        try
-        {
-            return read();
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw new ConfigurationException(Path, LineOf(key), key, e.Message);
-        }
     }
 
-    private ConfigurationException Missing(string key) =>
-        new(Path, null, key, "the key is missing");
-
     private ConfigurationException Invalid(string key, string value, string expected) =>
-        new(Path, LineOf(key), key, $"'{value}' is not {expected}");
-
-    private int? LineOf(string key) => LineOf(_lines, key);
+        new(Path, LineOf(_lines, key), key, $"'{value}' is not {expected}");
 
     /// <summary>Best effort: the last line that sets the key's last segment.</summary>
     private static int? LineOf(string[] lines, string key)
     {
         var last = key[(key.LastIndexOf('.') + 1)..];
-        for (var i = lines.Length - 1; i >= 0; i--)
-        {
-            var line = lines[i].TrimStart();
-            if (line.StartsWith(last, StringComparison.Ordinal) || line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return i + 1;
-            }
-        }
-
-        return null;
+        var index = Array.FindLastIndex(lines, line =>
+            line.TrimStart().StartsWith(last, StringComparison.Ordinal) || line.TrimStart().StartsWith(key, StringComparison.Ordinal));
+        return index < 0 ? null : index + 1;
     }
 }
 
@@ -234,9 +163,6 @@ public sealed class ConfigurationException(string file, int? line, string? key, 
 
     public string? Key { get; } = key;
 
-    private static string Describe(string file, int? line, string? key, string problem)
-    {
-        var where = line is null ? file : $"{file}:{line}";
-        return key is null ? $"{where}: {problem}" : $"{where}: {key}: {problem}";
-    }
+    private static string Describe(string file, int? line, string? key, string problem) =>
+        $"{(line is null ? file : $"{file}:{line}")}: {(key is null ? "" : $"{key}: ")}{problem}";
 }

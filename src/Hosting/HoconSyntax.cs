@@ -1,347 +1,198 @@
+using System.Text.RegularExpressions;
+
 namespace Hosting;
 
 /// <summary>
 /// A strict syntax check of a HOCON text, run before Akka's parser sees it. Akka's parser
 /// accepts a stray line as an empty key and never returns on an unclosed array, so without
 /// this a typo in a config file would be silently ignored or hang the process. The check
-/// covers structure (braces, brackets, strings, key-separator-value), not meaning.
+/// covers structure (braces, brackets, strings, key-separator-value), not meaning: the text
+/// is cut into tokens, and the tokens are read as fields of objects.
 /// </summary>
-public sealed class HoconSyntax
+public sealed partial class HoconSyntax
 {
-    private readonly string _s;
+    private readonly string _path;
+    private readonly List<Token> _tokens;
     private int _i;
-    private int _line = 1;
 
-    private HoconSyntax(string text) => _s = text;
-
-    /// <summary>Null when the text is well-formed, else the line and the problem.</summary>
-    public static (int Line, string Message)? Check(string text)
+    private HoconSyntax(string path, List<Token> tokens)
     {
-        var parser = new HoconSyntax(text);
-        try
+        _path = path;
+        _tokens = tokens;
+    }
+
+    /// <summary>Checks <paramref name="text"/>, the content of the file <paramref name="path"/>.</summary>
+    /// <exception cref="ConfigurationException">the text is malformed: the file, the line and the problem.</exception>
+    public static void Check(string text, string path)
+    {
+        // The whole text may be one object in braces.
+        var parser = new HoconSyntax(path, Tokenize(text));
+        parser.Skip(commas: false);
+        parser.Block(parser.Peek.Text == "{" ? parser.Next() : default);
+        parser.Skip(commas: false);
+        if (parser.Peek.Text != "")
         {
-            parser.SkipBlank();
-            if (parser.Peek() == '{')
+            throw parser.Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
+        }
+    }
+
+    /// <summary>
+    /// Blanks and comments (dropped), then one token: a triple-quoted string, a substitution,
+    /// a punctuation mark or a newline, or a word (unquoted text and quoted strings with no
+    /// space between them, such as <c>a."b.c"</c>); or the start of a string or substitution
+    /// that is never closed (or a character that starts nothing).
+    /// </summary>
+    [GeneratedRegex(""""
+        \G (?: [^\S\n]+ | \uFEFF | (?:\#|//)[^\n]* )*
+        (?: (?<token> """[\s\S]*?"""+
+                    | \$\{[^}\n]*\}
+                    | \+= | [\n{}\[\],=:] | \$(?!\{)
+                    | (?: [^\s{}\[\],=:\#"$+/] | \+(?!=) | /(?!/) | "(?!"")(?:\\.|[^"\\\n])*" )+ )
+          | (?<open> """ | " | \$\{ | . )
+          | \z )
+        """", RegexOptions.IgnorePatternWhitespace)]
+    private static partial Regex Lexer();
+
+    /// <summary>The tokens of <paramref name="text"/>, ending with an empty one (or with a string left open).</summary>
+    private static List<Token> Tokenize(string text)
+    {
+        var tokens = new List<Token>();
+        var line = 1;
+        foreach (Match m in Lexer().Matches(text))
+        {
+            if (m.Groups["open"] is { Success: true } open)
             {
-                var line = parser._line;
-                parser._i++;
-                parser.ObjectBody('}', line);
-                parser.SkipBlank();
-                if (!parser.AtEnd)
+                tokens.Add(new(open.Value, line, open.Value switch
                 {
-                    parser.Fail($"unexpected '{parser.Peek()}' after the closing '}}'");
-                }
-            }
-            else
-            {
-                parser.ObjectBody('\0', 1);
+                    "\"" => "string is not closed on its line",
+                    "${" => "'${' is never closed",
+                    "\"\"\"" => "'\"\"\"' string is never closed",
+                    var other => $"unexpected '{other}'",
+                }));
+                return tokens;
             }
 
-            return null;
+            if (m.Groups["token"] is { Success: true } token)
+            {
+                tokens.Add(new(token.Value, line));
+                line += token.ValueSpan.Count('\n');
+            }
         }
-        catch (SyntaxError e)
-        {
-            return (e.Line, e.Message);
-        }
+
+        tokens.Add(new("", line));
+        return tokens;
     }
 
-    private bool AtEnd => _i >= _s.Length;
+    /// <summary>The next token; a string left open is reported as soon as the reading reaches it.</summary>
+    private Token Peek => _tokens[_i].Problem is { } problem ? throw Fail(_tokens[_i], problem) : _tokens[_i];
 
-    private char Peek(int ahead = 0) => _i + ahead < _s.Length ? _s[_i + ahead] : '\0';
-
-    private void Fail(string message, int? line = null) => throw new SyntaxError(line ?? _line, message);
-
-    private void ObjectBody(char close, int openLine)
+    private Token Next()
     {
-        while (true)
-        {
-            SkipBlank(commas: true);
-            if (AtEnd)
-            {
-                if (close != '\0')
-                {
-                    Fail($"'{{' opened on line {openLine} is never closed", openLine);
-                }
-
-                return;
-            }
-
-            var c = Peek();
-            if (c == close)
-            {
-                _i++;
-                return;
-            }
-
-            if (c is '}' or ']')
-            {
-                Fail($"unexpected '{c}'");
-            }
-
-            if (IsWordAt("include"))
-            {
-                _i += "include".Length;
-                SkipSpaces();
-                Value("include");
-                EndOfField();
-                continue;
-            }
-
-            var key = Key();
-            SkipSpaces();
-            if (Peek() == '{')
-            {
-                var line = _line;
-                _i++;
-                ObjectBody('}', line);
-                EndOfField();
-                continue;
-            }
-
-            if (Peek() is '=' or ':')
-            {
-                _i++;
-            }
-            else if (Peek() == '+' && Peek(1) == '=')
-            {
-                _i += 2;
-            }
-            else
-            {
-                Fail(AtEnd || Peek() is '\n' or '\r'
-                    ? $"'{key}' has no '=' or ':' and no value"
-                    : $"expected '=', ':' or '{{' after '{key}', found '{Peek()}'");
-            }
-
-            SkipSpaces();
-            Value(key);
-            EndOfField();
-        }
+        var token = Peek;
+        _i += token.Text.Length > 0 ? 1 : 0;
+        return token;
     }
 
-    private void EndOfField()
+    private static bool EndsValue(Token token) => token.Text is "\n" or "," or "}" or "]" or "";
+
+    /// <summary>Text, a string or a substitution: what a key is made of.</summary>
+    private static bool IsWord(Token token) => !EndsValue(token) && token.Text is not ("{" or "[" or "=" or ":" or "+=" or "$");
+
+    private void Skip(bool commas)
     {
-        SkipSpaces();
-        if (AtEnd || Peek() is '\n' or '\r' or ',' or '}' or ']' or '#' || (Peek() == '/' && Peek(1) == '/'))
+        while (Peek.Text == "\n" || (commas && Peek.Text == ","))
         {
-            return;
-        }
-
-        Fail($"unexpected '{Peek()}'");
-    }
-
-    private string Key()
-    {
-        var start = _i;
-        while (!AtEnd)
-        {
-            var c = Peek();
-            if (c == '"')
-            {
-                QuotedString();
-                continue;
-            }
-
-            if (char.IsWhiteSpace(c) || c is '=' or ':' or '{' or '}' or '[' or ']' or ',' or '#' or '$'
-                || (c == '+' && Peek(1) == '=') || (c == '/' && Peek(1) == '/'))
-            {
-                break;
-            }
-
             _i++;
         }
-
-        if (_i == start)
-        {
-            Fail($"unexpected '{Peek()}' where a key should be");
-        }
-
-        return _s[start.._i];
     }
 
+    /// <summary>
+    /// The fields of an object or the values of an array, up to the bracket that closes
+    /// <paramref name="open"/> (default: the fields of the whole text, up to its end).
+    /// </summary>
+    private void Block(Token open)
+    {
+        var close = open.Text switch { "[" => "]", "{" => "}", _ => "" };
+        while (true)
+        {
+            Skip(commas: true);
+            var token = Peek;
+            switch (token.Text)
+            {
+                case var text when text == close:
+                    Next();
+                    return;
+                case "":
+                    throw Fail(open, $"'{open.Text}' opened on line {open.Line} is never closed");
+                case "}" when close == "]":
+                    throw Fail(token, $"'[' opened on line {open.Line} is not closed before this '}}'");
+                case "}" or "]":
+                    throw Fail(token, $"unexpected '{token.Text}'");
+                case var _ when close == "]":
+                    Value("array element");
+                    break;
+                default:
+                    Field();
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A key and its value, or an object after the key, or an include.</summary>
+    private void Field()
+    {
+        var key = Next();
+        if (!IsWord(key))
+        {
+            throw Fail(key, $"unexpected '{key.Text}' where a key should be");
+        }
+
+        var separator = Peek;
+        if (separator.Text is "=" or ":" or "+=")
+        {
+            Next();
+            Value(key.Text);
+        }
+        else if (separator.Text == "{")
+        {
+            Block(Next());
+            if (!EndsValue(Peek))
+            {
+                throw Fail(Peek, $"unexpected '{Peek.Text}'");
+            }
+        }
+        else if (key.Text == "include" && IsWord(separator))
+        {
+            Value(key.Text);
+        }
+        else
+        {
+            throw Fail(separator, separator.Text is "\n" or ""
+                ? $"'{key.Text}' has no '=' or ':' and no value"
+                : $"expected '=', ':' or '{{' after '{key.Text}', found '{separator.Text}'");
+        }
+    }
+
+    /// <summary>A value: words, strings, substitutions, objects and arrays, up to the end of its line, a ',' or a closing bracket.</summary>
     private void Value(string key)
     {
-        var any = false;
-        while (!AtEnd)
+        if (EndsValue(Peek))
         {
-            var c = Peek();
-            if (c is '\n' or '\r' or ',' or '}' or ']' or '#' || (c == '/' && Peek(1) == '/'))
-            {
-                break;
-            }
-
-            any = true;
-            if (c == '{')
-            {
-                var line = _line;
-                _i++;
-                ObjectBody('}', line);
-            }
-            else if (c == '[')
-            {
-                var line = _line;
-                _i++;
-                Array(line);
-            }
-            else if (c == '"')
-            {
-                QuotedString();
-            }
-            else if (c == '$' && Peek(1) == '{')
-            {
-                var line = _line;
-                while (!AtEnd && Peek() != '}' && Peek() != '\n')
-                {
-                    _i++;
-                }
-
-                if (Peek() != '}')
-                {
-                    Fail("'${' is never closed", line);
-                }
-
-                _i++;
-            }
-            else
-            {
-                while (!AtEnd)
-                {
-                    c = Peek();
-                    if (char.IsWhiteSpace(c) || c is ',' or '}' or ']' or '#' or '"' or '{' or '['
-                        || (c == '/' && Peek(1) == '/') || (c == '$' && Peek(1) == '{'))
-                    {
-                        break;
-                    }
-
-                    _i++;
-                }
-            }
-
-            SkipSpaces();
+            throw Fail(Peek, $"'{key}' has no value");
         }
 
-        if (!any)
+        while (!EndsValue(Peek))
         {
-            Fail($"'{key}' has no value");
-        }
-    }
-
-    private void Array(int openLine)
-    {
-        while (true)
-        {
-            SkipBlank(commas: true);
-            if (AtEnd)
+            var token = Next();
+            if (token.Text is "{" or "[")
             {
-                Fail($"'[' opened on line {openLine} is never closed", openLine);
-            }
-
-            var c = Peek();
-            if (c == ']')
-            {
-                _i++;
-                return;
-            }
-
-            if (c == '}')
-            {
-                Fail($"'[' opened on line {openLine} is not closed before this '}}'");
-            }
-
-            Value("array element");
-        }
-    }
-
-    private void QuotedString()
-    {
-        var line = _line;
-        if (Peek(1) == '"' && Peek(2) == '"')
-        {
-            _i += 3;
-            while (!AtEnd && !(Peek() == '"' && Peek(1) == '"' && Peek(2) == '"'))
-            {
-                if (Peek() == '\n')
-                {
-                    _line++;
-                }
-
-                _i++;
-            }
-
-            if (AtEnd)
-            {
-                Fail("'\"\"\"' string is never closed", line);
-            }
-
-            while (Peek() == '"')
-            {
-                _i++;
-            }
-
-            return;
-        }
-
-        _i++;
-        while (!AtEnd && Peek() != '"')
-        {
-            if (Peek() == '\n')
-            {
-                Fail("string is not closed on its line", line);
-            }
-
-            _i += Peek() == '\\' ? 2 : 1;
-        }
-
-        if (AtEnd)
-        {
-            Fail("string is never closed", line);
-        }
-
-        _i++;
-    }
-
-    private bool IsWordAt(string word) =>
-        string.CompareOrdinal(_s, _i, word, 0, word.Length) == 0
-        && _i + word.Length < _s.Length && _s[_i + word.Length] is ' ' or '\t';
-
-    private void SkipSpaces()
-    {
-        while (!AtEnd && Peek() is ' ' or '\t' or '\uFEFF')
-        {
-            _i++;
-        }
-    }
-
-    private void SkipBlank(bool commas = false)
-    {
-        while (!AtEnd)
-        {
-            var c = Peek();
-            if (c == '\n')
-            {
-                _line++;
-                _i++;
-            }
-            else if (char.IsWhiteSpace(c) || c == '\uFEFF' || (commas && c == ','))
-            {
-                _i++;
-            }
-            else if (c == '#' || (c == '/' && Peek(1) == '/'))
-            {
-                while (!AtEnd && Peek() != '\n')
-                {
-                    _i++;
-                }
-            }
-            else
-            {
-                return;
+                Block(token);
             }
         }
     }
 
-    private sealed class SyntaxError(int line, string message) : Exception(message)
-    {
-        public int Line { get; } = line;
-    }
+    private ConfigurationException Fail(Token at, string message) => new(_path, at.Line, null, message);
+
+    /// <summary>A token and its line; <paramref name="Problem"/> when it is a string or substitution never closed.</summary>
+    private readonly record struct Token(string Text, int Line, string? Problem = null);
 }

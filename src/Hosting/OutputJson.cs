@@ -15,7 +15,6 @@ namespace Hosting;
 [JsonSerializable(typeof(LatencyReport))]
 [JsonSerializable(typeof(ListStatsRow[]))]
 [JsonSerializable(typeof(string[]))]
-[JsonSerializable(typeof(string))]
 public sealed partial class OutputJson : JsonSerializerContext
 {
     /// <summary>The context every command prints with.</summary>

@@ -22,13 +22,12 @@ public sealed record CommandLine(
     ulong? Count,
     TlsFiles Tls)
 {
-    private static readonly CommonOptions Common = new();
+    private const string WholeNumber = "a whole number";
 
     private static readonly Option<IReadOnlyList<Endpoint>> AggregatorOption = new("--aggregator")
     {
         Description = "where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost)",
         HelpName = "HOST:PORT[,HOST:PORT...]",
-        Recursive = true,
         Required = true,
         CustomParser = result => Endpoint.ParseList(result.Tokens[0].Value, "--aggregator", result.AddError),
     };
@@ -37,30 +36,15 @@ public sealed record CommandLine(
     {
         Description = "the list",
         HelpName = "NAME",
-        Recursive = true,
         DefaultValueFactory = _ => Protocol.ActorNames.DefaultList,
         Validators = { result => CheckName(result, "list name") },
     };
 
-    private static readonly Option<double?> ConnectTimeoutOption = new("--connect-timeout")
-    {
-        Description = "seconds to wait for an absent aggregator (default: actors.worker.connect-timeout, 30)",
-        HelpName = "S",
-        Recursive = true,
-        CustomParser = result =>
-        {
-            var text = result.Tokens[0].Value;
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 86400)
-            {
-                return s;
-            }
+    private static readonly Option<double?> ConnectTimeoutOption = CommonOptions.Number("--connect-timeout", "S",
+        "seconds to wait for an absent aggregator (default: actors.worker.connect-timeout, 30)",
+        double.Epsilon, 86400, "a number of seconds (more than 0, at most 86400)", style: NumberStyles.Float);
 
-            result.AddError($"--connect-timeout '{text}' is not a number of seconds (more than 0, at most 86400)");
-            return null;
-        },
-    };
-
-    private static readonly Option<bool> JsonOption = new("--json") { Description = "machine-readable output", Recursive = true };
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "machine-readable output" };
 
     private static readonly Option<string?> IdOption = new("--id")
     {
@@ -69,11 +53,7 @@ public sealed record CommandLine(
         Validators = { result => CheckName(result, "producer id") },
     };
 
-    private static readonly Option<string?> FileOption = new("--file")
-    {
-        Description = "read items from a file, one a line (- for stdin)",
-        HelpName = "PATH",
-    };
+    private static readonly Option<string?> FileOption = CommonOptions.Text("--file", "PATH", "read items from a file, one a line (- for stdin)");
 
     private static readonly Argument<string[]> ItemsArgument = new("ITEM")
     {
@@ -81,101 +61,45 @@ public sealed record CommandLine(
         Arity = ArgumentArity.ZeroOrMore,
     };
 
-    private static readonly Option<ulong?> FromOption = new("--from")
-    {
-        Description = "start at item N", HelpName = "N", CustomParser = result => WholeNumber(result, "--from", 0),
-    };
+    private static readonly Option<ulong?> FromOption = CommonOptions.Number("--from", "N", "start at item N", 0ul, ulong.MaxValue, WholeNumber);
 
-    private static readonly Option<ulong?> CountOption = new("--count")
-    {
-        Description = "at most N items", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 0),
-    };
+    private static readonly Option<ulong?> CountOption = CommonOptions.Number("--count", "N", "at most N items", 0ul, ulong.MaxValue, WholeNumber);
 
-    private static readonly Option<ulong?> Samples = new("--count")
-    {
-        Description = "appends to time (default 10000)", HelpName = "N", CustomParser = result => WholeNumber(result, "--count", 1),
-    };
+    private static readonly Option<ulong?> Samples = CommonOptions.Number("--count", "N", "appends to time (default 10000)", 1ul, ulong.MaxValue, WholeNumber,
+        "--count must be at least 1");
 
-    private static readonly RootCommand Root = BuildRoot();
+    /// <summary>The whole command line, on the options both executables take: its parse, help and failure report.</summary>
+    public static readonly CommonOptions Common = Define();
 
-    /// <summary>
-    /// The parsed command line, or null when help was asked for (then written to
-    /// <paramref name="output"/>).
-    /// </summary>
+    /// <summary>The parsed command line, or null when help was asked for (then written to <paramref name="output"/>).</summary>
     /// <exception cref="UsageException">the command line cannot be used.</exception>
     public static CommandLine? Parse(string[] args, TextWriter? output = null)
     {
-        // "-" before "--" means stdin; after "--" every argument is an item.
-        var separator = Array.IndexOf(args, "--");
-        var dash = Array.IndexOf(args, "-");
-        var stdin = dash > 0 && (separator < 0 || dash < separator);
-        if (stdin)
-        {
-            args = [.. args[..dash], .. args[(dash + 1)..]];
-            separator = Array.IndexOf(args, "--");
-        }
-
-        var result = CommonOptions.Parse(Root, args, output ?? TextWriter.Null);
-        if (result is null)
+        if (Common.Parse(args, output ?? TextWriter.Null) is not { } result)
         {
             return null;
         }
 
+        // "-" before "--" means stdin (for any other command than append, the parser refused it);
+        // after "--" every argument is an item.
         var command = result.CommandResult.Command;
-        if (command == Root)
-        {
-            throw new UsageException("a command is required: append, get, count, follow, delete, stats, latency or help");
-        }
-
-        Common.Validate(result);
-        var file = result.GetValue(FileOption);
-        if (stdin)
-        {
-            file = command.Name == "append" ? "-" : throw new UsageException("unexpected argument '-'", command);
-        }
-
-        var items = command.Name == "append" ? result.GetValue(ItemsArgument) ?? [] : [];
-        var options = separator < 0 ? args : args[..separator];
+        var options = args.TakeWhile(arg => arg != "--").ToArray();
+        var items = (result.GetValue(ItemsArgument) ?? []).ToList();
+        var file = options.Contains("-") && items.Remove("-") ? "-" : result.GetValue(FileOption);
         if (items.FirstOrDefault(i => i.Length > 1 && i[0] == '-' && options.Contains(i)) is { } unknown)
         {
             throw new UsageException($"unknown option '{unknown}' for 'append' (items that start with '-' go after --)", command);
         }
 
-        if (file is not null && items.Length > 0)
+        if (file is not null && items.Count > 0)
         {
             throw new UsageException("give items as arguments or with --file, not both", command);
         }
 
-        var count = command.Name switch
-        {
-            "get" => result.GetValue(CountOption),
-            "latency" => result.GetValue(Samples),
-            _ => null,
-        };
+        // Options of other commands than this one read as null.
         return new CommandLine(command.Name, result.GetValue(AggregatorOption)!, result.GetValue(ListOption)!, result.GetValue(Common.Config),
             result.GetValue(ConnectTimeoutOption), result.GetValue(JsonOption), result.GetValue(IdOption), file, items,
-            command.Name is "get" or "follow" ? result.GetValue(FromOption) : null, count, Common.Tls(result));
-    }
-
-    /// <summary>The generated help: of the whole program, or of <paramref name="command"/>.</summary>
-    public static string Help(Command? command = null) => CommonOptions.HelpOf(Root, command ?? Root);
-
-    private static ulong? WholeNumber(System.CommandLine.Parsing.ArgumentResult result, string option, ulong min)
-    {
-        var text = result.Tokens[0].Value;
-        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-        {
-            result.AddError($"{option} '{text}' is not a whole number");
-            return null;
-        }
-
-        if (n < min)
-        {
-            result.AddError($"{option} must be at least {min}");
-            return null;
-        }
-
-        return n;
+            result.GetValue(FromOption), result.GetValue(CountOption) ?? result.GetValue(Samples), Common.Tls(result));
     }
 
     private static void CheckName(System.CommandLine.Parsing.OptionResult result, string what)
@@ -186,18 +110,21 @@ public sealed record CommandLine(
         }
     }
 
-    private static RootCommand BuildRoot()
+    private static CommonOptions Define()
     {
-        var root = new RootCommand("""
+        var common = new CommonOptions("Worker", """
             Worker: appends items to a list held by an aggregator, reads it back, follows it.
             Exit codes: 0 success, 1 failure, 2 bad usage, configuration or input,
             3 aggregator unreachable within the connect time-out, 130/143 interrupted (append).
             """);
-        Common.AddTo(root);
-        root.Options.Add(AggregatorOption);
-        root.Options.Add(ListOption);
-        root.Options.Add(ConnectTimeoutOption);
-        root.Options.Add(JsonOption);
+        var root = common.Root;
+        foreach (var option in new Option[] { AggregatorOption, ListOption, ConnectTimeoutOption, JsonOption })
+        {
+            // The worker's own options apply to every command too, before or after its name.
+            option.Recursive = true;
+            root.Options.Add(option);
+        }
+
         root.Subcommands.Add(new Command("append", """
             send items (the ITEM arguments, the lines of PATH, or of stdin with -) and exit 0 once the aggregator
             has acknowledged every one. Re-run with the same --id and the same input to resume after a crash:
@@ -213,6 +140,6 @@ public sealed record CommandLine(
             append N items one at a time, each waiting for its acknowledgement, to a new list that is deleted
             afterwards; print the round-trip percentiles
             """) { Samples });
-        return root;
+        return common;
     }
 }

@@ -75,35 +75,15 @@ public static class Program
                 }
             }
         }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: {e.Message.Replace("\n", "\nWorker: ", StringComparison.Ordinal)}\n\n{CommandLine.Help(e.Command)}");
-            return ExitCodes.Usage;
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: configuration error: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (InputException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: bad input: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (AggregatorUnreachableException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: {e.Message}");
-            return ExitCodes.Unreachable;
-        }
-        catch (RequestRefusedException e)
-        {
-            await Console.Error.WriteLineAsync($"Worker: the aggregator refused the request: {e.Message}");
-            return e.ExitCode;
-        }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"Worker: failed: {e.GetBaseException().Message}");
-            return ExitCodes.Failure;
+            return await CommandLine.Common.FailAsync(e, e switch
+            {
+                InputException => (ExitCodes.Usage, $"bad input: {e.Message}"),
+                AggregatorUnreachableException => (ExitCodes.Unreachable, e.Message),
+                RequestRefusedException refused => (refused.ExitCode, $"the aggregator refused the request: {e.Message}"),
+                _ => null,
+            });
         }
         finally
         {
@@ -122,22 +102,13 @@ public static class Program
     }
 
     /// <summary>The actor system ended before the command: a failed TLS handshake (exit 2), Ctrl+C, or anything else (exit 1).</summary>
-    private static async Task<int> StoppedAsync(CoordinatedShutdown.Reason? reason, TransportSecurity? security, string endpoint)
+    private static async Task<int> StoppedAsync(CoordinatedShutdown.Reason? reason, TransportSecurity? security, string endpoint) => reason switch
     {
-        if (reason is CoordinatedShutdown.ClrExitReason)
-        {
-            return ExitCodes.Interrupted;
-        }
-
-        if (security is not null && reason?.GetType().Name == "TlsHandshakeFailureReason")
-        {
-            await Console.Error.WriteLineAsync(security.LastRefusal is { } refusal
-                ? $"Worker: the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
-                : $"Worker: the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS");
-            return ExitCodes.Usage;
-        }
-
-        await Console.Error.WriteLineAsync($"Worker: the actor system stopped: {reason?.ToString() ?? "no reason given"}");
-        return ExitCodes.Failure;
-    }
+        CoordinatedShutdown.ClrExitReason => ExitCodes.Interrupted,
+        _ when security is not null && reason?.GetType().Name == "TlsHandshakeFailureReason" => await CommandLine.Common.ExitAsync(ExitCodes.Usage,
+            security.LastRefusal is { } refusal
+                ? $"the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
+                : $"the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS"),
+        _ => await CommandLine.Common.ExitAsync(ExitCodes.Failure, $"the actor system stopped: {reason?.ToString() ?? "no reason given"}"),
+    };
 }

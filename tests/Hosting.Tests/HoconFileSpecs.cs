@@ -23,11 +23,10 @@ public sealed class HoconFileSpecs : IDisposable
     [MemberData(nameof(Malformed))]
     public void HoconSyntax_should_name_the_line_of_a_malformed_file(string text, int line, string message)
     {
-        var problem = HoconSyntax.Check(text);
+        var problem = Assert.Throws<ConfigurationException>(() => HoconSyntax.Check(text, "test.hocon"));
 
-        Assert.NotNull(problem);
-        Assert.Equal(line, problem.Value.Line);
-        Assert.Contains(message, problem.Value.Message);
+        Assert.Equal(line, problem.Line);
+        Assert.Contains(message, problem.Message);
     }
 
     [Theory]
@@ -37,7 +36,7 @@ public sealed class HoconFileSpecs : IDisposable
     {
         var path = Path.Combine(RepositoryRoot(), "config", name);
 
-        Assert.Null(HoconSyntax.Check(File.ReadAllText(path)));
+        HoconSyntax.Check(File.ReadAllText(path), path);
     }
 
     [Fact]
@@ -61,7 +60,7 @@ public sealed class HoconFileSpecs : IDisposable
             }
             """.Replace("\\\"", "\"");
 
-        Assert.Null(HoconSyntax.Check(text));
+        HoconSyntax.Check(text, "forms.hocon");
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public sealed class CommandLineSpecs
         var line = CommandLine.Parse(["append", "--aggregator", "host:1", "-"])!;
 
         Assert.Equal(("-", "default"), (line.File, line.List));
+        Assert.Equal("-", CommandLine.Parse(["append", "--aggregator", "host:1", "--file", "-"])!.File);
     }
 
     [Fact]
