@@ -680,6 +680,10 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
 
         _cleanupsInFlight++;
         DeleteMessages(saved.Metadata.SequenceNr);
+
+        // Events written while it was saved may already call for the next one: a list that
+        // goes quiet after a burst should not keep them all for its next recovery.
+        MaybeSnapshot();
         StopIfDrained();
     }
 
