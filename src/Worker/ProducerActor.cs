@@ -21,15 +21,6 @@ namespace Worker;
 /// the connect time-out, every request is sent again after ack-timeout, and an aggregator
 /// that refuses with UNAVAILABLE, or answers nothing, for longer than unavailable-timeout
 /// ends the run.
-///
-/// Batches go to the list's own actor once it has answered, when it lives on the node this
-/// producer is connected to (always, with one aggregator): that skips the hop through
-/// <c>/user/lists</c> (and in a cluster the shard region) on the acknowledged path. The
-/// actor is watched; when it stops (its list is reloaded, or its shard moves) the window is
-/// sent again through <c>/user/lists</c>, which holds requests while a list starts or moves,
-/// and so is every resend after an ack-timeout. A list on another node is always reached
-/// through <c>/user/lists</c>: a node that dies would otherwise swallow batches until the
-/// failure detector says so, where the shard region holds them for the list's next node.
 /// </remarks>
 public sealed class ProducerActor : ReceiveActor, IWithTimers
 {
@@ -46,9 +37,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private IActorRef? _aggregator;
-
-    /// <summary>The list's actor, on the contact's node, that batches go to directly (null: through <see cref="_aggregator"/>).</summary>
-    private IActorRef? _listActor;
     private int _contact;
     private ulong _incarnation;
     private bool _started;
@@ -112,7 +100,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         Receive<RequestRefused>(OnResumeRefused);
         Receive<Resend>(_ => AskResumePosition());
         Receive<Retry>(_ => AskResumePosition());
-        Receive<Terminated>(t => t.ActorRef.Equals(_listActor), _ => _listActor = null);
         Receive<Terminated>(OnTerminated);
         Receive<DisassociatedEvent>(OnDisassociated);
         Receive<BatchAppended>(_ => { }); // answers to batches sent before the loss: the position covers them
@@ -151,7 +138,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         Receive<AppendRefused>(OnRefused);
         Receive<Resend>(_ => OnAckTimeout());
         Receive<Retry>(_ => SendAll());
-        Receive<Terminated>(t => t.ActorRef.Equals(_listActor), _ => ListActorStopped());
         Receive<Terminated>(OnTerminated);
         Receive<DisassociatedEvent>(OnDisassociated);
     }
@@ -213,7 +199,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void OnResumePosition(ResumePosition position)
     {
         Heard();
-        UseListActor(Sender);
         Timers.Cancel(ResendTimer);
         if (position.Incarnation != 0)
         {
@@ -311,7 +296,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void OnAcknowledged(BatchAppended ack)
     {
         Heard();
-        UseListActor(Sender);
         if (_silentSince is { } since)
         {
             // After a stall (in a cluster: the list's node died and the list started on another).
@@ -373,7 +357,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
                 FailDeleted();
                 return;
             case Refusal.Unavailable:
-                DropListActor(); // it stops when its journal fails: retries go through /user/lists
                 Unavailable(refused.Message);
                 return;
             default:
@@ -429,45 +412,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         }
 
         _silentSince ??= Unanswered;
-        DropListActor();
         SendAll();
-    }
-
-    /// <summary>Sends to <paramref name="list"/> directly from now on, if it is a list's actor on the contact's node.</summary>
-    private void UseListActor(IActorRef list)
-    {
-        if (_aggregator is null || list.Equals(_listActor) || list.Equals(_aggregator) || list.IsNobody()
-            || !NodeOf(list).Equals(NodeOf(_aggregator)))
-        {
-            return;
-        }
-
-        DropListActor();
-        _listActor = list;
-        Context.Watch(list);
-    }
-
-    /// <summary>The node an actor lives on (this system's own address for a local one).</summary>
-    private Address NodeOf(IActorRef actor) =>
-        actor.Path.Address.HasLocalScope ? ((ExtendedActorSystem)Context.System).Provider.DefaultAddress : actor.Path.Address;
-
-    private void DropListActor()
-    {
-        if (_listActor is not null)
-        {
-            Context.Unwatch(_listActor);
-            _listActor = null;
-        }
-    }
-
-    /// <summary>The list's actor stopped: what it may not have taken goes again through /user/lists.</summary>
-    private void ListActorStopped()
-    {
-        _listActor = null;
-        if (_pending.Count > 0 && _unavailableSince is null)
-        {
-            SendAll();
-        }
     }
 
     /// <summary>
@@ -523,7 +468,6 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
         Context.Unwatch(_aggregator);
         _aggregator = null;
-        DropListActor();
         _gapResentFrom = null;
         Timers.CancelAll();
         Become(Connecting);
@@ -591,7 +535,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
             _pending[index] = batch;
         }
 
-        (_listActor ?? _aggregator)!.Tell(batch);
+        _aggregator!.Tell(batch);
     }
 
     private void ArmAckTimer() => Timers.StartSingleTimer(ResendTimer, Resend.Instance, _settings.AckTimeout);

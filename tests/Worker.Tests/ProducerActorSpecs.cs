@@ -107,48 +107,6 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ProducerActor_should_send_to_the_lists_actor_once_it_answered_and_through_lists_again_when_it_stops()
-    {
-        var producer = await StartAsync(resumeAt: 0);
-        var list = CreateTestProbe();
-        producer.Tell(Offer(0, 3));
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 3, applied: 3), list.Ref);
-
-        producer.Tell(Offer(3, 3));
-        Assert.Equal(3ul, (await list.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-
-        // The list's actor stops (its list is reloaded, or its shard moves): what it had not
-        // acknowledged goes again through /user/lists, at once.
-        list.Ref.Tell(PoisonPill.Instance);
-        Assert.Equal(3ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-    }
-
-    [Fact]
-    public async Task ProducerActor_should_reach_a_list_on_another_node_and_resend_after_a_time_out_through_lists()
-    {
-        var producer = await StartAsync(resumeAt: 0, Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) });
-        var list = CreateTestProbe();
-        var elsewhere = ((ExtendedActorSystem)Sys).Provider.ResolveActorRef("akka.tcp://aggregator@127.0.0.1:1/system/sharding/lists/3/orders");
-        producer.Tell(Offer(0, 3));
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-
-        // Acknowledged by a list on another node: the next batch still goes through /user/lists.
-        producer.Tell(Ack(0, 3, applied: 3), elsewhere);
-        producer.Tell(Offer(3, 3));
-        Assert.Equal(3ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-
-        // Acknowledged by a list on this node, which then answers nothing: the resend after
-        // ack-timeout goes through /user/lists, not to the silent list.
-        producer.Tell(Ack(3, 3, applied: 3), list.Ref);
-        producer.Tell(Offer(6, 3));
-        Assert.Equal(6ul, (await list.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-        Assert.Equal(6ul, (await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
-        await list.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
-    }
-
-    [Fact]
     public async Task ProducerActor_should_resend_a_batch_not_acknowledged_in_time()
     {
         var producer = await StartAsync(resumeAt: 0, Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) });
