@@ -133,12 +133,8 @@ public sealed class DurableTests : IDisposable
                 Assert.All(runs, r => Assert.Equal((perRound, (round - 1) * perRound), (Summary(r, "appended"), Summary(r, "alreadyStored"))));
                 if (round < rounds)
                 {
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    while (Regex.Matches(aggregator.Process.Stderr, "Saved a snapshot of list big ").Count < round)
-                    {
-                        Assert.True(clock.Elapsed < Long, $"no snapshot after round {round}:\n{aggregator.Process.Stderr}");
-                        await Task.Delay(50);
-                    }
+                    // Each wait takes the next snapshot line of the log: after round r, r of them.
+                    await aggregator.Process.WaitForStderrAsync("Saved a snapshot of list big ", Long);
                 }
             }
 
