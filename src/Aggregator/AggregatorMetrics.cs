@@ -31,17 +31,32 @@ public sealed class AggregatorMetrics
         _batches = meter.CreateCounter<long>("actors.aggregator.batches.appended", "{batch}", "batches that appended at least one item");
         _duplicates = meter.CreateCounter<long>("actors.aggregator.items.duplicate", "{item}", "items acknowledged as already in their list");
         _refusals = meter.CreateCounter<long>("actors.aggregator.refusals", "{request}", "requests refused, by reason");
-        _journalWrite = meter.CreateHistogram<double>("actors.aggregator.journal.write.duration", "ms",
-            "from a batch's event handed to the journal to its commit");
+        _journalWrite = meter.CreateHistogram("actors.aggregator.journal.write.duration", "s",
+            "from a batch's event handed to the journal to its commit", advice: Seconds(0.0005, 30));
         _lists = meter.CreateUpDownCounter<long>("actors.aggregator.lists", "{list}", "lists held in memory");
         _followers = meter.CreateUpDownCounter<long>("actors.aggregator.followers", "{follower}", "followers waiting for items");
-        _snapshotDuration = meter.CreateHistogram<double>("actors.aggregator.snapshot.duration", "ms", "time to save a list's snapshot");
-        _snapshotSize = meter.CreateHistogram<long>("actors.aggregator.snapshot.size", "By", "items' bytes in a saved snapshot");
-        _recovery = meter.CreateHistogram<double>("actors.aggregator.recovery.duration", "ms", "time to load a list from the journal");
+        _snapshotDuration = meter.CreateHistogram("actors.aggregator.snapshot.duration", "s", "time to save a list's snapshot",
+            advice: Seconds(0.001, 60));
+        _snapshotSize = meter.CreateHistogram("actors.aggregator.snapshot.size", "By", "items' bytes in a saved snapshot",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1 << 10, 1 << 14, 1 << 17, 1 << 20, 1 << 23, 1 << 26, 1 << 29] });
+        _recovery = meter.CreateHistogram("actors.aggregator.recovery.duration", "s", "time to load a list from the journal",
+            advice: Seconds(0.001, 60));
 
         // Reasons as the wire schema names them (TOO_MANY_PRODUCERS), one tag each, made once.
         _reasons = MessagesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("Refusal").Values.OrderBy(v => v.Number)
             .Select(v => new KeyValuePair<string, object?>("reason", v.Name)).ToArray();
+    }
+
+    /// <summary>Buckets for durations in seconds, from <paramref name="first"/> up to <paramref name="last"/>, each about 2.5x the one before.</summary>
+    private static InstrumentAdvice<double> Seconds(double first, double last)
+    {
+        var bounds = new List<double>();
+        for (var bound = first; bound <= last * 1.0001; bound *= bounds.Count % 2 == 0 ? 2 : 2.5)
+        {
+            bounds.Add(Math.Round(bound, 6));
+        }
+
+        return new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds };
     }
 
     public void Appended(uint items, uint duplicates)
@@ -61,7 +76,7 @@ public sealed class AggregatorMetrics
     public void Refused(Refusal reason) =>
         _refusals.Add(1, (int)reason < _reasons.Length ? _reasons[(int)reason] : new KeyValuePair<string, object?>("reason", reason.ToString()));
 
-    public void JournalWrite(TimeSpan elapsed) => _journalWrite.Record(elapsed.TotalMilliseconds);
+    public void JournalWrite(TimeSpan elapsed) => _journalWrite.Record(elapsed.TotalSeconds);
 
     public void ListStarted() => _lists.Add(1);
 
@@ -71,9 +86,9 @@ public sealed class AggregatorMetrics
 
     public void Snapshot(TimeSpan elapsed, long bytes)
     {
-        _snapshotDuration.Record(elapsed.TotalMilliseconds);
+        _snapshotDuration.Record(elapsed.TotalSeconds);
         _snapshotSize.Record(bytes);
     }
 
-    public void Recovered(TimeSpan elapsed) => _recovery.Record(elapsed.TotalMilliseconds);
+    public void Recovered(TimeSpan elapsed) => _recovery.Record(elapsed.TotalSeconds);
 }

@@ -4,7 +4,6 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence.Hosting;
-using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -46,6 +45,15 @@ public sealed record ServeSettings(
 public static class AggregatorService
 {
     public const string LiveTag = "live";
+
+    /// <summary>The runtime's gauges whose names end in .count, and the names they are exported under.</summary>
+    private static readonly Dictionary<string, string> RuntimeGaugeNames = new(StringComparer.Ordinal)
+    {
+        ["dotnet.assembly.count"] = "dotnet.assemblies.loaded",
+        ["dotnet.process.cpu.count"] = "dotnet.process.cpus",
+        ["dotnet.thread_pool.thread.count"] = "dotnet.thread_pool.threads",
+        ["dotnet.timer.count"] = "dotnet.timers",
+    };
     public const string ReadyTag = "ready";
 
     public static IHost Build(ServeSettings serve, TextWriter stdout)
@@ -63,6 +71,12 @@ public static class AggregatorService
         AddServices(web.Services, serve, stdout);
         web.Services.AddOpenTelemetry().WithMetrics(meters => meters
             .AddMeter(AggregatorMetrics.MeterName)
+            // The runtime's own instruments: GC, heap, CPU, working set, thread pool, JIT, exceptions.
+            .AddMeter("System.Runtime")
+            // Prometheus keeps the suffix _count for histograms: the runtime's gauges named *.count are renamed.
+            .AddView(instrument => instrument.Meter.Name == "System.Runtime" && RuntimeGaugeNames.TryGetValue(instrument.Name, out var name)
+                ? new MetricStreamConfiguration { Name = name }
+                : null)
             .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = web.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
@@ -75,7 +89,13 @@ public static class AggregatorService
     {
         services.AddMetrics();
         services.AddSingleton<AggregatorMetrics>();
-        services.AddHealthChecks();
+        var health = services.AddHealthChecks();
+        if (serve.Storage.Durable)
+        {
+            // Asks the database itself at every probe: the journal's circuit breakers alone
+            // would read healthy while nothing is written.
+            health.AddCheck("journal", new JournalHealthCheck(serve.Storage), tags: [ReadyTag]);
+        }
         services.AddAkka(ActorNames.AggregatorSystem, (akka, provider) =>
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
@@ -125,9 +145,10 @@ public static class AggregatorService
 
             if (serve.Storage.Durable)
             {
-                akka.WithSqlPersistence(serve.Storage.ConnectionString!, serve.Storage.Provider!,
-                        journalBuilder: journal => journal.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]),
-                        snapshotBuilder: snapshots => snapshots.WithHealthCheck(HealthStatus.Unhealthy, tags: [ReadyTag]))
+                // Akka.Persistence.Sql from configuration: the shipped file's journal and
+                // snapshot-store blocks, with the connection string and provider in front.
+                akka.AddHocon(serve.Storage.PluginConfig(), HoconAddMode.Prepend)
+                    .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
                     .WithActors((system, _) => system.ActorOf(JournalWarmUp.Props(), "journal-warm-up"));
             }
             else
@@ -176,8 +197,8 @@ public static class AggregatorService
     {
         var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
         var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
-        system.Log.Info("Aggregator listening on {0}{1}; lists {2}", address, serve.Security is null ? "" : " with mutual TLS",
-            serve.Storage.Description);
+        system.Log.Info("Aggregator {0} listening on {1}{2}; lists {3}", ProductInfo.Version, address,
+            serve.Security is null ? "" : " with mutual TLS", serve.Storage.Description);
         if (serve.Cluster is { } cluster)
         {
             system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",

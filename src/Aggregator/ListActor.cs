@@ -209,6 +209,7 @@ public sealed class ListActor : ReceivePersistentActor, IWithTimers
         Length = (ulong)_durableLength,
         Producers = (uint)_state.ProducerCount,
         Followers = (uint)_followers.Count,
+        Version = ProductInfo.Version,
     });
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
         _requester = requester;
         _node = node;
         _timeout = timeout;
-        _stats = new Stats { More = more };
+        _stats = new Stats { More = more, Node = node, Version = ProductInfo.Version };
         _waiting = lists.Count;
         Receive<ListStats>(Collect);
         Receive<TimeUp>(_ => Reply());

@@ -34,6 +34,41 @@ public sealed class Storage : IDisposable
     /// <summary>The journal's and snapshot store's connection string; null in memory.</summary>
     public string? ConnectionString { get; }
 
+    /// <summary>
+    /// The plugins' connection for Akka.Persistence.Sql, as HOCON to put in front of the
+    /// file's journal and snapshot-store blocks (which hold everything else).
+    /// </summary>
+    public Akka.Configuration.Config PluginConfig()
+    {
+        var connection = $"connection-string = {Quote(ConnectionString!)}, provider-name = {Quote(Provider!)}";
+        return Akka.Configuration.ConfigurationFactory.ParseString(
+            $"akka.persistence.journal.sql {{ {connection} }}\nakka.persistence.snapshot-store.sql {{ {connection} }}");
+
+        static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>
+    /// Asks the database for one row, as a health probe: null when it answers, else why not.
+    /// </summary>
+    public async Task<string?> ProbeAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            await using var connection = Provider!.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
+                ? (System.Data.Common.DbConnection)new NpgsqlConnection(ConnectionString)
+                : new SqliteConnection(ConnectionString);
+            await connection.OpenAsync(cancellation);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellation);
+            return null;
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException or IOException)
+        {
+            return e.GetBaseException().Message;
+        }
+    }
+
     public static Storage InMemory() => new("in memory (not journaled)", null, null, null);
 
     /// <exception cref="StartupException">the data directory or database cannot be used.</exception>
@@ -66,9 +101,9 @@ public sealed class Storage : IDisposable
         try
         {
             var database = Path.Combine(directory, "lists.db");
-            Prepare(database);
+            var version = Prepare(database);
             var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = true }.ToString();
-            return new Storage($"journaled in {database}", provider, connectionString, lockFile);
+            return new Storage($"journaled in {database} (SQLite {version})", provider, connectionString, lockFile);
         }
         catch
         {
@@ -228,7 +263,8 @@ public sealed class Storage : IDisposable
     /// an integrity check, and a write, so that a corrupt or read-only database is refused
     /// at start-up with its path rather than found later by a list.
     /// </summary>
-    private static void Prepare(string database)
+    /// <returns>The version of the SQLite library, for the log.</returns>
+    private static string Prepare(string database)
     {
         try
         {
@@ -251,6 +287,8 @@ public sealed class Storage : IDisposable
 
             command.CommandText = "CREATE TABLE IF NOT EXISTS aggregator_probe (x INTEGER); DROP TABLE aggregator_probe;";
             command.ExecuteNonQuery();
+            command.CommandText = "SELECT sqlite_version();";
+            return (string)command.ExecuteScalar()!;
         }
         catch (SqliteException e)
         {

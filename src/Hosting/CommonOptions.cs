@@ -43,7 +43,8 @@ public sealed class CommonOptions
 
     /// <summary>
     /// Parses <paramref name="args"/>. Help (<c>--help</c>, <c>-h</c>, or the word <c>help</c>
-    /// first) is written to <paramref name="output"/> and answered with null; anything the
+    /// first) and the version (<c>--version</c>) are written to <paramref name="output"/> and
+    /// answered with null; anything the
     /// parser refuses, and a TLS key or CA without a certificate, throws a
     /// <see cref="UsageException"/> with every problem, in the parser's words except for
     /// tokens it does not know.
@@ -59,6 +60,12 @@ public sealed class CommonOptions
         if (result.Action is HelpAction)
         {
             result.Invoke(new InvocationConfiguration { Output = output });
+            return null;
+        }
+
+        if (args is ["--version"])
+        {
+            output.WriteLine(ProductInfo.Version);
             return null;
         }
 

@@ -13,7 +13,7 @@ namespace Hosting;
 [JsonSerializable(typeof(ListCount))]
 [JsonSerializable(typeof(ListDeletion))]
 [JsonSerializable(typeof(LatencyReport))]
-[JsonSerializable(typeof(ListStatsRow[]))]
+[JsonSerializable(typeof(StatsReport))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class OutputJson : JsonSerializerContext
 {
@@ -45,5 +45,8 @@ public sealed record ListDeletion(string List, bool Deleted);
 public sealed record LatencyReport(int Count, double P50Us, double P90Us, double P99Us, double MaxUs, double MeanUs,
     double IdentifyP50Us, double IdentifyP99Us);
 
-/// <summary>One list of <c>stats --json</c>.</summary>
-public sealed record ListStatsRow(string List, ulong Length, uint Producers, uint Followers, string Node);
+/// <summary><c>stats --json</c>: the node that answered, its version, and every list with the node that holds it.</summary>
+public sealed record StatsReport(string Node, string Version, ListStatsRow[] Lists);
+
+/// <summary>One list of <c>stats --json</c>: the node that holds it and that node's version.</summary>
+public sealed record ListStatsRow(string List, ulong Length, uint Producers, uint Followers, string Node, string Version);

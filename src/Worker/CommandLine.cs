@@ -24,11 +24,16 @@ public sealed record CommandLine(
 {
     private const string WholeNumber = "a whole number";
 
+    /// <summary>The environment variable that names the aggregator when --aggregator is not given.</summary>
+    public const string AggregatorVariable = "ACTORS_AGGREGATOR";
+
+    /// <summary>Where workers look without --aggregator or $ACTORS_AGGREGATOR: the aggregator's default port on this machine.</summary>
+    public const string DefaultAggregator = "127.0.0.1:25520";
+
     private static readonly Option<IReadOnlyList<Endpoint>> AggregatorOption = new("--aggregator")
     {
-        Description = "where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost)",
+        Description = $"where the aggregator listens; for a cluster, several nodes separated by commas (tried in turn when one is lost) [default: ${AggregatorVariable}, else {DefaultAggregator}]",
         HelpName = "HOST:PORT[,HOST:PORT...]",
-        Required = true,
         CustomParser = result => Endpoint.ParseList(result.Tokens[0].Value, "--aggregator", result.AddError),
     };
 
@@ -97,9 +102,26 @@ public sealed record CommandLine(
         }
 
         // Options of other commands than this one read as null.
-        return new CommandLine(command.Name, result.GetValue(AggregatorOption)!, result.GetValue(ListOption)!, result.GetValue(Common.Config),
+        return new CommandLine(command.Name, result.GetValue(AggregatorOption) ?? DefaultAggregators(), result.GetValue(ListOption)!, result.GetValue(Common.Config),
             result.GetValue(ConnectTimeoutOption), result.GetValue(JsonOption), result.GetValue(IdOption), file, items,
             result.GetValue(FromOption), result.GetValue(CountOption) ?? result.GetValue(Samples), Common.Tls(result));
+    }
+
+    /// <summary>$ACTORS_AGGREGATOR when set, else <see cref="DefaultAggregator"/>.</summary>
+    /// <exception cref="UsageException">the variable does not hold HOST:PORT[,HOST:PORT...].</exception>
+    private static IReadOnlyList<Endpoint> DefaultAggregators()
+    {
+        var variable = Environment.GetEnvironmentVariable(AggregatorVariable);
+        if (string.IsNullOrWhiteSpace(variable))
+        {
+            return Endpoint.ParseList(DefaultAggregator, "--aggregator", _ => { })!;
+        }
+
+        string? problem = null;
+        var endpoints = Endpoint.ParseList(variable.Trim(), $"${AggregatorVariable}", p => problem ??= p);
+        return problem is null && endpoints is not null
+            ? endpoints
+            : throw new UsageException($"{problem ?? "no aggregator"} (set {AggregatorVariable} to HOST:PORT[,HOST:PORT...], or give --aggregator)");
     }
 
     private static void CheckName(System.CommandLine.Parsing.OptionResult result, string what)

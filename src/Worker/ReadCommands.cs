@@ -57,10 +57,12 @@ public static class ReadCommands
     {
         var rows = new List<ListStatsRow>();
         var after = string.Empty;
+        var (node, version) = (string.Empty, string.Empty);
         while (true)
         {
             var stats = (Stats)await client.RequestAsync(new GetStats { After = after });
-            rows.AddRange(stats.Lists.Select(l => new ListStatsRow(l.List, l.Length, l.Producers, l.Followers, l.Node)));
+            (node, version) = (stats.Node, stats.Version);
+            rows.AddRange(stats.Lists.Select(l => new ListStatsRow(l.List, l.Length, l.Producers, l.Followers, l.Node, l.Version)));
             if (!stats.More || stats.Lists.Count == 0)
             {
                 break;
@@ -71,9 +73,11 @@ public static class ReadCommands
 
         if (line.Json)
         {
-            await stdout.WriteLineAsync(OutputJson.Serialize(rows.ToArray()));
+            await stdout.WriteLineAsync(OutputJson.Serialize(new StatsReport(node, version, rows.ToArray())));
             return ExitCodes.Success;
         }
+
+        await stdout.WriteLineAsync($"aggregator {node}, version {version}");
 
         var width = Math.Max(4, rows.Count == 0 ? 0 : rows.Max(r => r.List.Length));
         await stdout.WriteLineAsync($"{"LIST".PadRight(width)}  {"LENGTH",12}  {"PRODUCERS",9}  {"FOLLOWERS",9}  NODE");

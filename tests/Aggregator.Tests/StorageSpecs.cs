@@ -26,6 +26,22 @@ public sealed class StorageSpecs : IDisposable
     }
 
     [Fact]
+    public void The_bundled_SQLite_should_be_past_the_WAL_reset_corruption_bug_and_be_named_in_the_log()
+    {
+        // SQLite 3.7.0 to 3.51.2 can corrupt a WAL database that two connections write or
+        // checkpoint at the same moment; the aggregator writes one from several connections.
+        using var storage = Open();
+        using var connection = new SqliteConnection(storage.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sqlite_version()";
+        var version = (string)command.ExecuteScalar()!;
+
+        Assert.True(Version.Parse(version) >= new Version(3, 51, 3), $"SQLite {version} has the WAL-reset bug (fixed in 3.51.3)");
+        Assert.EndsWith($"(SQLite {version})", storage.Description);
+    }
+
+    [Fact]
     public void A_second_open_of_the_same_directory_should_be_refused_until_the_first_is_disposed()
     {
         var first = Open();

@@ -131,6 +131,26 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.Empty(run.Stdout);
     }
 
+    [Theory]
+    [InlineData("localhost", "$ACTORS_AGGREGATOR 'localhost' is not HOST:PORT")]
+    [InlineData("127.0.0.1:99999", "'99999' is not a port number (1 to 65535)")]
+    [InlineData("127.0.0.1:1,,127.0.0.1:2", "has an empty entry")]
+    public async Task Worker_should_refuse_a_malformed_ACTORS_AGGREGATOR_naming_it_and_change_nothing(string value, string says)
+    {
+        var log = baseline.Aggregator.Process.Stderr.Length;
+
+        var run = await Executables.RunWorkerAsync(["append", "--list", "base", "x"],
+            environment: new Dictionary<string, string> { ["ACTORS_AGGREGATOR"] = value });
+
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}, stderr: {run.Stderr}");
+        Assert.Contains(says, run.Stderr);
+        Assert.Contains("set ACTORS_AGGREGATOR to HOST:PORT", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+        await AssertBaselineUnchangedAsync();
+        baseline.Aggregator.AssertNoErrorsOrWarnings(log);
+    }
+
     [Fact]
     public async Task A_second_aggregator_on_a_port_in_use_should_exit_1_and_leave_the_first_serving()
     {

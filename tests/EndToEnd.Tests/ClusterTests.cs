@@ -538,7 +538,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         {
             var stats = await WorkerAsync("stats", "--json");
             using var json = JsonDocument.Parse(stats.Stdout);
-            var nodes = json.RootElement.EnumerateArray().ToDictionary(l => l.GetProperty("list").GetString()!, l => l.GetProperty("node").GetString()!);
+            var nodes = json.RootElement.GetProperty("lists").EnumerateArray().ToDictionary(l => l.GetProperty("list").GetString()!, l => l.GetProperty("node").GetString()!);
             return lists.ToDictionary(list => list, list => nodes.TryGetValue(list, out var node)
                 ? NodeOf(node)
                 : throw new InvalidOperationException($"stats does not show list '{list}' (a node's region did not answer in time?):\n{stats.Stdout}"));

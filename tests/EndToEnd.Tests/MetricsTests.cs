@@ -50,16 +50,23 @@ public sealed class MetricsTests : IDisposable
         Assert.Equal(1, Value(metrics, "actors_aggregator_refusals_total", "reason=\"TOO_MANY_PRODUCERS\""));
         Assert.Equal(1, Value(metrics, "actors_aggregator_lists"));
         Assert.True(Value(metrics, "actors_aggregator_batches_appended_total") >= 2 * perWorker / 16_384);
-        Assert.True(Value(metrics, "actors_aggregator_journal_write_duration_milliseconds_count") > 0);
+        Assert.True(Value(metrics, "actors_aggregator_journal_write_duration_seconds_count") > 0);
+        Assert.True(Value(metrics, "dotnet_gc_heap_total_allocated_bytes_total") > 0, "no runtime metrics");
+        Assert.True(Value(metrics, "dotnet_process_memory_working_set_bytes") > 0, "no process metrics");
         Assert.True(scrapesDuring > 0, "no scrape saw the appends in progress");
 
         var stats = await aggregator.WorkerAsync("stats", "--json");
         Assert.True(stats.ExitCode == 0, stats.Stderr);
-        var row = Assert.Single(JsonDocument.Parse(stats.Stdout).RootElement.EnumerateArray());
-        Assert.Equal(("measured", 2 * perWorker, 2, aggregator.Address),
+        var report = JsonDocument.Parse(stats.Stdout).RootElement;
+        var version = report.GetProperty("version").GetString();
+        Assert.Matches(@"^\d+\.\d+\.\d+", version);
+        Assert.Equal(aggregator.Address, report.GetProperty("node").GetString());
+        var row = Assert.Single(report.GetProperty("lists").EnumerateArray());
+        Assert.Equal(("measured", 2 * perWorker, 2, aggregator.Address, version),
             (row.GetProperty("list").GetString(), row.GetProperty("length").GetInt64(), row.GetProperty("producers").GetInt32(),
-                row.GetProperty("node").GetString()));
+                row.GetProperty("node").GetString(), row.GetProperty("version").GetString()));
         var table = await aggregator.WorkerAsync("stats");
+        Assert.StartsWith($"aggregator {aggregator.Address}, version {version}\n", table.Stdout);
         Assert.Matches($@"measured\s+{2 * perWorker}\s+2\s+0\s+{Regex.Escape(aggregator.Address)}", table.Stdout);
     }
 

@@ -31,7 +31,7 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>Why namespaces cannot be made here, or null when they can be tried.</summary>
     public static string? Unavailable =>
         !OperatingSystem.IsLinux() ? "network namespaces need Linux"
-        : Native.GetEuid() != 0 ? "making network namespaces needs root (CI runs as root)"
+        : Native.GetEuid() != 0 ? "making network namespaces needs root and iproute2: run dotnet test as root (.ci/run does)"
         : null;
 
     public int Size { get; }
@@ -228,8 +228,6 @@ public sealed class PartitionFactAttribute : FactAttribute
 {
     public PartitionFactAttribute()
     {
-        Skip = PostgresFactAttribute.ConnectionString is null
-            ? $"no PostgreSQL server: set {PostgresFactAttribute.Variable} to an Npgsql connection string (.ci/run does)"
-            : NetworkNamespaces.Unavailable;
+        Skip = PostgresFactAttribute.ConnectionString is null ? PostgresFactAttribute.SkipReason : NetworkNamespaces.Unavailable;
     }
 }

@@ -59,9 +59,13 @@ public sealed class PostgresFactAttribute : FactAttribute
     {
         if (ConnectionString is null)
         {
-            Skip = $"no PostgreSQL server: set {Variable} to an Npgsql connection string (.ci/run does)";
+            Skip = SkipReason;
         }
     }
+
+    /// <summary>Why such a test is skipped, and the one command that runs it.</summary>
+    public static string SkipReason =>
+        $"no PostgreSQL server: set {Variable} to an Npgsql connection string; to run it: {Variable}=$(.ci/postgres start /tmp/actors-pg 54329) dotnet test (.ci/run does)";
 
     public static string? ConnectionString =>
         Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;

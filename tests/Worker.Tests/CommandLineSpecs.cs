@@ -88,10 +88,21 @@ public sealed class CommandLineSpecs
     public void CommandLine_should_parse_an_ipv6_endpoint() =>
         Assert.Equal([new Endpoint("::1", 25520)], Endpoint.ParseList("[::1]:25520", "--aggregator", e => throw new InvalidOperationException(e)));
 
+    [Fact]
+    public void CommandLine_without_aggregator_should_take_the_environment_variable_else_the_local_default()
+    {
+        var variable = Environment.GetEnvironmentVariable(CommandLine.AggregatorVariable);
+        var expected = string.IsNullOrWhiteSpace(variable) ? CommandLine.DefaultAggregator : variable.Trim();
+
+        var line = CommandLine.Parse(["append", "x"])!;
+
+        Assert.Equal(expected, string.Join(",", line.Aggregators));
+        Assert.Equal("127.0.0.1:25520", CommandLine.DefaultAggregator);
+    }
+
     [Theory]
     [InlineData(new[] { "append", "--aggregator", "127.0.0.1:25520", "--bogus" }, "unknown option '--bogus' for 'append'")]
     [InlineData(new[] { "append", "--aggregator" }, "Required argument missing for option: '--aggregator'")]
-    [InlineData(new[] { "append", "x" }, "Option '--aggregator' is required")]
     [InlineData(new[] { "append", "--aggregator", "localhost" }, "is not HOST:PORT")]
     [InlineData(new[] { "append", "--aggregator", "localhost:99999" }, "is not a port number")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--list", "a/b" }, "list name 'a/b'")]

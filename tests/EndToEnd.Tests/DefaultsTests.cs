@@ -1,0 +1,67 @@
+namespace EndToEnd.Tests;
+
+/// <summary>
+/// What both programs do with nothing said: their version, the aggregator's default port and
+/// the worker's default aggregator ($ACTORS_AGGREGATOR, else 127.0.0.1:25520).
+/// </summary>
+public sealed class DefaultsTests
+{
+    private static readonly Dictionary<string, string> NoAggregatorVariable = new() { ["ACTORS_AGGREGATOR"] = "" };
+
+    [Fact]
+    public async Task Both_programs_should_print_the_one_product_version_and_exit_0()
+    {
+        await using var aggregator = Executables.StartAggregator("--version");
+        var aggregatorRun = await aggregator.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var workerRun = await Executables.RunWorkerAsync(["--version"]);
+
+        Assert.True(aggregatorRun.ExitCode == 0, aggregatorRun.Stderr);
+        Assert.True(workerRun.ExitCode == 0, workerRun.Stderr);
+        var version = Assert.Single(aggregatorRun.Lines);
+        Assert.Matches(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$", version);
+        Assert.Equal([version], workerRun.Lines);
+        Assert.Equal(ProductVersion(), version);
+    }
+
+    [Fact]
+    public async Task Serve_without_a_port_should_listen_on_25520_where_a_worker_without_an_address_finds_it()
+    {
+        await using var aggregator = Executables.StartAggregator("serve", "--in-memory");
+        var ready = await aggregator.ReadLineAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("ready akka.tcp://aggregator@127.0.0.1:25520", ready);
+
+        var append = await Executables.RunWorkerAsync(["append", "--list", "defaults", "--id", "d", "one", "two"],
+            environment: NoAggregatorVariable);
+        var count = await Executables.RunWorkerAsync(["count", "--list", "defaults"], environment: NoAggregatorVariable);
+
+        Assert.True(append.ExitCode == 0, append.Stderr);
+        Assert.True(count.ExitCode == 0, count.Stderr);
+        Assert.Equal(["2"], count.Lines);
+    }
+
+    [Fact]
+    public async Task A_worker_should_take_the_aggregator_from_ACTORS_AGGREGATOR_and_let_the_option_win()
+    {
+        await using var aggregator = await ServedAggregator.StartAsync();
+        await aggregator.WorkerAsync("append", "--list", "env", "--id", "e", "a", "b", "c");
+
+        var fromVariable = await Executables.RunWorkerAsync(["count", "--list", "env"],
+            environment: new Dictionary<string, string> { ["ACTORS_AGGREGATOR"] = aggregator.Endpoint });
+        var optionWins = await Executables.RunWorkerAsync(["count", "--list", "env", "--aggregator", aggregator.Endpoint],
+            environment: new Dictionary<string, string> { ["ACTORS_AGGREGATOR"] = "127.0.0.1:1" });
+
+        Assert.True(fromVariable.ExitCode == 0, fromVariable.Stderr);
+        Assert.Equal(["3"], fromVariable.Lines);
+        Assert.True(optionWins.ExitCode == 0, optionWins.Stderr);
+        Assert.Equal(["3"], optionWins.Lines);
+    }
+
+    /// <summary>The version Directory.Build.props sets, read from the file the build reads.</summary>
+    private static string ProductVersion()
+    {
+        var props = File.ReadAllText(Path.Combine(Executables.RepositoryRoot, "Directory.Build.props"));
+        var match = System.Text.RegularExpressions.Regex.Match(props, "<Version>([^<]+)</Version>");
+        Assert.True(match.Success, "Directory.Build.props sets no <Version>");
+        return match.Groups[1].Value;
+    }
+}
