@@ -19,8 +19,6 @@ public sealed class AggregatorMetrics
     private readonly Histogram<double> _journalWrite;
     private readonly UpDownCounter<long> _lists;
     private readonly UpDownCounter<long> _followers;
-    private readonly Histogram<double> _snapshotDuration;
-    private readonly Histogram<long> _snapshotSize;
     private readonly Histogram<double> _recovery;
     private readonly KeyValuePair<string, object?>[] _reasons;
 
@@ -35,10 +33,6 @@ public sealed class AggregatorMetrics
             "from a batch's event handed to the journal to its commit", advice: Seconds(0.0005, 30));
         _lists = meter.CreateUpDownCounter<long>("actors.aggregator.lists", "{list}", "lists held in memory");
         _followers = meter.CreateUpDownCounter<long>("actors.aggregator.followers", "{follower}", "followers waiting for items");
-        _snapshotDuration = meter.CreateHistogram("actors.aggregator.snapshot.duration", "s", "time to save a list's snapshot",
-            advice: Seconds(0.001, 60));
-        _snapshotSize = meter.CreateHistogram("actors.aggregator.snapshot.size", "By", "items' bytes in a saved snapshot",
-            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1 << 10, 1 << 14, 1 << 17, 1 << 20, 1 << 23, 1 << 26, 1 << 29] });
         _recovery = meter.CreateHistogram("actors.aggregator.recovery.duration", "s", "time to load a list from the journal",
             advice: Seconds(0.001, 60));
 
@@ -83,12 +77,6 @@ public sealed class AggregatorMetrics
     public void ListStopped() => _lists.Add(-1);
 
     public void Followers(int change) => _followers.Add(change);
-
-    public void Snapshot(TimeSpan elapsed, long bytes)
-    {
-        _snapshotDuration.Record(elapsed.TotalSeconds);
-        _snapshotSize.Record(bytes);
-    }
 
     public void Recovered(TimeSpan elapsed) => _recovery.Record(elapsed.TotalSeconds);
 }

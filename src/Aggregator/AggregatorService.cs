@@ -1,3 +1,4 @@
+using Aggregator.Storage;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
@@ -25,15 +26,14 @@ namespace Aggregator;
 public sealed record ServeSettings(
     HoconFile File,
     ListSettings Lists,
-    Storage Storage,
+    JournalStorage Storage,
     TransportSecurity? Security,
     string? Hostname = null,
     int? Port = null,
     string? PublicHostname = null,
     Endpoint? Metrics = null,
     bool Quiet = false,
-    ClusterSettings? Cluster = null,
-    string? JournalCheck = null);
+    ClusterSettings? Cluster = null);
 
 /// <summary>
 /// The aggregator's whole wiring, on Akka.Hosting and the .NET generic host: the actor
@@ -145,15 +145,14 @@ public static class AggregatorService
 
             if (serve.Storage.Durable)
             {
-                // Akka.Persistence.Sql from configuration: the shipped file's journal and
-                // snapshot-store blocks, with the connection string and provider in front.
+                // The lists' journal (Aggregator.Storage.ListJournal) from the shipped file's
+                // journal block, with the connection string and provider in front.
                 akka.AddHocon(serve.Storage.PluginConfig(), HoconAddMode.Prepend)
-                    .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
                     .WithActors((system, _) => system.ActorOf(JournalWarmUp.Props(), "journal-warm-up"));
             }
             else
             {
-                akka.WithInMemoryJournal().WithInMemorySnapshotStore();
+                akka.WithInMemoryJournal();
             }
 
             if (serve.Quiet)
@@ -201,8 +200,8 @@ public static class AggregatorService
             serve.Security is null ? "" : " with mutual TLS", serve.Storage.Description);
         if (serve.Cluster is { } cluster)
         {
-            system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; {2}",
-                string.Join(", ", cluster.Seeds), cluster.Shards, serve.JournalCheck);
+            system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; each list's writes fenced in the journal",
+                string.Join(", ", cluster.Seeds), cluster.Shards);
         }
 
         var loopback = bindHost == "localhost" || (System.Net.IPAddress.TryParse(bindHost, out var ip) && System.Net.IPAddress.IsLoopback(ip));

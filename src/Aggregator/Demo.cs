@@ -1,3 +1,4 @@
+using Aggregator.Storage;
 using System.Diagnostics;
 using System.Reflection;
 using Akka.Actor;
@@ -29,7 +30,7 @@ public static class Demo
     {
         var worker = LocateWorker();
         var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
-        using var storage = Storage.InMemory();
+        using var storage = JournalStorage.InMemory();
         var serve = new ServeSettings(file, ListSettings.From(file, durable: false), storage, Security: null,
             Hostname: "127.0.0.1", Port: 0, Quiet: true);
         using var host = AggregatorService.Build(serve, stdout);

@@ -14,7 +14,6 @@ public sealed record ListSettings(
     int MaxProducersPerList,
     TimeSpan FollowWait,
     bool Durable,
-    long SnapshotMinBytes,
     TimeSpan ProducerRetention,
     TimeSpan EmptyListPassivation)
 {
@@ -31,8 +30,14 @@ public sealed record ListSettings(
     /// </summary>
     public bool Sharded { get; init; }
 
-    /// <summary>Bytes of packed items per segment: the unit a list journals its items in for snapshots.</summary>
+    /// <summary>The address workers reach this node at, as stats name the node holding a list (empty: the answering actor's address).</summary>
+    public string Node { get; init; } = string.Empty;
+
+    /// <summary>Bytes of packed items per segment of a list's items in memory.</summary>
     public int SegmentBytes { get; init; } = ItemLog.DefaultSegmentBytes;
+
+    /// <summary><see cref="ProducerRetention"/> in milliseconds.</summary>
+    public long RetentionMs => (long)ProducerRetention.TotalMilliseconds;
 
     /// <summary>A new incarnation for a list that starts.</summary>
     public ulong NewIncarnation() => ((ulong)Instance << 32) | (uint)Random.Shared.Next(1, int.MaxValue);
@@ -59,7 +64,6 @@ public sealed record ListSettings(
             file.GetInt(prefix + "max-producers-per-list", 1, int.MaxValue),
             file.GetTimeSpan(prefix + "follow-wait"),
             durable,
-            file.GetInt(prefix + "snapshot-min-bytes", 1, int.MaxValue),
             file.GetTimeSpan(prefix + "producer-retention"),
             file.GetTimeSpan(prefix + "empty-list-passivation"))
         {

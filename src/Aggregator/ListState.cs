@@ -1,27 +1,36 @@
-using Protocol;
 using Protocol.Messages;
 
 namespace Aggregator;
 
 /// <summary>
-/// The whole state of one list: its items, its incarnation and, per producer, the next
-/// offset expected and when it last appended. It changes only by <see cref="Apply"/> of an
-/// event, <see cref="Clear"/> and <see cref="Restore"/>, so replaying the same events gives
-/// the same state; <see cref="PurgeExpired"/> forgets producers whose position expired.
+/// The whole state of one list, in plain C#: its items, its incarnation, per producer the
+/// next offset expected and when it last appended, and how many items are durable. The
+/// protocol's decisions are <see cref="Decide(AppendBatch, ListSettings, long, ulong)"/> and
+/// <see cref="Decide(GetResumePosition, ListSettings, long, ulong)"/> (ListState.Decide.cs):
+/// they change nothing. The state changes only by <see cref="Apply(ItemsAppended)"/> and
+/// <see cref="Apply(ListStarted)"/> of an event (so replaying the same events gives the same
+/// state), by <see cref="MarkDurable"/>, <see cref="PurgeExpired"/> and <see cref="Clear"/>.
 /// </summary>
-public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
+public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
 {
     private readonly Dictionary<string, Position> _producers = new(StringComparer.Ordinal);
-    private ItemLog _items = new(segmentBytes);
+    private readonly ItemLog _items = new(segmentBytes);
 
+    /// <summary>Items applied, durable or not.</summary>
     public long Length => _items.Count;
+
+    /// <summary>
+    /// Items that are journaled (all of them in memory): what readers see, never an item a
+    /// crash could still take back.
+    /// </summary>
+    public long DurableLength { get; private set; }
 
     /// <summary>Producer positions held, expired ones not yet purged included.</summary>
     public int ProducerCount => _producers.Count;
 
     public ItemLog Items => _items;
 
-    /// <summary>The list's incarnation: 0 while it is empty and has no producer.</summary>
+    /// <summary>The list's incarnation: 0 until a producer asked where to resume, or appended.</summary>
     public ulong Incarnation { get; private set; }
 
     /// <summary>True when the list holds nothing: no item, no producer position.</summary>
@@ -34,13 +43,9 @@ public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
     public ulong NextOffset(string producer, long nowMs, long retentionMs) =>
         _producers.TryGetValue(producer, out var position) && !position.ExpiredAt(nowMs, retentionMs) ? position.Next : 0;
 
-    /// <summary>True when the producer has a position and it has expired (its last append, for the log).</summary>
-    public bool HasExpired(string producer, long nowMs, long retentionMs, out long lastAppendMs)
-    {
-        var known = _producers.TryGetValue(producer, out var position);
-        lastAppendMs = position.LastAppendMs;
-        return known && position.ExpiredAt(nowMs, retentionMs);
-    }
+    /// <summary>The last append of a producer whose position has expired at <paramref name="nowMs"/>; null otherwise.</summary>
+    public long? ExpiredLastAppend(string producer, long nowMs, long retentionMs) =>
+        _producers.TryGetValue(producer, out var position) && position.ExpiredAt(nowMs, retentionMs) ? position.LastAppendMs : null;
 
     public bool KnowsProducer(string producer) => _producers.ContainsKey(producer);
 
@@ -67,12 +72,17 @@ public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
         return null;
     }
 
-    /// <summary>
-    /// Sealed segments a restored snapshot names but <see cref="AttachSegments"/> has not
-    /// brought yet (0: none), and their item count. Until then the items held are only those
-    /// after them.
-    /// </summary>
-    public (int Segments, long Items) Missing { get; private set; }
+    /// <summary>A producer asked where to resume in a list without an incarnation: it has one from now on.</summary>
+    public void Apply(ListStarted started)
+    {
+        if (Incarnation == 0)
+        {
+            Incarnation = started.Incarnation;
+        }
+    }
+
+    /// <summary>The items up to <paramref name="length"/> are durable.</summary>
+    public void MarkDurable(long length) => DurableLength = Math.Max(DurableLength, Math.Min(length, Length));
 
     /// <summary>Forgets everything: the list was deleted.</summary>
     public void Clear()
@@ -80,7 +90,7 @@ public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
         _items.Clear();
         _producers.Clear();
         Incarnation = 0;
-        Missing = default;
+        DurableLength = 0;
     }
 
     /// <summary>Forgets the positions of producers whose last append is <paramref name="retentionMs"/> or more ago; returns how many.</summary>
@@ -100,108 +110,37 @@ public sealed class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
     }
 
     /// <summary>
-    /// The whole state, for the snapshot store: its first <paramref name="journaledSegments"/>
-    /// segments by reference (they are in the segment journal), the items after them as runs
-    /// that are not copied (written as a <see cref="ListSnapshot"/>).
+    /// Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>,
+    /// packed, within <paramref name="maxBytes"/>: the items and their count.
     /// </summary>
-    public ListSnapshotParts ToSnapshot(int journaledSegments)
+    public (byte[] Packed, int Count) Read(ulong from, uint maxCount, int maxBytes)
     {
-        var snapshot = new ListSnapshot
+        var durable = (ulong)DurableLength;
+        if (from >= durable)
         {
-            Count = (ulong)_items.Count,
-            Incarnation = Incarnation,
-            SealedSegments = (uint)journaledSegments,
-            SealedItems = (ulong)_items.ItemsBefore(journaledSegments),
-        };
-        foreach (var (producer, position) in _producers)
-        {
-            snapshot.Producers.Add(new ProducerPosition
-            {
-                Producer = producer,
-                NextOffset = position.Next,
-                LastAppendUnixMs = position.LastAppendMs,
-            });
+            return ([], 0);
         }
 
-        return new ListSnapshotParts(snapshot, _items.Runs(journaledSegments));
-    }
-
-    /// <summary>
-    /// Replaces the state with a snapshot's. The sealed segments it names are
-    /// <see cref="Missing"/> until <see cref="AttachSegments"/>; events may be applied meanwhile.
-    /// </summary>
-    public void Restore(ListSnapshot snapshot)
-    {
-        Clear();
-        _items.AppendPacked(snapshot.Items.Span, (long)(snapshot.Count - snapshot.SealedItems));
-        Missing = ((int)snapshot.SealedSegments, (long)snapshot.SealedItems);
-        Incarnation = snapshot.Incarnation;
-        foreach (var position in snapshot.Producers)
-        {
-            _producers[position.Producer] = new Position(position.NextOffset, position.LastAppendUnixMs);
-        }
-    }
-
-    /// <summary>
-    /// Puts the <see cref="Missing"/> segments in front of the items held, taking their
-    /// arrays as they are. <paramref name="journaled"/> is the segment journal's content in
-    /// index order; segments past the missing ones are ignored (written after the snapshot,
-    /// by a process that died before the next). Returns null, or why the segments do not fit.
-    /// </summary>
-    public string? AttachSegments(IReadOnlyList<SegmentSealed> journaled)
-    {
-        var (missing, missingItems) = Missing;
-        if (missing == 0)
-        {
-            return null;
-        }
-
-        if (journaled.Count < missing)
-        {
-            return $"the snapshot names {missing} sealed segments of items, the segment journal holds {journaled.Count}";
-        }
-
-        var items = new ItemLog(segmentBytes);
-        for (var i = 0; i < missing; i++)
-        {
-            var segment = journaled[i];
-            if (segment.Index != i || segment.FirstItem != (ulong)items.Count)
-            {
-                return $"segment {i} of the segment journal is segment {segment.Index} from item {segment.FirstItem}; item {items.Count} was expected";
-            }
-
-            var array = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(segment.Items.Memory, out var whole) && whole.Offset == 0
-                ? whole.Array!
-                : segment.Items.ToByteArray();
-            try
-            {
-                items.AdoptSegment(array, segment.Items.Length, (long)segment.Count);
-            }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
-            {
-                return $"segment {i} of the segment journal is malformed: {e.Message}";
-            }
-        }
-
-        if (items.Count != missingItems)
-        {
-            return $"the snapshot's {missing} sealed segments hold {missingItems} items, the segment journal's {items.Count}";
-        }
-
-        for (var i = 0; i < _items.SegmentCount; i++)
-        {
-            var (packed, _, count) = _items.Segment(i);
-            items.AppendPacked(packed.Span, count);
-        }
-
-        _items = items;
-        Missing = default;
-        return null;
+        var count = (int)Math.Min(maxCount == 0 ? int.MaxValue : maxCount, Math.Min(durable - from, int.MaxValue));
+        return _items.Read((long)from, count, maxBytes);
     }
 
     /// <summary>Producer positions (next offsets), for specs and stats.</summary>
     public IEnumerable<KeyValuePair<string, ulong>> Producers =>
         _producers.Select(p => KeyValuePair.Create(p.Key, p.Value.Next));
+
+    private bool HasExpired(long nowMs, long retentionMs)
+    {
+        foreach (var position in _producers.Values)
+        {
+            if (position.ExpiredAt(nowMs, retentionMs))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private readonly record struct Position(ulong Next, long LastAppendMs)
     {

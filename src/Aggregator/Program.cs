@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Aggregator.Storage;
 using Akka.Actor;
 using Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,13 +42,12 @@ public static class Program
         var cluster = ClusterSettings.From(file, line);
         if (cluster is not null)
         {
-            Storage.RequireShared(file, line.InMemory, line.DataDirectory);
+            JournalStorage.RequireShared(file, line.InMemory, line.DataDirectory);
         }
 
-        using var storage = line.InMemory ? Storage.InMemory() : Storage.Open(file, line.DataDirectory);
-        var journalCheck = cluster is null ? null : storage.CheckUniqueWrites(file);
+        using var storage = line.InMemory ? JournalStorage.InMemory() : JournalStorage.Open(file, line.DataDirectory);
         var serve = new ServeSettings(file, ListSettings.From(file, storage.Durable) with { Sharded = cluster is not null }, storage, security,
-            line.Hostname, line.Port, line.PublicHostname, metrics, Cluster: cluster, JournalCheck: journalCheck);
+            line.Hostname, line.Port, line.PublicHostname, metrics, Cluster: cluster);
         using var host = AggregatorService.Build(serve, stdout);
         var system = StartSystem(host,
             $"{line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname")}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}");

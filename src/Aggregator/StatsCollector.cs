@@ -54,8 +54,12 @@ public sealed class StatsCollector : ReceiveActor, IWithTimers
 
     private void Collect(ListStats stats)
     {
-        var from = Sender.Path.Address;
-        stats.Node = from.HasGlobalScope ? from.ToString() : _node;
+        if (stats.Node.Length == 0)
+        {
+            var from = Sender.Path.Address;
+            stats.Node = from.HasGlobalScope ? from.ToString() : _node;
+        }
+
         _stats.Lists.Add(stats);
         if (--_waiting == 0)
         {

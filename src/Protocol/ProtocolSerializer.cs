@@ -39,13 +39,10 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         (typeof(ListStats), "lst", ListStats.Parser),
         (typeof(GetListStats), "gls", GetListStats.Parser),
         (typeof(ItemsAppended), "ia", ItemsAppended.Parser),
-        (typeof(ListSnapshot), "ls", ListSnapshot.Parser),
-        (typeof(ListCleared), "lc", ListCleared.Parser),
-        (typeof(SegmentSealed), "sg", SegmentSealed.Parser),
+        (typeof(ListStarted), "lsd", ListStarted.Parser),
     ];
 
-    private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest)
-        .Append(new(typeof(ListSnapshotParts), "ls")).ToDictionary();
+    private static readonly Dictionary<Type, string> ManifestByType = Table.ToDictionary(e => e.Type, e => e.Manifest);
     private static readonly Dictionary<string, MessageParser> ParserByManifest = Table.ToDictionary(e => e.Manifest, e => e.Parser);
 
     public ProtocolSerializer(ExtendedActorSystem system) : base(system)
@@ -57,12 +54,11 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     /// <summary>Every wire message type, for specs that must cover them all.</summary>
     public static IReadOnlyList<Type> MessageTypes { get; } = Table.Select(e => e.Type).ToArray();
 
-    /// <summary>The types this serializer writes: every wire message, and a snapshot in parts (written as a ListSnapshot).</summary>
-    public static IReadOnlyList<Type> BoundTypes { get; } = [.. MessageTypes, typeof(ListSnapshotParts)];
+    /// <summary>The types this serializer writes: every message of messages.proto.</summary>
+    public static IReadOnlyList<Type> BoundTypes => MessageTypes;
 
     /// <summary>
-    /// This serializer bound to every message type of the table and to
-    /// <see cref="ListSnapshotParts"/>, for an actor system's setup (what Akka.Hosting's
+    /// This serializer bound to every message type of the table, for an actor system's setup (what Akka.Hosting's
     /// <c>WithCustomSerializer</c> builds too, from <see cref="BoundTypes"/>): the bindings
     /// are the table above and cannot drift from it.
     /// </summary>
@@ -79,7 +75,6 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
     public override byte[] ToBinary(object obj) => obj switch
     {
-        ListSnapshotParts parts => parts.ToByteArray(),
         IMessage message when ManifestByType.ContainsKey(obj.GetType()) => message.ToByteArray(),
         _ => throw new ArgumentException($"{obj.GetType()} is not a wire message of messages.proto", nameof(obj)),
     };

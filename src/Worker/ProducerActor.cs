@@ -200,6 +200,16 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     {
         Heard();
         Timers.Cancel(ResendTimer);
+        Timers.Cancel(RetryTimer);
+        if (_unavailableSince is not null)
+        {
+            // It answers again: what was held back for UNAVAILABLE goes out now.
+            _log.Warning("The aggregator answers again after {0:0} s", (DateTime.UtcNow - _unavailableSince.Value).TotalSeconds);
+            _unavailableSince = null;
+            _unavailableReason = null;
+            _backoff = _settings.MinBackoff;
+        }
+
         if (position.Incarnation != 0)
         {
             _incarnation = position.Incarnation;

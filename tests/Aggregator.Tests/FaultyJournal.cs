@@ -20,18 +20,14 @@ public sealed class FaultyJournal : MemoryJournal
     private IJournalInterceptor _recovery = JournalInterceptors.Noop.Instance;
     private Func<string, long, Task> _delete = (_, _) => Task.CompletedTask;
 
-    /// <summary>The journal and snapshot store of every spec that injects faults.</summary>
+    /// <summary>The journal of every spec that injects faults (and no snapshot store: the lists keep none).</summary>
     public static Config Config { get; } = ConfigurationFactory.ParseString($$"""
         akka.persistence.journal.plugin = "akka.persistence.journal.faulty"
         akka.persistence.journal.faulty {
           class = "{{typeof(FaultyJournal).FullName}}, {{typeof(FaultyJournal).Assembly.GetName().Name}}"
           plugin-dispatcher = "akka.actor.default-dispatcher"
         }
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
-        akka.persistence.snapshot-store.test {
-          class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-        }
+        akka.persistence.snapshot-store.plugin = "akka.persistence.no-snapshot-store"
         """);
 
     /// <summary>Runs <paramref name="hook"/> before every delete of events; a throw fails the delete.</summary>
@@ -39,9 +35,6 @@ public sealed class FaultyJournal : MemoryJournal
         Persistence.Instance.Apply(system).JournalFor(null).Ask<TestJournal.Ack>(new UseDeleteHook(hook), TimeSpan.FromSeconds(3));
 
     public static ITestJournal Of(ActorSystem system) => TestJournal.FromRef(Persistence.Instance.Apply(system).JournalFor(null));
-
-    public static ITestSnapshotStore SnapshotsOf(ActorSystem system) =>
-        TestSnapshotStore.FromRef(Persistence.Instance.Apply(system).SnapshotStoreFor(null));
 
     protected override bool ReceivePluginInternal(object message)
     {

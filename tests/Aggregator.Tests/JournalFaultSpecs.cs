@@ -29,11 +29,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         FollowWait = TimeSpan.FromMinutes(5),
     };
 
-    /// <summary>1 KiB segments and a snapshot after every write: 50-item batches of 13 packed bytes fill a segment every 78 items.</summary>
-    private static readonly ListSettings Segmented = Durable with { SnapshotMinBytes = 1, SegmentBytes = 1024 };
-
     private readonly ITestJournal _journal;
-    private readonly ITestSnapshotStore _snapshots;
     private int _generation;
 
     public JournalFaultSpecs(ITestOutputHelper output)
@@ -41,7 +37,6 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
             .WithFallback(FaultyJournal.Config)), "journal-fault-specs", output)
     {
         _journal = FaultyJournal.Of(Sys);
-        _snapshots = FaultyJournal.SnapshotsOf(Sys);
     }
 
     [Fact]
@@ -70,32 +65,10 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListActor_should_wait_for_a_snapshot_save_in_flight_and_delete_it_too()
+    public async Task ListActor_should_refuse_a_failed_delete_keeping_the_list_whole_and_delete_it_when_asked_again()
     {
-        var settings = Durable with { SnapshotMinBytes = 1 };
-        var lists = Start(settings);
-        var save = new SnapshotGate();
-        await _snapshots.OnSave.SetInterceptorAsync(save);
-
-        await this.AppendAsync(lists, "snapped", "a", 0, "a0", "a1");
-        await save.Entered.Task.WaitAsync(RemainingOrDefault);
-        lists.Tell(new DeleteList { List = "snapped" });
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-        save.Open();
-
-        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
-        Assert.Equal((0, 0), (await RecoveredEventsAsync("list-snapped"), await RecoveredSnapshotsAsync("list-snapped")));
-        lists = await RestartAsync(lists, settings);
-        Assert.Empty(await this.ReadListAsync(lists, "snapped"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_refuse_a_failed_delete_and_stay_usable_with_nothing_of_the_old_list()
-    {
-        var settings = Durable with { SnapshotMinBytes = 1 };
-        var lists = Start(settings);
+        var lists = Start(Durable);
         await this.AppendAsync(lists, "stubborn", "a", 0, "a0", "a1");
-        await AwaitAssertAsync(async () => Assert.Equal(1, await RecoveredSnapshotsAsync("list-stubborn")));
         await FaultyJournal.SetDeleteHook(Sys, (_, _) => throw new IOException("disk unplugged"));
 
         lists.Tell(new DeleteList { List = "stubborn" });
@@ -103,21 +76,52 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         var refused = await ExpectMsgAsync<RequestRefused>();
         Assert.Equal(Refusal.Unavailable, refused.Reason);
         Assert.Contains("disk unplugged", refused.Message);
-        Assert.Contains("run delete again", refused.Message);
+        Assert.Contains("nothing was deleted: run delete again", refused.Message);
 
-        // Usable at once, and the old items and positions are gone from the live list and
-        // from any recovery of what the failed delete left behind.
-        Assert.Equal(0ul, await this.ResumeAsync(lists, "stubborn", "a"));
-        await this.AppendAsync(lists, "stubborn", "b", 0, "b0");
-        Assert.Equal(["b0"], await this.ReadListAsync(lists, "stubborn"));
-        lists = await RestartAsync(lists, settings);
-        Assert.Equal(["b0"], await this.ReadListAsync(lists, "stubborn"));
-        Assert.Equal(0ul, await this.ResumeAsync(lists, "stubborn", "a"));
+        // A delete is one step of the journal: it failed whole, and the list is as it was,
+        // live and after a recovery.
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "stubborn"));
+        Assert.Equal(2ul, await this.ResumeAsync(lists, "stubborn", "a"));
+        lists = await RestartAsync(lists, Durable);
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "stubborn"));
 
         await FaultyJournal.SetDeleteHook(Sys, (_, _) => Task.CompletedTask);
         lists.Tell(new DeleteList { List = "stubborn" });
         Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
         Assert.Equal(0, await RecoveredEventsAsync("list-stubborn"));
+        lists = await RestartAsync(lists, Durable);
+        Assert.Empty(await this.ReadListAsync(lists, "stubborn"));
+        Assert.Equal(0ul, await this.ResumeAsync(lists, "stubborn", "a"));
+    }
+
+    /// <summary>
+    /// A producer's first batch is journaled but its acknowledgement is lost; the list is
+    /// deleted; the producer sends the batch again. It names the incarnation it asked for
+    /// before its first item, which the delete ended: refused, never applied to the list
+    /// that starts again.
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_refuse_a_producers_first_batch_resent_after_a_delete()
+    {
+        var lists = Start(Durable);
+        lists.Tell(new GetResumePosition { List = "first", Producer = "p" });
+        var position = await ExpectMsgAsync<ResumePosition>();
+        Assert.NotEqual(0ul, position.Incarnation);
+        var first = Specs.Batch("first", "p", 0, "p0", "p1");
+        first.Incarnation = position.Incarnation;
+        lists.Tell(first, CreateTestProbe().Ref); // its acknowledgement goes nowhere: lost
+        lists.Tell(new DeleteList { List = "first" });
+        Assert.True((await ExpectMsgAsync<ListDeleted>()).Existed);
+
+        lists.Tell(first);
+
+        var refused = await ExpectMsgAsync<AppendRefused>();
+        Assert.Equal(Refusal.ListDeleted, refused.Reason);
+        Assert.Empty(await this.ReadListAsync(lists, "first"));
+        lists = await RestartAsync(lists, Durable);
+        Assert.Empty(await this.ReadListAsync(lists, "first"));
+        lists.Tell(first);
+        Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<AppendRefused>()).Reason);
     }
 
     [Fact]
@@ -202,32 +206,6 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         gate.Open();
         await ExpectMsgAsync<BatchAppended>();
         Assert.Equal(["a2"], PackedItems.Decode((await follower.ExpectMsgAsync<ItemRange>()).Items.Span));
-    }
-
-    [Fact]
-    public async Task ListActor_should_snapshot_under_a_steady_stream_by_holding_new_batches_until_the_writes_in_flight_are_done()
-    {
-        // Due after every event; the journal holds every write until the gate opens.
-        var saves = new SnapshotRecorder();
-        await _snapshots.OnSave.SetInterceptorAsync(saves);
-        var lists = Start(Durable with { SnapshotMinBytes = 1 });
-        var gate = new WriteGate();
-        await _journal.OnWrite.SetInterceptorAsync(gate);
-
-        lists.Tell(Specs.Batch("steady", "a", 0, "a0"));
-        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
-        lists.Tell(Specs.Batch("steady", "a", 1, "a1"));
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-
-        // a1 waited for a0's write: the snapshot is of event 1 (a0) alone, taken before a1 was
-        // written. Without the wait, a1 would have been written meanwhile, and no snapshot
-        // taken until both were done (under a steady stream: never).
-        gate.Open();
-        Assert.Equal(1ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
-        Assert.Equal(2ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
-        await AwaitConditionAsync(() => Task.FromResult(saves.SequenceNrs.Count > 0), TimeSpan.FromSeconds(3));
-        Assert.Equal(1, saves.SequenceNrs.First());
-        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "steady"));
     }
 
     [Fact]
@@ -343,97 +321,6 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectTerminatedAsync(list);
     }
 
-    [Fact]
-    public async Task ListActor_should_stop_when_its_segment_journal_fails_and_lose_no_acknowledged_item()
-    {
-        var lists = Start(Segmented);
-        await _journal.OnWrite.SetInterceptorAsync(new FailSegments());
-        var expected = new List<string>();
-
-        // The second batch completes segment 0; its seal fails and the list stops.
-        await EventFilter.Error(contains: "failed to store the item segments of list sealfail").ExpectOneAsync(async () =>
-            expected.AddRange(await AppendBatchesAsync(lists, "sealfail", 0, 2)));
-
-        await _journal.OnWrite.Pass();
-        expected.AddRange(await AppendBatchesAsync(lists, "sealfail", 2, 2));
-        Assert.Equal(expected, await this.ReadListAsync(lists, "sealfail"));
-        await AwaitAssertAsync(async () => Assert.Equal(2, await RecoveredEventsAsync("segments-sealfail")));
-        lists = await RestartAsync(lists, Segmented);
-        Assert.Equal(expected, await this.ReadListAsync(lists, "sealfail"));
-        Assert.Equal(200ul, await this.ResumeAsync(lists, "sealfail", "w"));
-    }
-
-    [Fact]
-    public async Task ListsActor_should_answer_unavailable_while_a_lists_segments_cannot_be_loaded_and_serve_it_once_they_can()
-    {
-        var lists = Start(Segmented);
-        var expected = await AppendUntilASnapshotNamesSegmentsAsync(lists, "segload");
-        lists = await RestartAsync(lists, Segmented);
-        await _journal.OnRecovery.SetInterceptorAsync(new FailSegments());
-
-        lists.Tell(new GetLength { List = "segload" });
-
-        var refused = await ExpectMsgAsync<RequestRefused>();
-        Assert.Equal(Refusal.Unavailable, refused.Reason);
-        Assert.Contains("could not be loaded from the journal: its item segments", refused.Message);
-        await _journal.OnRecovery.Pass();
-        Assert.Equal(expected, await this.ReadListAsync(lists, "segload"));
-    }
-
-    [Fact]
-    public async Task ListActor_should_delete_its_segments_with_it_and_refuse_a_delete_that_could_not()
-    {
-        var lists = Start(Segmented);
-        await AppendUntilASnapshotNamesSegmentsAsync(lists, "segdel");
-        await FaultyJournal.SetDeleteHook(Sys, (id, _) =>
-            id.StartsWith("segments-", StringComparison.Ordinal) ? throw new IOException("disk unplugged") : Task.CompletedTask);
-
-        lists.Tell(new DeleteList { List = "segdel" });
-
-        var refused = await ExpectMsgAsync<RequestRefused>();
-        Assert.Contains("its item segments could not be deleted (disk unplugged)", refused.Message);
-        Assert.Contains("run delete again", refused.Message);
-        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
-        lists = await RestartAsync(lists, Segmented);
-        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
-        Assert.Equal(0ul, await this.ResumeAsync(lists, "segdel", "w"));
-
-        await FaultyJournal.SetDeleteHook(Sys, (_, _) => Task.CompletedTask);
-        lists.Tell(new DeleteList { List = "segdel" });
-        await ExpectMsgAsync<ListDeleted>();
-        Assert.Equal((0, 0, 0), (await RecoveredEventsAsync("segments-segdel"), await RecoveredEventsAsync("list-segdel"),
-            await RecoveredSnapshotsAsync("list-segdel")));
-        lists = await RestartAsync(lists, Segmented);
-        Assert.Empty(await this.ReadListAsync(lists, "segdel"));
-    }
-
-    /// <summary>Appends <paramref name="batches"/> batches of 50 items of producer "w", from batch <paramref name="first"/>; returns the items.</summary>
-    private async Task<List<string>> AppendBatchesAsync(IActorRef lists, string list, int first, int batches)
-    {
-        var all = new List<string>();
-        for (var batch = first; batch < first + batches; batch++)
-        {
-            var items = Enumerable.Range(batch * 50, 50).Select(i => $"item-{i:D7}").ToArray();
-            await this.AppendAsync(lists, list, "w", (ulong)(batch * 50), items);
-            all.AddRange(items);
-        }
-
-        return all;
-    }
-
-    /// <summary>Appends batches until the list's newest snapshot names a journaled segment (at most 10); returns the items.</summary>
-    private async Task<List<string>> AppendUntilASnapshotNamesSegmentsAsync(IActorRef lists, string list)
-    {
-        var all = new List<string>();
-        for (var batch = 0; batch < 10 && (await RecoverAsync("list-" + list)).SealedSegments == 0; batch++)
-        {
-            all.AddRange(await AppendBatchesAsync(lists, list, batch, 1));
-        }
-
-        Assert.True((await RecoverAsync("list-" + list)).SealedSegments > 0, "no snapshot named a segment after 10 batches");
-        return all;
-    }
-
     private IActorRef Start(ListSettings settings) => Sys.ActorOf(ListsActor.Props(settings), $"lists-{++_generation}");
 
     private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings) =>
@@ -442,9 +329,6 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     /// <summary>How many events a recovery of <paramref name="persistenceId"/> replays now.</summary>
     private async Task<int> RecoveredEventsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Events;
 
-    /// <summary>How many snapshots a recovery of <paramref name="persistenceId"/> is offered now (0 or 1).</summary>
-    private async Task<int> RecoveredSnapshotsAsync(string persistenceId) => (await RecoverAsync(persistenceId)).Snapshots;
-
     private async Task<Recovery> RecoverAsync(string persistenceId)
     {
         var probe = CreateTestProbe();
@@ -452,17 +336,8 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         return await probe.ExpectMsgAsync<Recovery>();
     }
 
-    /// <summary>What a recovery was given: events, snapshots, and the sealed segments the snapshot named.</summary>
-    private sealed record Recovery(int Events, int Snapshots, uint SealedSegments);
-
-    /// <summary>Fails every write or replay of a segment journal (persistence ids "segments-…").</summary>
-    private sealed class FailSegments : IJournalInterceptor
-    {
-        public Task InterceptAsync(IPersistentRepresentation message) =>
-            message.PersistenceId.StartsWith("segments-", StringComparison.Ordinal)
-                ? throw new IOException("segment journal unplugged")
-                : Task.CompletedTask;
-    }
+    /// <summary>What a recovery was given: its events.</summary>
+    private sealed record Recovery(int Events);
 
     /// <summary>Holds journal writes (from the <paramref name="blockFrom"/>-th event on) until opened.</summary>
     private sealed class WriteGate(int blockFrom = 1) : IJournalInterceptor
@@ -486,49 +361,16 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    /// <summary>Records the sequence number of every snapshot saved, in order.</summary>
-    private sealed class SnapshotRecorder : ISnapshotStoreInterceptor
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<long> SequenceNrs { get; } = new();
-
-        public Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
-        {
-            SequenceNrs.Enqueue(criteria.MaxSequenceNr);
-            return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>Holds snapshot saves until opened.</summary>
-    private sealed class SnapshotGate : ISnapshotStoreInterceptor
-    {
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Open() => _open.TrySetResult();
-
-        public Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
-        {
-            Entered.TrySetResult();
-            return _open.Task;
-        }
-    }
-
     /// <summary>Recovers a persistence id and reports how many events and snapshots it was given.</summary>
     private sealed class RecoveryCounter : ReceivePersistentActor
     {
         public RecoveryCounter(string persistenceId, IActorRef report)
         {
             PersistenceId = persistenceId;
-            var (events, snapshots, sealedSegments) = (0, 0, 0u);
-            Recover<SnapshotOffer>(offer =>
-            {
-                snapshots++;
-                sealedSegments = (offer.Snapshot as ListSnapshotParts)?.Head.SealedSegments ?? 0;
-            });
+            var events = 0;
             Recover<RecoveryCompleted>(_ =>
             {
-                report.Tell(new Recovery(events, snapshots, sealedSegments));
+                report.Tell(new Recovery(events));
                 Context.Stop(Self);
             });
             RecoverAny(_ => events++);

@@ -1,3 +1,4 @@
+using Aggregator.Storage;
 using Hosting;
 using Aggregator;
 using Microsoft.Data.Sqlite;
@@ -42,6 +43,27 @@ public sealed class StorageSpecs : IDisposable
     }
 
     [Fact]
+    public void A_database_of_an_aggregator_before_0_9_should_be_refused_saying_what_to_do_not_served_empty()
+    {
+        Directory.CreateDirectory(Data);
+        using (var old = new SqliteConnection($"Data Source={Path.Combine(Data, "lists.db")};Pooling=False"))
+        {
+            old.Open();
+            using var command = old.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE journal (ordering INTEGER PRIMARY KEY, persistence_id TEXT, sequence_number INTEGER, message BLOB);
+                INSERT INTO journal (persistence_id, sequence_number, message) VALUES ('list-orders', 1, x'00'), ('list-orders', 2, x'00'), ('list-other', 1, x'00');
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        var refused = Assert.Throws<StartupException>(Open);
+
+        Assert.Contains("holds 2 lists journaled by an aggregator older than 0.9.0", refused.Message);
+        Assert.Contains("docs/operations.md", refused.Message);
+    }
+
+    [Fact]
     public void A_second_open_of_the_same_directory_should_be_refused_until_the_first_is_disposed()
     {
         var first = Open();
@@ -73,7 +95,7 @@ public sealed class StorageSpecs : IDisposable
         File.WriteAllText(path, "akka.persistence.journal.sql.provider-name = \"PostgreSQL.15\"\n");
         var file = HoconFile.Load(path, "aggregator.hocon");
 
-        var refused = Assert.Throws<ConfigurationException>(() => Storage.Open(file, Data));
+        var refused = Assert.Throws<ConfigurationException>(() => JournalStorage.Open(file, Data));
 
         Assert.Contains("--data is for the embedded SQLite journal", refused.Message);
     }
@@ -84,7 +106,7 @@ public sealed class StorageSpecs : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private Storage Open() => Storage.Open(HoconFile.Shipped("aggregator.hocon"), Data);
+    private JournalStorage Open() => JournalStorage.Open(HoconFile.Shipped("aggregator.hocon"), Data);
 
     private static object? Pragma(SqliteConnection connection, string name)
     {

@@ -29,18 +29,42 @@ public sealed class MetricsTests : IDisposable
         Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync($"{url}/health/live"));
         Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync($"{url}/health/ready"));
 
-        var files = new[] { "ma", "mb" }.Select(p => (Producer: p, File: _files.Write($"{p}.txt", p, perWorker))).ToArray();
-        var workers = files.Select(f => aggregator.WorkerAsync("append", "--list", "measured", "--id", f.Producer, "--file", f.File, "--json")).ToArray();
-        var scrapesDuring = 0;
-        var all = Task.WhenAll(workers);
-        while (await Task.WhenAny(all, Task.Delay(100)) != all)
+        Assert.Equal(0, Value((await GetAsync($"{url}/metrics")).Body, "actors_aggregator_items_appended_total"));
+
+        // Each worker reads its items from stdin: the first half, then (once a scrape has seen
+        // the appends under way, not finished) the second half.
+        var producers = new[] { "ma", "mb" };
+        var processes = producers.Select(p => RunningProcess.Start(Executables.Worker,
+            ["append", "--aggregator", aggregator.Endpoint, "--list", "measured", "--id", p, "--json", "-"], redirectStdin: true)).ToArray();
+        var lines = producers.Select(p => ItemFiles.Items(p, perWorker).Select(i => i + "\n").ToArray()).ToArray();
+        Completed[] runs;
+        try
         {
-            var (status, text) = await GetAsync($"{url}/metrics");
-            Assert.Equal(HttpStatusCode.OK, status);
-            scrapesDuring += Value(text, "actors_aggregator_items_appended_total") is > 0 and < 2 * perWorker ? 1 : 0;
+            await Task.WhenAll(processes.Zip(lines).Select(w => w.First.WriteStdinAsync(string.Concat(w.Second[..(perWorker / 2)]))));
+            var during = 0L;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (during < perWorker / 2)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the first halves were not appended within 60 s (the scrape says {during})");
+                var (status, text) = await GetAsync($"{url}/metrics");
+                Assert.Equal(HttpStatusCode.OK, status);
+                during = Value(text, "actors_aggregator_items_appended_total");
+                await Task.Delay(20);
+            }
+
+            Assert.InRange(during, perWorker / 2, perWorker); // under way: at most the two first halves
+            await Task.WhenAll(processes.Zip(lines).Select(w => w.First.WriteStdinAndCloseAsync(string.Concat(w.Second[(perWorker / 2)..]))));
+            runs = await Task.WhenAll(processes.Select(w => w.WaitForExitAsync(TimeSpan.FromSeconds(60))));
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
         }
 
-        var runs = await Task.WhenAll(workers);
+        Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Stderr));
         Assert.All(runs, r => Assert.Equal(perWorker, Summary(r, "appended")));
         var third = await aggregator.UncheckedWorkerAsync("append", "--list", "measured", "--id", "mc", "one-too-many");
         Assert.True(third.ExitCode == 1, third.Stderr);
@@ -53,7 +77,6 @@ public sealed class MetricsTests : IDisposable
         Assert.True(Value(metrics, "actors_aggregator_journal_write_duration_seconds_count") > 0);
         Assert.True(Value(metrics, "dotnet_gc_heap_total_allocated_bytes_total") > 0, "no runtime metrics");
         Assert.True(Value(metrics, "dotnet_process_memory_working_set_bytes") > 0, "no process metrics");
-        Assert.True(scrapesDuring > 0, "no scrape saw the appends in progress");
 
         var stats = await aggregator.WorkerAsync("stats", "--json");
         Assert.True(stats.ExitCode == 0, stats.Stderr);

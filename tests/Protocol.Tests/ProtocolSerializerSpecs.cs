@@ -25,17 +25,11 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         new ListDeleted { List = "orders", Existed = true },
         new RequestRefused { List = "orders", Reason = Refusal.InvalidName, Message = "bad" },
         new ItemsAppended { Producer = "w-1", FirstOffset = 3, Count = 1, Items = PackedItems.Encode(["y"]) },
-        new ListSnapshot
-        {
-            Count = 3, Items = PackedItems.Encode(["z"]), Incarnation = 9, SealedSegments = 1, SealedItems = 2,
-            Producers = { new ProducerPosition { Producer = "w-1", NextOffset = 4, LastAppendUnixMs = 1_764_000_000_000 } },
-        },
-        new ListCleared { Incarnation = 9 },
-        new SegmentSealed { Index = 1, FirstItem = 2, Count = 2, Items = PackedItems.Encode(["a", "b"]) },
+        new ListStarted { Incarnation = 9, UnixMs = 1_764_000_000_000 },
         new GetStats { After = "orders" },
-        new ListStats { List = "orders", Length = 3, Producers = 1, Followers = 2, Node = "akka.tcp://aggregator@127.0.0.1:25520" },
+        new ListStats { List = "orders", Length = 3, Producers = 1, Followers = 2, Node = "akka.tcp://aggregator@127.0.0.1:25520", Version = "0.9.0" },
         new GetListStats { List = "orders" },
-        new Stats { Lists = { new ListStats { List = "orders", Length = 3 } }, More = true },
+        new Stats { Lists = { new ListStats { List = "orders", Length = 3 } }, More = true, Node = "akka.tcp://aggregator@127.0.0.1:25520", Version = "0.9.0" },
     ];
 
     private readonly ActorSystem _system = ActorSystem.Create("serializer-specs", BootstrapSetup.Create().WithConfig(
@@ -67,32 +61,6 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
 
         Assert.Equal(sample, back);
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(7)]
-    public void ProtocolSerializer_should_write_a_snapshot_in_parts_as_the_very_bytes_of_the_ListSnapshot_it_stands_for(int runs)
-    {
-        var items = Enumerable.Range(0, runs * 3).Select(i => $"ïtem-{i}").ToArray();
-        var whole = new ListSnapshot
-        {
-            Count = (ulong)items.Length, Items = PackedItems.Encode(items), Incarnation = 9,
-            Producers = { new ProducerPosition { Producer = "w-1", NextOffset = 4, LastAppendUnixMs = 1_764_000_000_000 } },
-        };
-        var head = whole.Clone();
-        head.Items = ByteString.Empty;
-        var parts = new ListSnapshotParts(head, items.Chunk(3).Select(c => (ReadOnlyMemory<byte>)PackedItems.Encode(c).ToByteArray()).ToArray());
-
-        var serializer = _system.Serialization.FindSerializerFor(parts);
-        Assert.IsType<ProtocolSerializer>(serializer);
-        var bytes = serializer.ToBinary(parts);
-        var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, parts));
-
-        Assert.Equal(whole, back);
-        Assert.Equal(whole, parts.ToListSnapshot());
-        Assert.Equal(whole.CalculateSize(), bytes.Length);
     }
 
     [Fact]

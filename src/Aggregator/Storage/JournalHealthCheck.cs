@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Aggregator;
+namespace Aggregator.Storage;
 
 /// <summary>
 /// Readiness of the journal: the database answers a query now. Akka's own checks read the
 /// persistence circuit breakers, which open only when writes fail: an idle aggregator whose
 /// database has gone away would still read as ready. Bounded by <see cref="Timeout"/>.
 /// </summary>
-public sealed class JournalHealthCheck(Storage storage) : IHealthCheck
+public sealed class JournalHealthCheck(JournalStorage storage) : IHealthCheck
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 

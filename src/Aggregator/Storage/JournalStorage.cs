@@ -2,20 +2,20 @@ using Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Aggregator;
+namespace Aggregator.Storage;
 
 /// <summary>
 /// Where lists are journaled. With --in-memory nothing is; by default an embedded SQLite
 /// database in the data directory, held by a lock file so that no second aggregator can use
-/// it; or any database Akka.Persistence.Sql supports (PostgreSQL, …), chosen by
-/// configuration alone.
+/// it; or a PostgreSQL database, chosen by configuration alone. Either holds the tables of
+/// <see cref="JournalStore"/>.
 /// </summary>
-public sealed class Storage : IDisposable
+public sealed class JournalStorage : IDisposable
 {
     private const string Journal = "akka.persistence.journal.sql.";
     private readonly FileStream? _lock;
 
-    private Storage(string description, string? provider, string? connectionString, FileStream? lockFile)
+    private JournalStorage(string description, string? provider, string? connectionString, FileStream? lockFile)
     {
         Description = description;
         Provider = provider;
@@ -35,17 +35,13 @@ public sealed class Storage : IDisposable
     public string? ConnectionString { get; }
 
     /// <summary>
-    /// The plugins' connection for Akka.Persistence.Sql, as HOCON to put in front of the
-    /// file's journal and snapshot-store blocks (which hold everything else).
+    /// The journal's provider and connection, as HOCON to put in front of the file's journal
+    /// block (<c>akka.persistence.journal.sql</c>, which holds everything else).
     /// </summary>
-    public Akka.Configuration.Config PluginConfig()
-    {
-        var connection = $"connection-string = {Quote(ConnectionString!)}, provider-name = {Quote(Provider!)}";
-        return Akka.Configuration.ConfigurationFactory.ParseString(
-            $"akka.persistence.journal.sql {{ {connection} }}\nakka.persistence.snapshot-store.sql {{ {connection} }}");
+    public Akka.Configuration.Config PluginConfig() => Akka.Configuration.ConfigurationFactory.ParseString(
+        $"akka.persistence.journal.sql {{ connection-string = {Quote(ConnectionString!)}, provider-name = {Quote(Provider!)} }}");
 
-        static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-    }
+    private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>
     /// Asks the database for one row, as a health probe: null when it answers, else why not.
@@ -69,10 +65,10 @@ public sealed class Storage : IDisposable
         }
     }
 
-    public static Storage InMemory() => new("in memory (not journaled)", null, null, null);
+    public static JournalStorage InMemory() => new("in memory (not journaled)", null, null, null);
 
     /// <exception cref="StartupException">the data directory or database cannot be used.</exception>
-    public static Storage Open(HoconFile file, string? dataDirectory)
+    public static JournalStorage Open(HoconFile file, string? dataDirectory)
     {
         var provider = file.Config.GetString(Journal + "provider-name", string.Empty);
         if (!provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
@@ -90,10 +86,13 @@ public sealed class Storage : IDisposable
                     $"provider '{provider}' needs a connection string");
             }
 
-            var description = provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
-                ? ProbePostgreSql(connection)
-                : provider;
-            return new Storage($"journaled in {description}", provider, connection, null);
+            if (!provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConfigurationException(file.Path, null, Journal + "provider-name",
+                    $"'{provider}' is not a journal this aggregator can use: SQLite.MS (the default, in --data) or PostgreSQL.15");
+            }
+
+            return new JournalStorage($"journaled in {ProbePostgreSql(connection)}", provider, connection, null);
         }
 
         var directory = Path.GetFullPath(dataDirectory ?? "data");
@@ -103,7 +102,7 @@ public sealed class Storage : IDisposable
             var database = Path.Combine(directory, "lists.db");
             var version = Prepare(database);
             var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = true }.ToString();
-            return new Storage($"journaled in {database} (SQLite {version})", provider, connectionString, lockFile);
+            return new JournalStorage($"journaled in {database} (SQLite {version})", provider, connectionString, lockFile);
         }
         catch
         {
@@ -133,61 +132,6 @@ public sealed class Storage : IDisposable
         {
             throw new ConfigurationException(file.Path, null, Journal + "provider-name",
                 $"'{provider}' is one process's journal; {why}");
-        }
-    }
-
-    /// <summary>
-    /// Cluster mode: the journal table must refuse a second event with the same persistence
-    /// id and sequence number, so that two actors of one list (on two nodes, for the moments
-    /// of a hand-over or a split) can never both write. A table the journal has not created
-    /// yet gets the constraint when it does (auto-initialize).
-    /// </summary>
-    /// <returns>What was found, for the log.</returns>
-    /// <exception cref="StartupException">the table exists without the constraint.</exception>
-    public string CheckUniqueWrites(HoconFile file)
-    {
-        var config = file.Config.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
-        var mapping = config.GetConfig(Journal + config.GetString(Journal + "table-mapping", "default"));
-        var schema = mapping.GetString("schema-name", null);
-        var table = mapping.GetString("journal.table-name", "journal");
-        string[] columns = [mapping.GetString("journal.columns.persistence-id", "persistence_id"),
-            mapping.GetString("journal.columns.sequence-number", "sequence_number")];
-        var name = $"{schema ?? "public"}.{table}";
-        try
-        {
-            using var connection = new NpgsqlConnection(ConnectionString);
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT t.oid IS NOT NULL,
-                       EXISTS (SELECT 1 FROM pg_index i
-                               WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indimmediate
-                                 AND i.indpred IS NULL
-                                 AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C")
-                                      FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY(i.indkey)) = @columns)
-                FROM (SELECT (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                              WHERE c.relname = @table AND n.nspname = COALESCE(@schema, current_schema()))) AS t(oid)
-                """;
-            command.Parameters.AddWithValue("table", table);
-            command.Parameters.AddWithValue("schema", (object?)schema ?? DBNull.Value);
-            command.Parameters.AddWithValue("columns", columns.Order(StringComparer.Ordinal).ToArray());
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            var (exists, unique) = (reader.GetBoolean(0), reader.GetBoolean(1));
-            if (!exists)
-            {
-                return $"the journal table {name} does not exist yet; the journal creates it with UNIQUE ({string.Join(", ", columns)})";
-            }
-
-            return unique
-                ? $"the journal table {name} has UNIQUE ({string.Join(", ", columns)})"
-                : throw new StartupException(
-                    $"the journal table {name} has no unique constraint on ({string.Join(", ", columns)}), so two nodes could both write one list; add it (ALTER TABLE {name} ADD UNIQUE ({string.Join(", ", columns)})) before starting a cluster",
-                    new InvalidOperationException(name));
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-        {
-            throw new StartupException($"cannot check the journal table {name}: {e.GetBaseException().Message}", e);
         }
     }
 
@@ -250,11 +194,34 @@ public sealed class Storage : IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             command.ExecuteScalar();
+            command.CommandText = "SELECT to_regclass('journal') IS NOT NULL AND to_regclass('list_writers') IS NULL";
+            if ((bool)command.ExecuteScalar()!)
+            {
+                RefuseOldFormat(where, command, "journal");
+            }
+
             return where;
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
         {
             throw new StartupException($"cannot use the journal in {where}: {e.GetBaseException().Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Lists journaled by a version before 0.9.0 (Akka.Persistence.Sql's tables journal,
+    /// snapshot, with item segments) are not read by this one: rather than start with empty
+    /// lists beside them, the aggregator refuses to start and says what to do.
+    /// </summary>
+    private static void RefuseOldFormat(string where, System.Data.Common.DbCommand command, string table)
+    {
+        command.CommandText = $"SELECT count(DISTINCT persistence_id) FROM {table} WHERE persistence_id LIKE 'list-%'";
+        var lists = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (lists > 0)
+        {
+            throw new StartupException(
+                $"{where} holds {lists} lists journaled by an aggregator older than 0.9.0 (table '{table}'), which this version cannot read; serve them with the version that wrote them, or copy them over (docs/operations.md, upgrading from before 0.9.0)",
+                new InvalidDataException(table));
         }
     }
 
@@ -287,6 +254,12 @@ public sealed class Storage : IDisposable
 
             command.CommandText = "CREATE TABLE IF NOT EXISTS aggregator_probe (x INTEGER); DROP TABLE aggregator_probe;";
             command.ExecuteNonQuery();
+            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'journal' AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'list_writers')";
+            if ((long)command.ExecuteScalar()! > 0)
+            {
+                RefuseOldFormat(database, command, "journal");
+            }
+
             command.CommandText = "SELECT sqlite_version();";
             return (string)command.ExecuteScalar()!;
         }

@@ -3,7 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Storage;
 
 /// <summary>
 /// Recovers the persistence id <c>aggregator-journal-warm-up</c> once at start-up. It holds

@@ -1,0 +1,106 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Protocol.Messages;
+
+namespace Aggregator;
+
+/// <summary>
+/// Delete: once every write in flight is journaled, every event of the list is deleted in
+/// one step of the journal (one transaction: all of them, or none). Requests that arrive
+/// meanwhile wait in the stash, so that a batch sent before the delete is answered after it,
+/// by the list's next incarnation, which refuses it as sent to a deleted list.
+/// </summary>
+public sealed partial class ListActor
+{
+    /// <summary>Who asked for the delete in progress, and whether the list held anything (null: no delete in progress).</summary>
+    private Deletion? _deletion;
+
+    private void StartDelete(DeleteList request)
+    {
+        _deletion = new Deletion(!_state.IsEmpty || _hole is not null);
+        _deletion.Requesters.Add(Sender);
+        if (!_settings.Durable || (LastSequenceNr == 0 && _pending.Count == 0))
+        {
+            // Nothing was ever journaled: nothing to delete but the state.
+            Deleted();
+            return;
+        }
+
+        Become(Deleting);
+        DeleteWhenWritten();
+    }
+
+    private void Deleting()
+    {
+        Command<DeleteList>(_ => _deletion!.Requesters.Add(Sender));
+        Command<DeleteMessagesSuccess>(_ => Deleted());
+        Command<DeleteMessagesFailure>(failure => DeleteFailed(failure.Cause));
+        CommandAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Once no write is in flight, deletes every event written (the last one included).</summary>
+    private void DeleteWhenWritten()
+    {
+        if (_deletion is { Started: false } deletion && _pending.Count == 0)
+        {
+            deletion.Started = true;
+            DeleteMessages(LastSequenceNr);
+        }
+    }
+
+    private void Deleted()
+    {
+        var deletion = _deletion!;
+        _state.Clear();
+        _hole = null;
+        var deleted = new ListDeleted { List = _name, Existed = deletion.Existed };
+        _metrics.Followers(-_followers.Count);
+        _followers.TellAll(deleted);
+        foreach (var requester in deletion.Requesters)
+        {
+            requester.Tell(deleted);
+        }
+
+        _log.Info("Deleted list {0}{1}", _name, deletion.Existed ? string.Empty : " (it was empty)");
+        EndDelete();
+    }
+
+    private void DeleteFailed(Exception cause)
+    {
+        var why = cause.GetBaseException().Message;
+        _log.Error("Deleting list {0} failed: the journal could not delete its events ({1}); nothing was deleted, the list is as it was", _name, why);
+        var refusal = new RequestRefused
+        {
+            List = _name,
+            Reason = Refusal.Unavailable,
+            Message = $"deleting list '{_name}' failed: the journal could not delete its events ({why}); nothing was deleted: run delete again",
+        };
+        foreach (var requester in _deletion!.Requesters)
+        {
+            requester.Tell(refusal);
+        }
+
+        ReleaseFollowers();
+        EndDelete();
+    }
+
+    private void EndDelete()
+    {
+        _deletion = null;
+        Become(_hole is null ? Ready : Broken);
+        Stash.UnstashAll();
+        ArmIdleCheck();
+        StopIfDrained();
+    }
+
+    /// <summary>A delete in progress: who asked, whether the list held anything, whether the journal was asked yet.</summary>
+    private sealed class Deletion(bool existed)
+    {
+        public bool Existed { get; } = existed;
+
+        public List<IActorRef> Requesters { get; } = [];
+
+        public bool Started { get; set; }
+    }
+}

@@ -1,0 +1,178 @@
+using Akka.Actor;
+using Akka.Event;
+using Aggregator.Storage;
+using Protocol.Messages;
+
+namespace Aggregator;
+
+/// <summary>
+/// Life and death: an empty list stops when idle, a list leaves its node when its shard moves
+/// (once nothing it took is unanswered), and a journal that fails, refuses a write, or says
+/// another node writes the list now, stops it without acknowledging anything more.
+/// </summary>
+public sealed partial class ListActor
+{
+    /// <summary>The list leaves (its shard moves, or it is idle): it stops once nothing it took is unanswered.</summary>
+    private bool _stopping;
+
+    private void LifecycleCommands()
+    {
+        Command<FollowWaitTick>(_ => ExpireFollowers());
+        Command<IdleCheck>(_ => CheckIdle());
+        Command<ListsActor.StopList>(_ => StopWhenEmpty());
+    }
+
+    /// <summary>After a write or a deferred answer: a delete may go on, a leaving list may stop.</summary>
+    private void AfterWrite()
+    {
+        DeleteWhenWritten();
+        StopIfDrained();
+    }
+
+    /// <summary>An empty list is stopped after <see cref="ListSettings.EmptyListPassivation"/>: it holds nothing.</summary>
+    private void ArmIdleCheck()
+    {
+        if (_state.IsEmpty && _hole is null)
+        {
+            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.EmptyListPassivation);
+        }
+    }
+
+    private void CheckIdle()
+    {
+        if (IsIdleAndEmpty())
+        {
+            // In a cluster the shard holds new requests until the list has stopped.
+            Context.Parent.Tell(_settings.Sharded
+                ? new Akka.Cluster.Sharding.Passivate(ListsActor.StopList.Instance)
+                : ListsActor.Passivate.Instance);
+        }
+        else
+        {
+            ArmIdleCheck();
+        }
+    }
+
+    /// <summary>The parent stopped routing to this list: stop, unless something arrived meanwhile.</summary>
+    private void StopWhenEmpty()
+    {
+        if (_settings.Sharded)
+        {
+            HandOver();
+            return;
+        }
+
+        if (IsIdleAndEmpty())
+        {
+            Context.Stop(Self);
+        }
+        else
+        {
+            Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
+            ArmIdleCheck();
+        }
+    }
+
+    /// <summary>
+    /// In a cluster: the shard stops this list (idle, or its shard moves to another node) and
+    /// holds its requests meanwhile. Followers are answered now (they ask again, wherever the
+    /// list is next); the list stops once no write or answer is in flight, so every batch it
+    /// took is acknowledged before it goes.
+    /// </summary>
+    private void HandOver()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _log.Info("List {0} leaves this node ({1} items; idle, or its shard is handed over)", _name, _state.DurableLength);
+        ReleaseFollowers();
+        StopIfDrained();
+    }
+
+    private void StopIfDrained()
+    {
+        if (_stopping && _pending.Count == 0 && _deferred == 0 && _deletion is null)
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    private bool IsIdleAndEmpty() => _state.IsEmpty && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (cause is JournalFencedException)
+        {
+            _log.Warning("List {0} is written by another node now (it took the list over while this node was paused or cut off): this node's copy stops without acknowledging anything more", _name);
+        }
+        else
+        {
+            _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
+                sequenceNr, _name);
+        }
+
+        // The parent first: a resend that answers the refusal must find the list's requests held.
+        TellParentStopping();
+        RefuseInFlight(cause is JournalFencedException ? "this node no longer holds the list" : $"the journal failed: {cause.GetBaseException().Message}");
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The state already holds the rejected event, and a resend of its batch would now be
+        // acknowledged as a duplicate without being journaled. Stop instead: nothing in flight
+        // is acknowledged, and the next request starts a new actor that recovers the list from
+        // the journal, where the resent batch is applied and journaled again.
+        _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
+            sequenceNr, _name);
+        TellParentStopping();
+        RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
+        Context.Stop(Self);
+    }
+
+    /// <summary>Alone, the lists actor holds this list's requests for its next actor; in a cluster the shard starts one on the next request.</summary>
+    private void TellParentStopping()
+    {
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(ListsActor.ListStopping.Instance);
+        }
+    }
+
+    /// <summary>Every batch and delete whose write was in flight hears that it must be sent again.</summary>
+    private void RefuseInFlight(string why)
+    {
+        foreach (var write in _pending)
+        {
+            _metrics.Refused(Refusal.Unavailable);
+            write.Sender.Tell(new AppendRefused
+            {
+                List = _name,
+                Producer = write.Ack.Producer,
+                FirstOffset = write.Ack.FirstOffset,
+                Reason = Refusal.Unavailable,
+                Message = $"{why}; send the batch again",
+            });
+        }
+
+        _pending.Clear();
+        foreach (var requester in _deletion?.Requesters ?? [])
+        {
+            requester.Tell(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = $"deleting list '{_name}' failed: {why}" });
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _metrics.Followers(-_followers.Count);
+        base.PostStop();
+    }
+
+    private sealed class IdleCheck : INoSerializationVerificationNeeded
+    {
+        public static readonly IdleCheck Instance = new();
+    }
+}

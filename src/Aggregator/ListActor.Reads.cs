@@ -1,0 +1,98 @@
+using Akka.Actor;
+using Google.Protobuf;
+using Protocol.Messages;
+using ItemRange = Protocol.Messages.Range;
+
+namespace Aggregator;
+
+/// <summary>Reads: pages of durable items, followers waiting at the end of the list, and the list's figures.</summary>
+public sealed partial class ListActor
+{
+    private Func<ulong, uint, ItemRange>? _page;
+
+    private Func<ulong, uint, ItemRange> PageOf => _page ??= Page;
+
+    private void Read(GetRange request)
+    {
+        if (request.Wait && request.From == (ulong)_state.DurableLength)
+        {
+            _followers.Add(Sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
+            _metrics.Followers(1);
+            if (!Timers.IsTimerActive(nameof(FollowWaitTick)))
+            {
+                Timers.StartPeriodicTimer(nameof(FollowWaitTick), FollowWaitTick.Instance,
+                    TimeSpan.FromTicks(Math.Max(_settings.FollowWait.Ticks / 4, TimeSpan.TicksPerMillisecond * 10)));
+            }
+
+            return;
+        }
+
+        Sender.Tell(Page(request.From, request.MaxCount));
+    }
+
+    /// <summary>Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>, within a page.</summary>
+    private ItemRange Page(ulong from, uint maxCount)
+    {
+        var (packed, count) = _state.Read(from, maxCount, _settings.PageMaxBytes);
+        return new ItemRange
+        {
+            List = _name,
+            From = from,
+            Count = (uint)count,
+            Items = UnsafeByteOperations.UnsafeWrap(packed),
+            Length = (ulong)_state.DurableLength,
+        };
+    }
+
+    /// <summary>Followers whose position the durable length passed get their page.</summary>
+    private void AnswerFollowers()
+    {
+        if (_followers.Count > 0)
+        {
+            var before = _followers.Count;
+            _followers.AnswerBelow(_state.DurableLength, PageOf);
+            _metrics.Followers(_followers.Count - before);
+            StopExpiryWhenIdle();
+        }
+    }
+
+    private void ExpireFollowers()
+    {
+        var before = _followers.Count;
+        _followers.Expire(_clock.GetUtcNow().UtcDateTime, PageOf);
+        _metrics.Followers(_followers.Count - before);
+        StopExpiryWhenIdle();
+        ArmIdleCheck();
+    }
+
+    /// <summary>Every follower gets what there is now (they ask again, wherever the list is next).</summary>
+    private void ReleaseFollowers()
+    {
+        _metrics.Followers(-_followers.Count);
+        _followers.AnswerAll(PageOf);
+        StopExpiryWhenIdle();
+    }
+
+    private void StopExpiryWhenIdle()
+    {
+        if (_followers.Count == 0)
+        {
+            Timers.Cancel(nameof(FollowWaitTick));
+        }
+    }
+
+    private void ReplyStats() => Sender.Tell(new ListStats
+    {
+        List = _name,
+        Length = (ulong)_state.DurableLength,
+        Producers = (uint)_state.ProducerCount,
+        Followers = (uint)_followers.Count,
+        Node = _settings.Node,
+        Version = Hosting.ProductInfo.Version,
+    });
+
+    private sealed class FollowWaitTick : INoSerializationVerificationNeeded
+    {
+        public static readonly FollowWaitTick Instance = new();
+    }
+}

@@ -1,0 +1,114 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Protocol.Messages;
+
+namespace Aggregator;
+
+/// <summary>Recovery: every event of the list, in order; and the behaviour of a list whose journal has a hole.</summary>
+public sealed partial class ListActor
+{
+    /// <summary>Why the list cannot be recovered (an event that does not continue its producer); null while it is sound.</summary>
+    private string? _hole;
+
+    private System.Diagnostics.Stopwatch? _recovery;
+
+    private void Recovering()
+    {
+        _recovery = System.Diagnostics.Stopwatch.StartNew();
+        Recover<ItemsAppended>(Replay);
+        Recover<ListStarted>(started => _state.Apply(started));
+        Recover<RecoveryCompleted>(_ => Recovered());
+    }
+
+    private void Replay(ItemsAppended appended)
+    {
+        if (_hole is not null)
+        {
+            return; // nothing after a hole can be trusted
+        }
+
+        if (_state.Apply(appended) is { } next)
+        {
+            _hole = $"list '{_name}' cannot be recovered: event {LastSequenceNr} of persistence id '{PersistenceId}' starts producer '{appended.Producer}' at offset {appended.FirstOffset}, but its events before end at offset {next}; the list refuses every request until it is deleted";
+        }
+    }
+
+    private void Recovered()
+    {
+        var elapsed = _recovery!.Elapsed;
+        _state.MarkDurable(_state.Length);
+        _metrics.Recovered(elapsed);
+        if (_hole is not null)
+        {
+            _log.Error("{0}", _hole);
+            Become(Broken);
+        }
+        else if (!_state.IsEmpty)
+        {
+            _log.Info("Recovered list {0}: {1} items ({2} bytes), {3} producers, {4} events in {5} ms",
+                _name, _state.Length, _state.Items.PackedBytes, _state.ProducerCount, LastSequenceNr, (long)elapsed.TotalMilliseconds);
+        }
+
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(ListsActor.ListRecovered.Instance);
+        }
+
+        ArmIdleCheck();
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Loading list {0} from the journal failed", _name);
+        if (!_settings.Sharded)
+        {
+            Context.Parent.Tell(new ListsActor.ListRecoveryFailed(reason.GetBaseException().Message));
+        }
+    }
+
+    /// <summary>The journal holds an event that does not continue its producer: refuse everything but a delete.</summary>
+    private void Broken()
+    {
+        Command<DeleteList>(StartDelete);
+        Command<AppendBatch>(m => Sender.Tell(CountedRefusal(new AppendRefused
+        {
+            List = _name,
+            Producer = m.Producer,
+            FirstOffset = m.FirstOffset,
+            Reason = Refusal.ListBroken,
+            Message = _hole,
+        })));
+        Command<GetResumePosition>(_ => RefuseBroken());
+        Command<GetLength>(_ => RefuseBroken());
+        Command<GetRange>(_ => RefuseBroken());
+        Command<GetListStats>(_ => ReplyStats());
+        Command<ListsActor.StopList>(_ =>
+        {
+            if (_settings.Sharded)
+            {
+                HandOver();
+            }
+            else
+            {
+                Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
+            }
+        });
+    }
+
+    private void RefuseBroken() =>
+        Sender.Tell(CountedRefusal(new RequestRefused { List = _name, Reason = Refusal.ListBroken, Message = _hole }));
+
+    /// <summary>Counts a refusal of the broken list in the metrics and returns it.</summary>
+    private AppendRefused CountedRefusal(AppendRefused refusal)
+    {
+        _metrics.Refused(refusal.Reason);
+        return refusal;
+    }
+
+    private RequestRefused CountedRefusal(RequestRefused refusal)
+    {
+        _metrics.Refused(refusal.Reason);
+        return refusal;
+    }
+}

@@ -1,0 +1,263 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Aggregator.Storage;
+
+/// <summary>One event as the journal's table holds it.</summary>
+/// <param name="Items">the packed items of an ItemsAppended event, kept apart from its other fields so that recovery reads them into one array; null for other events.</param>
+public sealed record JournalRow(long SequenceNr, int SerializerId, string Manifest, byte[] Payload, byte[]? Items);
+
+/// <summary>The events of one persistence id to write at one epoch, in sequence order.</summary>
+public sealed record JournalWrite(string PersistenceId, long Epoch, IReadOnlyList<JournalRow> Rows);
+
+/// <summary>
+/// The lists' journal in SQL, for SQLite and PostgreSQL alike: table <c>list_events</c> (one row
+/// per event, primary key persistence id and sequence number) and table <c>list_writers</c> (per
+/// persistence id, the writer's epoch and the highest sequence number ever written, which
+/// survives deletes). Every write and delete is fenced: it changes the database only if its
+/// epoch is still the persistence id's, checked in the same transaction, and a recovery
+/// anywhere takes a new epoch first (<see cref="ClaimAsync"/>). A writer that lost its list to
+/// another, whatever it believes and however long it was paused, can therefore never commit
+/// again. Writes, claims and deletes go through one connection, one at a time (the caller
+/// sees to it); reads take connections of their own.
+/// </summary>
+public sealed class JournalStore : IAsyncDisposable
+{
+    private readonly bool _postgres;
+    private readonly string _connectionString;
+    private readonly NpgsqlDataSource? _source;
+    private DbConnection? _writer;
+
+    private JournalStore(bool postgres, string connectionString)
+    {
+        _postgres = postgres;
+        _connectionString = connectionString;
+        _source = postgres ? NpgsqlDataSource.Create(connectionString) : null;
+    }
+
+    /// <param name="provider">SQLite (SQLite.MS, sqlite, …) or PostgreSQL (PostgreSQL.15, postgresql, …).</param>
+    public static JournalStore Create(string provider, string connectionString) =>
+        provider.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) ? new(true, connectionString)
+        : provider.StartsWith("sqlite", StringComparison.OrdinalIgnoreCase) ? new(false, connectionString)
+        : throw new ArgumentException($"the lists' journal runs on SQLite or PostgreSQL, not '{provider}'", nameof(provider));
+
+    /// <summary>Opens the writing connection and creates the tables that do not exist yet.</summary>
+    public Task InitializeAsync(CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    {
+        var blob = _postgres ? "BYTEA" : "BLOB";
+        await ExecuteAsync(writer, null, $"""
+            CREATE TABLE IF NOT EXISTS list_events (
+              persistence_id TEXT NOT NULL, sequence_nr BIGINT NOT NULL, serializer_id INTEGER NOT NULL,
+              manifest TEXT NOT NULL, payload {blob} NOT NULL, items {blob},
+              PRIMARY KEY (persistence_id, sequence_nr));
+            CREATE TABLE IF NOT EXISTS list_writers (
+              persistence_id TEXT NOT NULL PRIMARY KEY, epoch BIGINT NOT NULL, highest BIGINT NOT NULL);
+            """, cancellation);
+        return true;
+    }, cancellation);
+
+    /// <summary>
+    /// Takes the persistence id for a new writer: its epoch goes up by one, which fences every
+    /// earlier writer. Returns the new epoch and the highest sequence number written.
+    /// </summary>
+    public Task<(long Epoch, long Highest)> ClaimAsync(string persistenceId, CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    {
+        await using var command = Command(writer, null, """
+            INSERT INTO list_writers (persistence_id, epoch, highest) VALUES (@pid, 1, 0)
+            ON CONFLICT (persistence_id) DO UPDATE SET epoch = list_writers.epoch + 1
+            RETURNING epoch, highest
+            """, ("pid", persistenceId));
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        await reader.ReadAsync(cancellation);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }, cancellation);
+
+    /// <summary>
+    /// Writes every event of <paramref name="writes"/> in one transaction, except those of a
+    /// persistence id whose epoch has moved on: returns those ids (their events are not written).
+    /// </summary>
+    /// <exception cref="DbException">the transaction failed: nothing was written.</exception>
+    public Task<IReadOnlySet<string>> WriteAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellation) => WithWriterAsync(retry: false, async writer =>
+    {
+        var fenced = new HashSet<string>(StringComparer.Ordinal);
+        await using var transaction = await writer.BeginTransactionAsync(cancellation);
+        await using var advance = Command(writer, transaction,
+            "UPDATE list_writers SET highest = @highest WHERE persistence_id = @pid AND epoch = @epoch AND highest < @highest",
+            ("highest", 0L), ("pid", ""), ("epoch", 0L));
+        await using var insert = Command(writer, transaction, """
+            INSERT INTO list_events (persistence_id, sequence_nr, serializer_id, manifest, payload, items)
+            VALUES (@pid, @seq, @serializer, @manifest, @payload, @items)
+            """, ("pid", ""), ("seq", 0L), ("serializer", 0), ("manifest", ""), ("payload", Array.Empty<byte>()), ("items", DBNull.Value));
+        foreach (var write in writes)
+        {
+            if (write.Rows.Count == 0)
+            {
+                continue;
+            }
+
+            Set(advance, write.Rows[^1].SequenceNr, write.PersistenceId, write.Epoch);
+            if (await advance.ExecuteNonQueryAsync(cancellation) != 1)
+            {
+                fenced.Add(write.PersistenceId);
+                continue;
+            }
+
+            foreach (var row in write.Rows)
+            {
+                Set(insert, write.PersistenceId, row.SequenceNr, row.SerializerId, row.Manifest, row.Payload, (object?)row.Items ?? DBNull.Value);
+                await insert.ExecuteNonQueryAsync(cancellation);
+            }
+        }
+
+        await transaction.CommitAsync(cancellation);
+        return (IReadOnlySet<string>)fenced;
+    }, cancellation);
+
+    /// <summary>Deletes the events up to <paramref name="toSequenceNr"/>; false (nothing deleted) if the epoch has moved on.</summary>
+    public Task<bool> DeleteToAsync(string persistenceId, long epoch, long toSequenceNr, CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    {
+        await using var transaction = await writer.BeginTransactionAsync(cancellation);
+        await using var check = Command(writer, transaction,
+            "UPDATE list_writers SET highest = highest WHERE persistence_id = @pid AND epoch = @epoch", ("pid", persistenceId), ("epoch", epoch));
+        if (await check.ExecuteNonQueryAsync(cancellation) != 1)
+        {
+            return false;
+        }
+
+        await using var delete = Command(writer, transaction,
+            "DELETE FROM list_events WHERE persistence_id = @pid AND sequence_nr <= @to", ("pid", persistenceId), ("to", toSequenceNr));
+        await delete.ExecuteNonQueryAsync(cancellation);
+        await transaction.CommitAsync(cancellation);
+        return true;
+    }, cancellation);
+
+    /// <summary>Reads the events from <paramref name="from"/> to <paramref name="to"/> (at most <paramref name="max"/>), in order, on a connection of its own.</summary>
+    public async Task ReplayAsync(string persistenceId, long from, long to, long max, Action<JournalRow> onRow, CancellationToken cancellation)
+    {
+        try
+        {
+            await ReadAsync(persistenceId, from, to, max, onRow, cancellation);
+        }
+        catch (DbException)
+        {
+            // Idle pooled connections of a server that restarted are all dead: drop them.
+            _source?.Clear();
+            throw;
+        }
+    }
+
+    private async Task ReadAsync(string persistenceId, long from, long to, long max, Action<JournalRow> onRow, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Command(connection, null, """
+            SELECT sequence_nr, serializer_id, manifest, payload, items FROM list_events
+            WHERE persistence_id = @pid AND sequence_nr >= @from AND sequence_nr <= @to
+            ORDER BY sequence_nr LIMIT @max
+            """, ("pid", persistenceId), ("from", from), ("to", to), ("max", max));
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            var sequenceNr = reader.GetInt64(0);
+            var serializer = reader.GetInt32(1);
+            var manifest = reader.GetString(2);
+            var payload = reader.GetFieldValue<byte[]>(3);
+            var items = await reader.IsDBNullAsync(4, cancellation) ? null : reader.GetFieldValue<byte[]>(4);
+            onRow(new JournalRow(sequenceNr, serializer, manifest, payload, items));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+        }
+
+        if (_source is not null)
+        {
+            await _source.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writing connection, opened if it is not. A failure
+    /// closes it (the database may have restarted), so that the next step opens a new one; with
+    /// <paramref name="retry"/>, for steps that may run twice (a claim only takes one more
+    /// epoch, a delete deletes nothing more), this step once more at once, when the connection
+    /// was an old one that turned out dead.
+    /// </summary>
+    private async Task<T> WithWriterAsync<T>(bool retry, Func<DbConnection, Task<T>> work, CancellationToken cancellation)
+    {
+        var reused = _writer is not null;
+        _writer ??= await OpenAsync(cancellation);
+        try
+        {
+            return await work(_writer);
+        }
+        catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
+        {
+            var broken = _writer;
+            _writer = null;
+            await broken.DisposeAsync();
+            _source?.Clear();
+            if (!retry || !reused || cancellation.IsCancellationRequested)
+            {
+                throw;
+            }
+        }
+
+        return await WithWriterAsync(retry: false, work, cancellation);
+    }
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellation)
+    {
+        if (_source is not null)
+        {
+            return await _source.OpenConnectionAsync(cancellation);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellation);
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", cancellation);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellation)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellation);
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.DbType = value switch
+            {
+                long => DbType.Int64,
+                int => DbType.Int32,
+                string => DbType.String,
+                _ => DbType.Binary,
+            };
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    private static void Set(DbCommand command, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i];
+        }
+    }
+}
