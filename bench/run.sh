@@ -477,11 +477,11 @@ cluster_rows() {
   fi
   { cat "$(dirname "$agg")/aggregator.hocon"
     echo "akka.persistence.journal.sql { provider-name = \"PostgreSQL.15\", connection-string = \"$pg\" }"
-    echo "akka.persistence.snapshot-store.sql { provider-name = \"PostgreSQL.15\", connection-string = \"$pg\" }"
   } > "$work/cluster.hocon"
   local spread=() run; run=$(date +%s%N | tail -c 7)
-  cluster_ports=(); local i
-  for i in 0 1 2; do cluster_ports+=($((30000 + (RANDOM % 20000)))); done
+  # Each node: the workers' port, and the port of its traffic with the other nodes (the seeds).
+  cluster_ports=(); node_ports=(); local i
+  for i in 0 1 2; do cluster_ports+=($((30000 + (RANDOM % 20000)))); node_ports+=($((cluster_ports[i] + 1))); done
 
   for nodes in 1 3; do
     start_cluster "$nodes"
@@ -525,7 +525,7 @@ cluster_rows() {
 start_cluster() {
   local n=$1 i seeds=()
   cluster_size=$n; node_pids=(); node_starts=(0 0 0)
-  for i in $(seq 0 $((n - 1))); do seeds+=(--seed "127.0.0.1:${cluster_ports[$i]}"); done
+  for i in $(seq 0 $((n - 1))); do seeds+=(--seed "127.0.0.1:${node_ports[$i]}"); done
   cluster_seeds=("${seeds[@]}")
   cluster_contacts=$(for i in $(seq 0 $((n - 1))); do printf '127.0.0.1:%s,' "${cluster_ports[$i]}"; done | sed 's/,$//')
   for i in $(seq 0 $((n - 1))); do start_node "$i"; done
@@ -534,7 +534,7 @@ start_cluster() {
 start_node() {
   local i=$1
   node_starts[$i]=$((node_starts[$i] + 1))
-  dotnet "$agg" serve --port "${cluster_ports[$i]}" --cluster "${cluster_seeds[@]}" --config "$work/cluster.hocon" \
+  dotnet "$agg" serve --port "${cluster_ports[$i]}" --cluster "${cluster_seeds[@]}" --cluster-port "${node_ports[$i]}" --config "$work/cluster.hocon" \
     > "$work/node$i-${node_starts[$i]}.out" 2> "$work/node$i-${node_starts[$i]}.err" &
   node_pids[$i]=$!; pids+=($!)
 }

@@ -33,7 +33,8 @@ public sealed record ServeSettings(
     string? PublicHostname = null,
     Endpoint? Metrics = null,
     bool Quiet = false,
-    ClusterSettings? Cluster = null);
+    ClusterSettings? Cluster = null,
+    ActorSystem? Front = null);
 
 /// <summary>
 /// The aggregator's whole wiring, on Akka.Hosting and the .NET generic host: the actor
@@ -96,7 +97,7 @@ public static class AggregatorService
             // would read healthy while nothing is written.
             health.AddCheck("journal", new JournalHealthCheck(serve.Storage), tags: [ReadyTag]);
         }
-        services.AddAkka(ActorNames.AggregatorSystem, (akka, provider) =>
+        services.AddAkka(serve.Cluster is null ? ActorNames.AggregatorSystem : ActorNames.ClusterSystem, (akka, provider) =>
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
             var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
@@ -113,10 +114,15 @@ public static class AggregatorService
                     tags: [ReadyTag]);
             if (serve.Cluster is { } cluster)
             {
-                // Lists are entities of one shard region, with the persistence ids they have alone;
-                // /user/lists forwards to the region, so workers find every node the same way.
-                akka.WithClustering(new ClusterOptions { SeedNodes = cluster.SeedAddresses(serve.Security is not null) })
+                // Lists are entities of one shard region, with the persistence ids they have alone.
+                // This system is the node's own (cluster port, node certificates, system messages
+                // between nodes); workers reach only serve.Front, whose /user/lists hands their
+                // requests to this system's /user/lists (FrontGateway, then ListsGateway).
+                var front = serve.Front ?? throw new ArgumentException("a cluster node needs its worker-facing system", nameof(serve));
+                akka.WithClustering(new ClusterOptions { SeedNodes = cluster.SeedAddresses() })
                     .AddHocon("akka.remote.untrusted-mode = off", HoconAddMode.Prepend)
+                    .AddHocon($"akka.cluster.roles = [{HoconFile.Quote(ClusterLog.FrontRole + ((ExtendedActorSystem)front).Provider.DefaultAddress)}]",
+                        HoconAddMode.Prepend)
                     .WithShardRegion<ListsRegion>(ListsGateway.RegionName, name => ListActor.Props(name, serve.Lists, metrics),
                         ListsGateway.Extractor(cluster.Shards), new ShardOptions
                         {
@@ -130,11 +136,23 @@ public static class AggregatorService
                     {
                         system.ActorOf(ClusterLog.Props(), "cluster-log");
 
+                        // The worker-facing system goes when this one does, after the hand-over.
+                        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "stop-worker-facing-system",
+                            async () =>
+                            {
+                                await front.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+                                return Akka.Done.Instance;
+                            });
+
                         // Workers find a node by its /user/lists: only once the node is an Up
                         // member, so that one still joining is not found, and they try the next.
                         var region = registry.Get<ListsRegion>();
                         Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() =>
-                            registry.Register<ListsActor>(system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists)));
+                        {
+                            var gateway = system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists);
+                            registry.Register<ListsActor>(gateway);
+                            front.ActorOf(Routing.FrontGateway.Props(system, gateway, metrics), ActorNames.Lists);
+                        });
                     });
             }
             else
@@ -166,11 +184,21 @@ public static class AggregatorService
         });
     }
 
-    /// <summary>The command line's transport options over the file's (only those given).</summary>
+    /// <summary>
+    /// The command line's transport options over the file's (only those given): the workers'
+    /// alone; a cluster node's own system's on the nodes' port, address and certificates.
+    /// </summary>
     private static RemoteOptions Remoting(ServeSettings serve)
     {
-        var options = new RemoteOptions { HostName = serve.Hostname, Port = serve.Port, PublicHostName = serve.PublicHostname };
-        if (serve.Security is { } security)
+        var options = serve.Cluster is { } cluster
+            ? new RemoteOptions
+            {
+                HostName = cluster.Hostname ?? serve.Hostname,
+                Port = cluster.Port,
+                PublicHostName = cluster.Hostname is null ? serve.PublicHostname : null,
+            }
+            : new RemoteOptions { HostName = serve.Hostname, Port = serve.Port, PublicHostName = serve.PublicHostname };
+        if ((serve.Cluster is null ? serve.Security : serve.Cluster.Security) is { } security)
         {
             options.EnableSsl = true;
             options.Ssl = new SslOptions
@@ -194,14 +222,15 @@ public static class AggregatorService
     /// </summary>
     private static void Announce(ActorSystem system, IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout)
     {
-        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+        var address = ((ExtendedActorSystem)(serve.Front ?? system)).Provider.DefaultAddress;
         var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
         system.Log.Info("Aggregator {0} listening on {1}{2}; lists {3}", ProductInfo.Version, address,
             serve.Security is null ? "" : " with mutual TLS", serve.Storage.Description);
         if (serve.Cluster is { } cluster)
         {
-            system.Log.Info("Cluster mode: joining through the seed nodes {0}; lists sharded over {1} shards; each list's writes fenced in the journal",
-                string.Join(", ", cluster.Seeds), cluster.Shards);
+            system.Log.Info("Cluster mode: this node talks to the others at {0}{1}; joining through the seed nodes {2}; lists sharded over {3} shards; each list's writes fenced in the journal",
+                ((ExtendedActorSystem)system).Provider.DefaultAddress, cluster.Security is null ? "" : " with mutual TLS", string.Join(", ", cluster.Seeds),
+                cluster.Shards);
         }
 
         var loopback = bindHost == "localhost" || (System.Net.IPAddress.TryParse(bindHost, out var ip) && System.Net.IPAddress.IsLoopback(ip));

@@ -11,6 +11,12 @@ namespace Aggregator;
 /// </summary>
 public sealed class ClusterLog : ReceiveActor
 {
+    /// <summary>
+    /// The role a node carries with its worker-facing address, so that every node can name
+    /// the others as workers and operators know them, not by their cluster port.
+    /// </summary>
+    public const string FrontRole = "front=";
+
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly SortedSet<Member> _up = new(Member.AgeOrdering);
@@ -22,14 +28,14 @@ public sealed class ClusterLog : ReceiveActor
         Receive<ClusterEvent.MemberUp>(m =>
         {
             _up.Add(m.Member);
-            Changed("Cluster: node {0} is up ({1} members up)", m.Member.Address);
+            Changed("Cluster: node {0} is up ({1} members up)", m.Member);
         });
-        Receive<ClusterEvent.MemberJoined>(m => _log.Info("Cluster: node {0} joins", m.Member.Address));
-        Receive<ClusterEvent.UnreachableMember>(m => _log.Warning("Cluster: node {0} is unreachable", m.Member.Address));
-        Receive<ClusterEvent.ReachableMember>(m => _log.Info("Cluster: node {0} is reachable again", m.Member.Address));
-        Receive<ClusterEvent.MemberLeft>(m => _log.Info("Cluster: node {0} leaves", m.Member.Address));
-        Receive<ClusterEvent.MemberExited>(m => _log.Info("Cluster: node {0} has handed over and exits", m.Member.Address));
-        Receive<ClusterEvent.MemberDowned>(m => _log.Warning("Cluster: node {0} is downed", m.Member.Address));
+        Receive<ClusterEvent.MemberJoined>(m => _log.Info("Cluster: node {0} joins", Name(m.Member)));
+        Receive<ClusterEvent.UnreachableMember>(m => _log.Warning("Cluster: node {0} is unreachable", Name(m.Member)));
+        Receive<ClusterEvent.ReachableMember>(m => _log.Info("Cluster: node {0} is reachable again", Name(m.Member)));
+        Receive<ClusterEvent.MemberLeft>(m => _log.Info("Cluster: node {0} leaves", Name(m.Member)));
+        Receive<ClusterEvent.MemberExited>(m => _log.Info("Cluster: node {0} has handed over and exits", Name(m.Member)));
+        Receive<ClusterEvent.MemberDowned>(m => _log.Warning("Cluster: node {0} is downed", Name(m.Member)));
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
             var leaving = _cluster.IsTerminated || _cluster.SelfMember.Status is MemberStatus.Exiting or MemberStatus.Removed;
@@ -43,7 +49,7 @@ public sealed class ClusterLog : ReceiveActor
             m.PreviousStatus == MemberStatus.Down
                 ? "Cluster: node {0} is removed after being downed; its lists start on the other nodes ({1} members up)"
                 : "Cluster: node {0} is removed ({1} members up)",
-            m.Member.Address);
+            m.Member);
         });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
     }
@@ -55,14 +61,20 @@ public sealed class ClusterLog : ReceiveActor
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
 
-    private void Changed(string format, Address address)
+    private void Changed(string format, Member member)
     {
-        _log.Info(format, address, _up.Count);
-        var oldest = _up.Min?.Address;
-        if (oldest is not null && !oldest.Equals(_oldest))
+        _log.Info(format, Name(member), _up.Count);
+        var oldest = _up.Min;
+        if (oldest is not null && !oldest.Address.Equals(_oldest))
         {
-            _oldest = oldest;
-            _log.Info("Cluster: the oldest node, which holds the shard coordinator, is {0}", oldest);
+            _oldest = oldest.Address;
+            _log.Info("Cluster: the oldest node, which holds the shard coordinator, is {0}", Name(oldest));
         }
     }
+
+    /// <summary>A node as workers know it: its worker-facing address (its cluster address after it, in brackets).</summary>
+    public static string Name(Member member) =>
+        member.Roles.FirstOrDefault(r => r.StartsWith(FrontRole, StringComparison.Ordinal)) is { } role
+            ? $"{role[FrontRole.Length..]} [{member.Address}]"
+            : member.Address.ToString();
 }

@@ -4,35 +4,62 @@ using Protocol;
 namespace Aggregator;
 
 /// <summary>
-/// Cluster mode (<c>serve --cluster</c>, or <c>actors.cluster</c>): the nodes to join and
-/// how the lists are sharded. Null settings mean one aggregator alone.
+/// Cluster mode (<c>serve --cluster</c>, or <c>actors.cluster</c>): the nodes to join, how the
+/// lists are sharded, and the node's own port, address and certificates for its traffic with
+/// the other nodes, apart from the workers'. Null settings mean one aggregator alone.
 /// </summary>
-public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, TimeSpan PassivateIdleAfter)
+public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, TimeSpan PassivateIdleAfter, int Port, string? Hostname,
+    TransportSecurity? Security)
 {
     private const string Prefix = "actors.cluster.";
 
-    /// <summary>The seed nodes' Akka addresses, in the transport's protocol (akka.tcp, or akka.ssl.tcp with TLS).</summary>
-    public string[] SeedAddresses(bool tls) =>
-        Seeds.Select(seed => ActorNames.AggregatorAddress(seed.Host, seed.Port, tls ? "akka.ssl.tcp" : "akka.tcp")).ToArray();
+    /// <summary>The seed nodes' cluster addresses, in the transport's protocol (akka.tcp, or akka.ssl.tcp with TLS between nodes).</summary>
+    public string[] SeedAddresses() =>
+        Seeds.Select(seed => ActorNames.ClusterAddress(seed.Host, seed.Port, Security is null ? "akka.tcp" : "akka.ssl.tcp")).ToArray();
 
     /// <summary>Null unless cluster mode is on (the command line's --cluster, else the file's enabled).</summary>
-    /// <exception cref="ConfigurationException">a key is malformed, or no seed node is given.</exception>
-    /// <exception cref="UsageException">--seed without cluster mode.</exception>
-    public static ClusterSettings? From(HoconFile file, CommandLine line)
+    /// <param name="workers">the TLS of the workers' connections, if on: the nodes' must then be on too, with a CA of their own.</param>
+    /// <exception cref="ConfigurationException">a key is malformed, no seed node is given, or the nodes' TLS does not fit the workers'.</exception>
+    /// <exception cref="UsageException">--seed or a --cluster- or --node- option without cluster mode; one port for workers and nodes.</exception>
+    public static ClusterSettings? From(HoconFile file, CommandLine line, TransportSecurity? workers)
     {
         if (!line.Cluster && !file.GetBoolean(Prefix + "enabled"))
         {
-            return line.Seeds is null ? null : throw new UsageException("--seed goes with --cluster (or actors.cluster.enabled = on)");
+            return line.Seeds is not null || line.ClusterPort is not null || line.ClusterHostname is not null || line.NodeTls?.Certificate is not null
+                ? throw new UsageException("--seed, --cluster-port, --cluster-hostname and --node-cert go with --cluster (or actors.cluster.enabled = on)")
+                : null;
         }
 
         var seeds = line.Seeds ?? ConfiguredSeeds(file);
         if (seeds.Count == 0)
         {
             throw new ConfigurationException(file.Path, null, Prefix + "seed-nodes",
-                "cluster mode needs the nodes to join: --seed HOST:PORT once per node (list several), or actors.cluster.seed-nodes");
+                "cluster mode needs the nodes to join: --seed HOST:PORT once per node, at its cluster port (list several), or actors.cluster.seed-nodes");
         }
 
-        return new ClusterSettings(seeds, file.GetInt(Prefix + "shards", 1, 100_000), file.GetTimeSpan(Prefix + "passivate-idle-after"));
+        var port = line.ClusterPort ?? file.GetInt(Prefix + "port", 0, 65535);
+        var workersPort = line.Port ?? file.GetInt("akka.remote.dot-netty.tcp.port", 0, 65535);
+        if (port != 0 && port == workersPort)
+        {
+            throw new UsageException($"the workers' port and the nodes' port are both {port}: give the nodes' traffic a port of its own (--cluster-port)");
+        }
+
+        var hostname = line.ClusterHostname ?? (file.GetString(Prefix + "hostname") is { Length: > 0 } configured ? configured : null);
+        var nodes = TransportSecurity.From(file, line.NodeTls, role: TlsRole.Nodes);
+        if (workers is not null && nodes is null)
+        {
+            throw new ConfigurationException(file.Path, null, Prefix + "tls",
+                "workers connect with TLS, so the nodes must too: --node-cert, --node-key and --node-ca, certificates from a CA of the nodes' own (docs/operations.md)");
+        }
+
+        if (workers is not null && nodes is not null && nodes.SharesAuthorityWith(workers))
+        {
+            throw new ConfigurationException(file.Path, null, Prefix + "tls.ca",
+                "the nodes' certificate authority (--node-ca) is also one the workers' certificates are checked against (--tls-ca): a worker's certificate would pass for a node's. Issue the nodes' certificates from a CA of their own (docs/operations.md)");
+        }
+
+        return new ClusterSettings(seeds, file.GetInt(Prefix + "shards", 1, 100_000), file.GetTimeSpan(Prefix + "passivate-idle-after"),
+            port, hostname, nodes);
     }
 
     private static IReadOnlyList<Endpoint> ConfiguredSeeds(HoconFile file)

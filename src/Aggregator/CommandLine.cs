@@ -19,7 +19,10 @@ public sealed record CommandLine(
     int? MetricsPort = null,
     string? MetricsHostname = null,
     bool Cluster = false,
-    IReadOnlyList<Endpoint>? Seeds = null)
+    IReadOnlyList<Endpoint>? Seeds = null,
+    int? ClusterPort = null,
+    string? ClusterHostname = null,
+    TlsFiles? NodeTls = null)
 {
     private const string PortNumber = "a port number (0 to 65535)";
 
@@ -49,9 +52,24 @@ public sealed record CommandLine(
         Description = "run as a node of a cluster of aggregators sharing a PostgreSQL journal (default: actors.cluster.enabled, off)",
     };
 
+    private static readonly Option<int?> ClusterPortOption = CommonOptions.Number("--cluster-port", "P",
+        "cluster mode: the TCP port of this node's traffic with the other nodes, never the workers' (default: actors.cluster.port, 25530; 0 picks a free port)",
+        0, 65535, PortNumber);
+
+    private static readonly Option<string?> ClusterHostnameOption = CommonOptions.Text("--cluster-hostname", "H",
+        "cluster mode: the address the node-to-node port binds, and other nodes reach (default: actors.cluster.hostname, else --hostname)");
+
+    private static readonly Option<string?> NodeCertificateOption = CommonOptions.Text("--node-cert", "FILE",
+        "cluster mode: mutual TLS between nodes: this node's certificate, from the nodes' own CA (PEM with --node-key, or PKCS#12 with its password in $ACTORS_NODE_TLS_PASSWORD)");
+
+    private static readonly Option<string?> NodeKeyOption = CommonOptions.Text("--node-key", "FILE", "the PEM private key of --node-cert");
+
+    private static readonly Option<string?> NodeAuthorityOption = CommonOptions.Text("--node-ca", "FILE",
+        "the certificate authority (PEM) of the nodes: never the one of the workers' certificates");
+
     private static readonly Option<IReadOnlyList<Endpoint>> SeedOption = new("--seed")
     {
-        Description = "a node to join, once per node; list several (default: actors.cluster.seed-nodes)",
+        Description = "a node to join, at its --cluster-port, once per node; list several (default: actors.cluster.seed-nodes)",
         HelpName = "HOST:PORT",
         Arity = ArgumentArity.OneOrMore,
         CustomParser = result => result.Tokens.SelectMany(t => Endpoint.Parse(t.Value, "--seed", result.AddError) is { } e ? [e] : Array.Empty<Endpoint>()).ToList(),
@@ -75,9 +93,16 @@ public sealed record CommandLine(
             throw new UsageException("--data and --in-memory exclude each other", command);
         }
 
+        if ((result.GetResult(NodeKeyOption) is not null || result.GetResult(NodeAuthorityOption) is not null) && result.GetResult(NodeCertificateOption) is null)
+        {
+            throw new UsageException("--node-key and --node-ca go with --node-cert", command);
+        }
+
         return new CommandLine(command.Name, result.GetValue(Common.Config), result.GetValue(HostnameOption), result.GetValue(PortOption),
             result.GetValue(PublicHostnameOption), result.GetValue(DataOption), result.GetValue(InMemoryOption), Common.Tls(result),
-            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption), result.GetValue(ClusterOption), result.GetValue(SeedOption));
+            result.GetValue(MetricsPortOption), result.GetValue(MetricsHostnameOption), result.GetValue(ClusterOption), result.GetValue(SeedOption),
+            result.GetValue(ClusterPortOption), result.GetValue(ClusterHostnameOption),
+            new TlsFiles(result.GetValue(NodeCertificateOption), result.GetValue(NodeKeyOption), result.GetValue(NodeAuthorityOption)));
     }
 
     private static CommonOptions Define()
@@ -89,7 +114,11 @@ public sealed record CommandLine(
         common.Root.Subcommands.Add(new Command("serve", """
             host the lists and accept workers; prints "ready <address>" on stdout when it accepts work.
             Stop it with Ctrl+C or SIGTERM.
-            """) { HostnameOption, PortOption, PublicHostnameOption, DataOption, InMemoryOption, MetricsPortOption, MetricsHostnameOption, ClusterOption, SeedOption });
+            """)
+        {
+            HostnameOption, PortOption, PublicHostnameOption, DataOption, InMemoryOption, MetricsPortOption, MetricsHostnameOption, ClusterOption, SeedOption,
+            ClusterPortOption, ClusterHostnameOption, NodeCertificateOption, NodeKeyOption, NodeAuthorityOption,
+        });
         common.Root.Subcommands.Add(new Command("demo", "the reference scenario: two worker processes append five items each; prints the final list as JSON"));
         return common;
     }

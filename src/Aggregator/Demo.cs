@@ -34,7 +34,7 @@ public static class Demo
         var serve = new ServeSettings(file, ListSettings.From(file, durable: false), storage, Security: null,
             Hostname: "127.0.0.1", Port: 0, Quiet: true);
         using var host = AggregatorService.Build(serve, stdout);
-        var system = Program.StartSystem(host, "127.0.0.1:0");
+        var system = Program.StartSystem(host, "127.0.0.1:0", "--port");
         await host.StartAsync();
         try
         {

@@ -39,30 +39,55 @@ public static class Program
         Endpoint? metrics = metricsPort == 0
             ? null
             : new Endpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
-        var cluster = ClusterSettings.From(file, line);
+        var cluster = ClusterSettings.From(file, line, security);
         if (cluster is not null)
         {
             JournalStorage.RequireShared(file, line.InMemory, line.DataDirectory);
         }
 
         using var storage = line.InMemory ? JournalStorage.InMemory() : JournalStorage.Open(file, line.DataDirectory);
-        var serve = new ServeSettings(file, ListSettings.From(file, storage.Durable) with { Sharded = cluster is not null }, storage, security,
-            line.Hostname, line.Port, line.PublicHostname, metrics, Cluster: cluster);
-        using var host = AggregatorService.Build(serve, stdout);
-        var system = StartSystem(host,
-            $"{line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname")}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}");
+        var hostname = line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname");
+
+        // In a cluster, workers reach the node's worker-facing system only; its lists live in the cluster system.
+        var front = cluster is null ? null : FrontDoor.Start(file, security, line.Hostname, line.Port, line.PublicHostname);
         try
         {
-            await host.StartAsync();
+            var lists = ListSettings.From(file, storage.Durable) with
+            {
+                Sharded = cluster is not null,
+                Node = front is null ? string.Empty : ((ExtendedActorSystem)front).Provider.DefaultAddress.ToString(),
+            };
+            var serve = new ServeSettings(file, lists, storage, security, line.Hostname, line.Port, line.PublicHostname, metrics,
+                Cluster: cluster, Front: front);
+            using var host = AggregatorService.Build(serve, stdout);
+            var system = cluster is null
+                ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
+                : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
+            try
+            {
+                await host.StartAsync();
+            }
+            catch (IOException e) when (metrics is not null)
+            {
+                await system.Terminate();
+                throw new StartupException($"cannot serve metrics on http://{metrics}: {e.Message}", e);
+            }
+
+            await host.WaitForShutdownAsync();
+            return Outcome(system);
         }
-        catch (IOException e) when (metrics is not null)
+        finally
         {
-            await system.Terminate();
-            throw new StartupException($"cannot serve metrics on http://{metrics}: {e.Message}", e);
+            if (front is not null)
+            {
+                await front.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
         }
+    }
 
-        await host.WaitForShutdownAsync();
-
+    /// <summary>How serve ends once the host has stopped: 0 after SIGINT/SIGTERM, else the reason the actor system stopped.</summary>
+    private static int Outcome(ActorSystem system)
+    {
         // SIGINT/SIGTERM stop the host, which runs CoordinatedShutdown for the CLR's exit;
         // anything else that stopped the actor system (Akka.Remote stops it when a TLS
         // handshake it started fails) is a failure.
@@ -81,7 +106,7 @@ public static class Program
     /// machine is one line naming <paramref name="endpoint"/>, not the host's stack trace.
     /// </summary>
     /// <exception cref="StartupException">the actor system did not start.</exception>
-    internal static ActorSystem StartSystem(IHost host, string endpoint)
+    internal static ActorSystem StartSystem(IHost host, string endpoint, string option)
     {
         try
         {
@@ -89,22 +114,28 @@ public static class Program
         }
         catch (Exception e)
         {
-            var cause = e;
-            while (cause is not (null or SocketException))
-            {
-                cause = cause.InnerException;
-            }
-
-            throw new StartupException((cause as SocketException)?.SocketErrorCode switch
-            {
-                null => $"the actor system did not start: {e.GetBaseException().Message}",
-                SocketError.AddressAlreadyInUse =>
-                    $"cannot listen on {endpoint}: the port is already in use (choose another with --port, or --port 0)",
-                SocketError.AddressNotAvailable => $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
-                SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
-                _ => $"cannot listen on {endpoint}: {cause!.Message}",
-            }, e);
+            throw CannotListen(e, endpoint, option);
         }
+    }
+
+    /// <summary>Why an actor system could not start listening on <paramref name="endpoint"/> (set by <paramref name="option"/>), in one line.</summary>
+    internal static StartupException CannotListen(Exception e, string endpoint, string option = "--port")
+    {
+        var cause = e;
+        while (cause is not (null or SocketException))
+        {
+            cause = cause.InnerException;
+        }
+
+        return new StartupException((cause as SocketException)?.SocketErrorCode switch
+        {
+            null => $"the actor system did not start: {e.GetBaseException().Message}",
+            SocketError.AddressAlreadyInUse =>
+                $"cannot listen on {endpoint}: the port is already in use (choose another with {option}, or {option} 0)",
+            SocketError.AddressNotAvailable => $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
+            SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
+            _ => $"cannot listen on {endpoint}: {cause!.Message}",
+        }, e);
     }
 }
 

@@ -27,6 +27,10 @@ public sealed class HoconFile
     public Config Config { get; }
 
     /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
+    /// <summary><paramref name="text"/> as a quoted HOCON string, for settings applied in code in front of a file.</summary>
+    public static string Quote(string text) =>
+        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
     public static HoconFile Shipped(string shippedName) =>
         new($"(shipped {shippedName})", ConfigurationFactory.FromResource<HoconFile>(shippedName), []);
 

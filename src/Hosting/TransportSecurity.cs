@@ -35,27 +35,30 @@ public sealed class TransportSecurity
     public X509Certificate2 Certificate { get; }
 
     /// <summary>
-    /// The settings of <paramref name="file"/> (<c>actors.tls</c>), with the files named on the
-    /// command line in front of them; null when TLS is off.
+    /// The settings of <paramref name="file"/> (<c>actors.tls</c>, or the section of
+    /// <paramref name="role"/>), with the files named on the command line in front of them;
+    /// null when TLS is off.
     /// </summary>
     /// <exception cref="ConfigurationException">a file is missing or unreadable, a key or password does not fit.</exception>
-    public static TransportSecurity? From(HoconFile file, TlsFiles? commandLine = null, Func<string, string?>? environment = null)
+    public static TransportSecurity? From(HoconFile file, TlsFiles? commandLine = null, Func<string, string?>? environment = null, TlsRole? role = null)
     {
-        if (commandLine?.Certificate is null && !file.GetBoolean(Section + "enabled"))
+        role ??= TlsRole.Workers;
+        var section = role.Section;
+        if (commandLine?.Certificate is null && !file.GetBoolean(section + "enabled"))
         {
             return null;
         }
 
         environment ??= Environment.GetEnvironmentVariable;
-        var certificate = Setting.Of(file, commandLine?.Certificate, "certificate", "--tls-cert")
-            ?? throw new ConfigurationException(file.Path, null, Section + "certificate", "TLS is on but no certificate is given (--tls-cert FILE)");
-        var key = Setting.Of(file, commandLine?.Key, "key", "--tls-key");
-        var authority = Setting.Of(file, commandLine?.Authority, "ca", "--tls-ca")
-            ?? throw new ConfigurationException(file.Path, null, Section + "ca", "TLS is on but no trusted certificate authority is given (--tls-ca FILE)");
-        var passwordVariable = file.Config.GetString(Section + "password-env") is { Length: > 0 } name ? name : "ACTORS_TLS_PASSWORD";
+        var certificate = Setting.Of(file, commandLine?.Certificate, section, "certificate", role.CertificateOption)
+            ?? throw new ConfigurationException(file.Path, null, section + "certificate", $"TLS is on but no certificate is given ({role.CertificateOption} FILE)");
+        var key = Setting.Of(file, commandLine?.Key, section, "key", role.KeyOption);
+        var authority = Setting.Of(file, commandLine?.Authority, section, "ca", role.AuthorityOption)
+            ?? throw new ConfigurationException(file.Path, null, section + "ca", $"TLS is on but no trusted certificate authority is given ({role.AuthorityOption} FILE)");
+        var passwordVariable = file.Config.GetString(section + "password-env") is { Length: > 0 } name ? name : role.PasswordVariable;
         var password = environment(passwordVariable);
 
-        var loaded = LoadCertificate(certificate, key, password, passwordVariable);
+        var loaded = LoadCertificate(certificate, key, password, passwordVariable, role.KeyOption);
         var now = DateTime.Now;
         if (loaded.NotAfter < now || loaded.NotBefore > now)
         {
@@ -88,6 +91,10 @@ public sealed class TransportSecurity
     }
 
     /// <summary>Akka.Remote's TLS setup: this certificate, mutual authentication, and <see cref="Validate"/>.</summary>
+    /// <summary>True when a certificate authority trusted here is trusted by <paramref name="other"/> too.</summary>
+    public bool SharesAuthorityWith(TransportSecurity other) =>
+        _authorities.Any(mine => other._authorities.Any(theirs => theirs.Thumbprint == mine.Thumbprint));
+
     public DotNettySslSetup SslSetup() =>
         new(Certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false, Validate);
 
@@ -152,7 +159,7 @@ public sealed class TransportSecurity
         log.Warning("Refused a TLS connection with {0}: {1}", peer, reason);
     }
 
-    private static X509Certificate2 LoadCertificate(Setting certificate, Setting? key, string? password, string variable)
+    private static X509Certificate2 LoadCertificate(Setting certificate, Setting? key, string? password, string variable, string keyOption)
     {
         X509Certificate2? loaded = null;
         Read(certificate, () =>
@@ -182,13 +189,13 @@ public sealed class TransportSecurity
                 loaded = X509CertificateLoader.LoadPkcs12FromFile(certificate.Path, password);
             }
         }, key is null
-            ? $"is not a PKCS#12 file its password (from ${variable}) opens; for a PEM certificate give its key with --tls-key"
+            ? $"is not a PKCS#12 file its password (from ${variable}) opens; for a PEM certificate give its key with {keyOption}"
             : $"and {key.Path} are not a PEM certificate and its private key (an encrypted key is opened with ${variable})");
 
         using var pem = loaded!;
         if (!pem.HasPrivateKey)
         {
-            throw certificate.Problem($"{certificate.Path} holds no private key for its certificate (give the key with --tls-key)");
+            throw certificate.Problem($"{certificate.Path} holds no private key for its certificate (give the key with {keyOption})");
         }
 
         // SslStream on some platforms cannot use a key that exists only in memory: keep it in a PKCS#12 form.
@@ -221,11 +228,11 @@ public sealed class TransportSecurity
     private sealed record Setting(string Path, string Where, string Name)
     {
         /// <summary>The command line's value, else the file's; null when neither names a file (an empty path names none).</summary>
-        public static Setting? Of(HoconFile file, string? commandLine, string key, string option) =>
+        public static Setting? Of(HoconFile file, string? commandLine, string section, string key, string option) =>
             commandLine is { Length: > 0 }
                 ? new Setting(System.IO.Path.GetFullPath(commandLine), "command line", option)
-                : file.Config.GetString(Section + key) is { Length: > 0 } value
-                    ? new Setting(value, file.Path, Section + key)
+                : file.Config.GetString(section + key) is { Length: > 0 } value
+                    ? new Setting(value, file.Path, section + key)
                     : null;
 
         public ConfigurationException Problem(string problem) => new(Where, null, Name, problem);
@@ -234,3 +241,16 @@ public sealed class TransportSecurity
 
 /// <summary>The TLS files given on the command line (--tls-cert, --tls-key, --tls-ca); null where not given.</summary>
 public sealed record TlsFiles(string? Certificate, string? Key, string? Authority);
+
+/// <summary>
+/// Whose certificates a TLS setting is about, and where it is configured: the connections
+/// workers make (<c>actors.tls</c>, <c>--tls-*</c>), or, in a cluster, the connections between
+/// nodes (<c>actors.cluster.tls</c>, <c>--node-*</c>), which must trust a certificate authority
+/// of their own so that a worker's certificate is never taken for a node's.
+/// </summary>
+public sealed record TlsRole(string Section, string CertificateOption, string KeyOption, string AuthorityOption, string PasswordVariable)
+{
+    public static readonly TlsRole Workers = new("actors.tls.", "--tls-cert", "--tls-key", "--tls-ca", "ACTORS_TLS_PASSWORD");
+
+    public static readonly TlsRole Nodes = new("actors.cluster.tls.", "--node-cert", "--node-key", "--node-ca", "ACTORS_NODE_TLS_PASSWORD");
+}

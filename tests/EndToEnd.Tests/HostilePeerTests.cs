@@ -27,18 +27,70 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// The same against a node of a cluster (a cluster of one, on PostgreSQL): the cluster's
-    /// transport and serializers hold as well. (A foreign actor system is another matter: cluster
-    /// nodes must trust each other's system messages, so only mutual TLS keeps one out; that is
-    /// tested in <see cref="ClusterTests"/>.)
+    /// The same against a node of a cluster (a cluster of one, on PostgreSQL), at the port
+    /// workers use: the node's worker-facing system holds as well.
     /// </summary>
     [PostgresFact]
     public async Task Garbage_broken_frames_and_bad_envelopes_should_not_cost_a_worker_an_item_on_a_cluster_node()
     {
-        var port = Executables.FreePort();
-        var config = PostgresFactAttribute.WriteConfig(_files.Directory, PostgresFactAttribute.ConnectionString!);
-        await using var node = await ServedAggregator.StartWithAsync(["--cluster", "--seed", $"127.0.0.1:{port}", "--config", config], port);
+        await using var node = await StartClusterNodeAsync();
         await SurviveGarbageAsync(node, $"fuzz{Guid.NewGuid():N}"[..12]);
+    }
+
+    /// <summary>
+    /// A foreign actor system at a cluster node's workers' port: the node's worker-facing
+    /// system takes no system message and no selection but of /user/lists, so it can neither
+    /// down nor remove the node, nor stop its lists or its system's actors.
+    /// </summary>
+    [PostgresFact]
+    public async Task A_foreign_actor_system_should_neither_down_remove_nor_stop_a_cluster_node()
+    {
+        var clusterPort = Executables.FreePort();
+        await using var node = await StartClusterNodeAsync(clusterPort);
+        var list = $"kept{Guid.NewGuid():N}"[..12];
+        await node.WorkerAsync("append", "--list", list, "--id", "k", "kept-1", "kept-2");
+        var intruder = ActorSystem.Create("intruder", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+            akka.loglevel = WARNING
+            akka.coordinated-shutdown.exit-clr = off
+            """));
+        try
+        {
+            var victim = Address.Parse($"akka.tcp://{ActorNames.ClusterSystem}@127.0.0.1:{clusterPort}");
+            foreach (var name in new[] { "Akka.Cluster.ClusterUserAction+Down", "Akka.Cluster.ClusterUserAction+Leave" })
+            {
+                var type = typeof(Akka.Cluster.Cluster).Assembly.GetType(name, throwOnError: true)!;
+                var action = Activator.CreateInstance(type, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public
+                    | System.Reflection.BindingFlags.NonPublic, null, [victim], null)!;
+                intruder.ActorSelection(node.Address + "/system/cluster/core/daemon").Tell(action);
+                intruder.ActorSelection(node.Address + "/user/lists").Tell(action);
+            }
+
+            intruder.ActorSelection(node.Address + "/user/lists").Tell(PoisonPill.Instance);
+            intruder.ActorSelection(node.Address + "/user/lists").Tell(Kill.Instance);
+            intruder.ActorSelection(node.Address + "/system").Tell(PoisonPill.Instance);
+            var again = await intruder.ActorSelection(node.Address + "/user/lists").Ask<ActorIdentity>(new Identify(2), TimeSpan.FromSeconds(20));
+            Assert.NotNull(again.Subject);
+        }
+        finally
+        {
+            await intruder.Terminate();
+        }
+
+        await node.WorkerAsync("append", "--list", list, "--id", "k2", "kept-3");
+        Assert.Equal(["kept-1", "kept-2", "kept-3"], (await node.WorkerAsync("get", "--list", list)).Lines);
+        Assert.DoesNotContain("is downed", node.Process.Stderr);
+        Assert.DoesNotContain("is removed", node.Process.Stderr);
+        Assert.False(node.Process.HasExited);
+    }
+
+    /// <summary>A cluster of one node on PostgreSQL: its workers' port free, its nodes' port <paramref name="clusterPort"/> (or free).</summary>
+    private async Task<ServedAggregator> StartClusterNodeAsync(int? clusterPort = null)
+    {
+        var nodes = (clusterPort ?? Executables.FreePort()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var config = PostgresFactAttribute.WriteConfig(_files.Directory, PostgresFactAttribute.ConnectionString!);
+        return await ServedAggregator.StartWithAsync(["--cluster", "--seed", $"127.0.0.1:{nodes}", "--cluster-port", nodes, "--config", config]);
     }
 
     private async Task SurviveGarbageAsync(ServedAggregator aggregator, string list = "fuzz")

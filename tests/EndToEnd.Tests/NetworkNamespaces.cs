@@ -4,11 +4,14 @@ using System.Globalization;
 namespace EndToEnd.Tests;
 
 /// <summary>
-/// A private network made with iproute2 for a partition test: a bridge in this (the root)
-/// namespace with the address <see cref="HostAddress"/>, and one network namespace per node,
-/// joined to the bridge by a veth pair and holding the address <see cref="Address"/>.
-/// <see cref="Cut"/> takes a node's link down (it then reaches nothing: not the other nodes,
-/// not the workers, not the journal); <see cref="Heal"/> brings it back. Needs root; every
+/// A private network made with iproute2 for a partition test: one network namespace per node,
+/// joined to two bridges in this (the root) namespace by a veth pair each. The service bridge
+/// (address <see cref="HostAddress"/>) carries the workers and the journal, each node at
+/// <see cref="Address"/>; the cluster bridge carries the nodes' own traffic, each node at
+/// <see cref="ClusterAddress"/>. <see cref="Cut"/> takes both of a node's links down (it then
+/// reaches nothing: not the other nodes, not the workers, not the journal),
+/// <see cref="CutFromNodes"/> only its cluster link (it still reaches the journal and the
+/// workers, and they it); <see cref="Heal"/> brings them back. Needs root; every
 /// failed command throws with what <c>ip</c> said. Disposing deletes the namespaces (and with
 /// them the veth pairs) and the bridge; names carry this process's id, and namespaces left
 /// behind by a test process that is gone are deleted at the next creation.
@@ -20,6 +23,7 @@ internal sealed partial class NetworkNamespaces : IDisposable
     private readonly int _subnet;
     private readonly List<string> _namespaces = [];
     private bool _bridgeMade;
+    private bool _clusterBridgeMade;
 
     private NetworkNamespaces(int size)
     {
@@ -39,8 +43,11 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>The bridge's address in this namespace: workers and the journal's relay listen here.</summary>
     public string HostAddress => $"10.213.{_subnet}.1";
 
-    /// <summary>Node <paramref name="node"/>'s address, in its own namespace.</summary>
+    /// <summary>Node <paramref name="node"/>'s address on the service network, in its own namespace.</summary>
     public string Address(int node) => $"10.213.{_subnet}.{11 + node}";
+
+    /// <summary>Node <paramref name="node"/>'s address on the cluster network, in its own namespace.</summary>
+    public string ClusterAddress(int node) => $"10.214.{_subnet}.{11 + node}";
 
     /// <summary>The name of node <paramref name="node"/>'s namespace.</summary>
     public string Namespace(int node) => $"{Prefix}{_id}n{node}";
@@ -52,21 +59,32 @@ internal sealed partial class NetworkNamespaces : IDisposable
         try
         {
             DeleteLeftovers();
-            var bridge = network.Bridge;
+            var (bridge, clusterBridge) = (network.Bridge, network.ClusterBridge);
             Ip("link", "add", bridge, "type", "bridge");
             network._bridgeMade = true;
             Ip("addr", "add", $"{network.HostAddress}/24", "dev", bridge);
             Ip("link", "set", bridge, "up");
+            Ip("link", "add", clusterBridge, "type", "bridge");
+            network._clusterBridgeMade = true;
+            Ip("link", "set", clusterBridge, "up");
             for (var node = 0; node < size; node++)
             {
                 var name = network.Namespace(node);
                 Ip("netns", "add", name);
                 network._namespaces.Add(name);
-                Ip("link", "add", network.HostSide(node), "type", "veth", "peer", "name", network.NodeSide(node));
-                Ip("link", "set", network.HostSide(node), "master", bridge, "up");
-                Ip("link", "set", network.NodeSide(node), "netns", name);
-                Ip("-n", name, "addr", "add", $"{network.Address(node)}/24", "dev", network.NodeSide(node));
-                Ip("-n", name, "link", "set", network.NodeSide(node), "up");
+                foreach (var (hostSide, nodeSide, address, into) in new[]
+                {
+                    (network.HostSide(node), network.NodeSide(node), network.Address(node), bridge),
+                    (network.ClusterHostSide(node), network.ClusterNodeSide(node), network.ClusterAddress(node), clusterBridge),
+                })
+                {
+                    Ip("link", "add", hostSide, "type", "veth", "peer", "name", nodeSide);
+                    Ip("link", "set", hostSide, "master", into, "up");
+                    Ip("link", "set", nodeSide, "netns", name);
+                    Ip("-n", name, "addr", "add", $"{address}/24", "dev", nodeSide);
+                    Ip("-n", name, "link", "set", nodeSide, "up");
+                }
+
                 Ip("-n", name, "link", "set", "lo", "up");
             }
 
@@ -82,8 +100,15 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>The command line that runs <paramref name="program"/> inside node <paramref name="node"/>'s namespace.</summary>
     public string[] Inside(int node, string program) => ["ip", "netns", "exec", Namespace(node), program];
 
-    /// <summary>Takes node <paramref name="node"/>'s link down: nothing gets in or out any more.</summary>
-    public void Cut(int node) => Ip("link", "set", HostSide(node), "down");
+    /// <summary>Takes both of node <paramref name="node"/>'s links down: nothing gets in or out any more.</summary>
+    public void Cut(int node)
+    {
+        Ip("link", "set", HostSide(node), "down");
+        Ip("link", "set", ClusterHostSide(node), "down");
+    }
+
+    /// <summary>Takes node <paramref name="node"/>'s cluster link down: it no longer reaches the other nodes, but still the journal and the workers.</summary>
+    public void CutFromNodes(int node) => Ip("link", "set", ClusterHostSide(node), "down");
 
     /// <summary>
     /// Brings node <paramref name="node"/>'s link up again, forgets the neighbours that failed
@@ -94,8 +119,10 @@ internal sealed partial class NetworkNamespaces : IDisposable
     public void Heal(int node, string host, int port)
     {
         Ip("link", "set", HostSide(node), "up");
+        Ip("link", "set", ClusterHostSide(node), "up");
         Ip("-n", Namespace(node), "neigh", "flush", "all");
         Ip("neigh", "flush", "dev", Bridge);
+        Ip("neigh", "flush", "dev", ClusterBridge);
         var clock = Stopwatch.StartNew();
         while (Run("ip", "netns", "exec", Namespace(node), "timeout", "1", "bash", "-c", $"exec 3<>/dev/tcp/{host}/{port}").Code != 0)
         {
@@ -119,13 +146,24 @@ internal sealed partial class NetworkNamespaces : IDisposable
         {
             TryIp("link", "del", Bridge);
         }
+
+        if (_clusterBridgeMade)
+        {
+            TryIp("link", "del", ClusterBridge);
+        }
     }
 
     private string Bridge => $"{Prefix}{_id}br";
 
+    private string ClusterBridge => $"{Prefix}{_id}cbr";
+
     private string HostSide(int node) => $"{Prefix}{_id}h{node}";
 
     private string NodeSide(int node) => $"{Prefix}{_id}v{node}";
+
+    private string ClusterHostSide(int node) => $"{Prefix}{_id}c{node}";
+
+    private string ClusterNodeSide(int node) => $"{Prefix}{_id}w{node}";
 
     /// <summary>Namespaces and bridges of earlier test processes that are gone (killed by a hang time-out).</summary>
     private static void DeleteLeftovers()

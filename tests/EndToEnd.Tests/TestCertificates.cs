@@ -8,12 +8,16 @@ internal sealed record PemPair(string Certificate, string Key)
 {
     /// <summary>The TLS options of a process holding this pair and trusting <paramref name="authority"/>.</summary>
     public string[] Options(string authority) => ["--tls-cert", Certificate, "--tls-key", Key, "--tls-ca", authority];
+
+    /// <summary>A cluster node's TLS options for its traffic with the other nodes: this pair, trusting <paramref name="authority"/>.</summary>
+    public string[] NodeOptions(string authority) => ["--node-cert", Certificate, "--node-key", Key, "--node-ca", authority];
 }
 
 /// <summary>
 /// The certificates of the TLS tests, made once per test class in a temporary directory:
-/// a CA with an aggregator and a worker certificate, a self-signed certificate, and a
-/// second CA with a certificate of its own (what openssl makes in docs/operations.md).
+/// a CA with an aggregator and a worker certificate, a self-signed certificate, a second CA
+/// with a certificate of its own, and the nodes' own CA with a node certificate (what
+/// openssl makes in docs/operations.md).
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
@@ -27,7 +31,10 @@ public sealed class TestCertificates : IDisposable
         Directory = System.IO.Directory.CreateTempSubdirectory("e2e-tls").FullName;
         using var ca = Authority("Actors Test CA");
         using var otherCa = Authority("Other CA");
+        using var nodeCa = Authority("Actors Test Node CA");
         CaFile = WriteCertificate("ca.crt", ca);
+        NodeCaFile = WriteCertificate("node-ca.crt", nodeCa);
+        Node = Leaf("node", nodeCa);
         OtherCaFile = WriteCertificate("other-ca.crt", otherCa);
         Aggregator = Leaf("aggregator", ca);
         Worker = Leaf("worker", ca);
@@ -52,6 +59,12 @@ public sealed class TestCertificates : IDisposable
     internal string CaFile { get; }
 
     internal string OtherCaFile { get; }
+
+    /// <summary>The cluster nodes' own CA: it issues no worker's certificate.</summary>
+    internal string NodeCaFile { get; }
+
+    /// <summary>A cluster node's certificate, from <see cref="NodeCaFile"/>.</summary>
+    internal PemPair Node { get; }
 
     internal PemPair Aggregator { get; }
 

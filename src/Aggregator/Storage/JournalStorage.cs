@@ -39,9 +39,7 @@ public sealed class JournalStorage : IDisposable
     /// block (<c>akka.persistence.journal.sql</c>, which holds everything else).
     /// </summary>
     public Akka.Configuration.Config PluginConfig() => Akka.Configuration.ConfigurationFactory.ParseString(
-        $"akka.persistence.journal.sql {{ connection-string = {Quote(ConnectionString!)}, provider-name = {Quote(Provider!)} }}");
-
-    private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        $"akka.persistence.journal.sql {{ connection-string = {HoconFile.Quote(ConnectionString!)}, provider-name = {HoconFile.Quote(Provider!)} }}");
 
     /// <summary>
     /// Asks the database for one row, as a health probe: null when it answers, else why not.
