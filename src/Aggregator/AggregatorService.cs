@@ -27,7 +27,7 @@ public sealed record ServeSettings(
     HoconFile File,
     ListSettings Lists,
     JournalStorage Storage,
-    TransportSecurity? Security,
+    AggregatorTls? Security,
     string? Hostname = null,
     int? Port = null,
     string? PublicHostname = null,

@@ -9,7 +9,7 @@ namespace Aggregator;
 /// the other nodes, apart from the workers'. Null settings mean one aggregator alone.
 /// </summary>
 public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, TimeSpan PassivateIdleAfter, int Port, string? Hostname,
-    TransportSecurity? Security)
+    AggregatorTls? Security)
 {
     private const string Prefix = "actors.cluster.";
 
@@ -21,7 +21,7 @@ public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, 
     /// <param name="workers">the TLS of the workers' connections, if on: the nodes' must then be on too, with a CA of their own.</param>
     /// <exception cref="ConfigurationException">a key is malformed, no seed node is given, or the nodes' TLS does not fit the workers'.</exception>
     /// <exception cref="UsageException">--seed or a --cluster- or --node- option without cluster mode; one port for workers and nodes.</exception>
-    public static ClusterSettings? From(HoconFile file, CommandLine line, TransportSecurity? workers)
+    public static ClusterSettings? From(HoconFile file, CommandLine line, AggregatorTls? workers)
     {
         if (!line.Cluster && !file.GetBoolean(Prefix + "enabled"))
         {

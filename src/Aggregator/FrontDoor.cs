@@ -16,7 +16,7 @@ public static class FrontDoor
 {
     /// <summary>Starts the system, listening on the workers' address (the command line's options over the file's).</summary>
     /// <exception cref="StartupException">it cannot listen there.</exception>
-    public static ActorSystem Start(HoconFile file, TransportSecurity? security, string? hostname, int? port, string? publicHostname)
+    public static ActorSystem Start(HoconFile file, AggregatorTls? security, string? hostname, int? port, string? publicHostname)
     {
         var overrides = new List<string>();
         if (hostname is not null)

@@ -34,6 +34,7 @@ public sealed class ListsActor : ReceiveActor
         Receive<GetLength>(m => Route(m.List, m, create: _settings.Durable));
         Receive<GetRange>(m => Route(m.List, m, create: m.Wait || _settings.Durable));
         Receive<DeleteList>(m => Route(m.List, m, create: _settings.Durable));
+        Receive<GetListStats>(m => Route(m.List, m, create: _settings.Durable));
         Receive<GetStats>(Stats);
         Receive<ListRecovered>(_ => Recovered());
         Receive<ListRecoveryFailed>(m => WithEntry(Sender, entry => entry.Failure = m.Reason));
@@ -130,6 +131,7 @@ public sealed class ListsActor : ReceiveActor
         GetLength m => new Length { List = m.List },
         GetRange m => new ItemRange { List = m.List, From = m.From },
         DeleteList m => new ListDeleted { List = m.List },
+        GetListStats m => new ListStats { List = m.List, Version = ProductInfo.Version },
         _ => throw new ArgumentException($"no empty answer to {request.GetType().Name}", nameof(request)),
     };
 
@@ -231,6 +233,7 @@ public sealed class ListsActor : ReceiveActor
         GetLength m => m.List,
         GetRange m => m.List,
         DeleteList m => m.List,
+        GetListStats m => m.List,
         _ => string.Empty,
     };
 

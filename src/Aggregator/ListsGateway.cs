@@ -34,6 +34,7 @@ public sealed class ListsGateway : ReceiveActor
         Receive<GetLength>(m => Forward(m.List, m));
         Receive<GetRange>(m => Forward(m.List, m));
         Receive<DeleteList>(m => Forward(m.List, m));
+        Receive<GetListStats>(m => Forward(m.List, m));
         Receive<Leaving>(_ => Leave());
         Receive<GetStats>(m => Context.ActorOf(RegionStates.Props(m.After, Sender, TimeSpan.FromSeconds(5))));
         Receive<StatsPage>(page => Context.ActorOf(StatsCollector.Props(page.Names.Select(name => (_region, name)).ToList(),

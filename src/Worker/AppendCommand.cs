@@ -1,70 +1,34 @@
 using System.Diagnostics;
 using System.Globalization;
-using Akka.Actor;
-using Google.Protobuf;
-using Protocol;
-using Protocol.Messages;
 
 namespace Worker;
 
 /// <summary>
-/// <c>worker append</c>: reads the input, offers it batch by batch to the
-/// <see cref="ProducerActor"/>, shows progress on a terminal and prints a summary once
-/// every item is acknowledged.
+/// <c>worker append</c>: reads the input and adds it item by item to a <see cref="ListProducer"/>
+/// of the client library, shows progress on a terminal, and prints a summary once every item
+/// is acknowledged.
 /// </summary>
 public static class AppendCommand
 {
-    public static async Task<int> RunAsync(CommandLine line, WorkerSettings settings, ActorSystem system, TextWriter stdout,
+    public static async Task<int> RunAsync(CommandLine line, AggregatorList list, AggregatorClientOptions options, TextWriter stdout,
         CancellationToken interrupt = default)
     {
         var producerId = line.ProducerId ?? NewProducerId();
-        using var input = OpenInput(line, settings);
+        using var input = OpenInput(line, options.MaxItemBytes);
         CheckWholeInput(input);
-        var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
-        var askTimeout = settings.LocalAskTimeout(connectTimeout);
-        var locator = new AggregatorLocator(system, line.Aggregators, settings.MinBackoff, settings.MaxBackoff);
-        var producer = system.ActorOf(ProducerActor.Props(line.List, producerId, settings, locator, connectTimeout), "producer");
+        await using var producer = list.CreateProducer(producerId);
         var clock = Stopwatch.StartNew();
         using var progress = Console.IsErrorRedirected || line.Json ? null : new ProgressDisplay(producer);
         try
         {
-            var reply = await producer.Ask<object>(new ProducerActor.Start(), askTimeout, interrupt);
-            if (reply is not ProducerActor.Started started)
-            {
-                return Failed(reply, line, producerId, progress);
-            }
-
+            await producer.StartAsync(interrupt);
             var firstSend = DateTimeOffset.UtcNow;
-            ulong skipped = 0;
             InputException? badInput = null;
-            var offset = started.ResumeOffset;
             try
             {
-                skipped = input.Skip(started.ResumeOffset);
-                if (skipped < started.ResumeOffset)
+                while (input.TryRead(out var item))
                 {
-                    progress?.Dispose();
-                    await Console.Error.WriteLineAsync(
-                        $"Worker: warning: the aggregator already holds {started.ResumeOffset} items from producer '{producerId}', more than this input's {skipped}: nothing to send (was the input changed?)");
-                }
-
-                while (input.ReadBatch(settings.BatchMaxItems, settings.BatchMaxBytes) is { } next)
-                {
-                    var (packed, length, count) = next;
-                    var batch = new AppendBatch
-                    {
-                        List = line.List,
-                        Producer = producerId,
-                        FirstOffset = offset,
-                        Count = (uint)count,
-                        Items = UnsafeByteOperations.UnsafeWrap(packed.AsMemory(0, length)),
-                    };
-                    offset += (ulong)count;
-                    reply = await producer.Ask<object>(new ProducerActor.Offer(batch), askTimeout, interrupt);
-                    if (reply is not ProducerActor.OfferAccepted)
-                    {
-                        return Failed(reply, line, producerId, progress);
-                    }
+                    await producer.AddAsync(item, interrupt);
                 }
             }
             catch (InputException e)
@@ -72,25 +36,26 @@ public static class AppendCommand
                 badInput = e;
             }
 
-            reply = await producer.Ask<object>(new ProducerActor.Finish(), askTimeout, interrupt);
+            var result = await producer.FlushAsync(interrupt);
             progress?.Dispose();
-            if (reply is not ProducerActor.Finished finished)
+            var items = (ulong)input.ItemsRead;
+            if (items < result.AlreadyStored)
             {
-                return Failed(reply, line, producerId, progress);
+                await Console.Error.WriteLineAsync(
+                    $"Worker: warning: the aggregator already holds {result.AlreadyStored} items from producer '{producerId}', more than this input's {items}: nothing to send (was the input changed?)");
             }
 
             if (badInput is not null)
             {
                 await Console.Error.WriteLineAsync(
-                    $"Worker: bad input: {badInput.Message}; the {finished.NextOffset} items before it are acknowledged (fix the input and re-run with --id {producerId} to resume)");
+                    $"Worker: bad input: {badInput.Message}; the {result.Acknowledged} items before it are acknowledged (fix the input and re-run with --id {producerId} to resume)");
                 return ExitCodes.Usage;
             }
 
             var seconds = clock.Elapsed.TotalSeconds;
-            var items = (ulong)input.ItemsRead;
-            var summary = new AppendSummary(line.List, producerId, items, finished.Applied + finished.ConfirmedByPosition,
-                finished.Duplicates, skipped, Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0),
-                UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow), Math.Round(finished.LongestWait.TotalSeconds, 3));
+            var summary = new AppendSummary(list.Name, producerId, items, result.Appended, result.Duplicates, Math.Min(items, result.AlreadyStored),
+                Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0), UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow),
+                Math.Round(result.LongestAckWait.TotalSeconds, 3));
             await stdout.WriteLineAsync(line.Json ? OutputJson.Serialize(summary) : Text(summary));
             return ExitCodes.Success;
         }
@@ -99,27 +64,28 @@ public static class AppendCommand
             progress?.Dispose();
             var acknowledged = await AcknowledgedAsync(producer);
             await Console.Error.WriteLineAsync(
-                $"Worker: interrupted: {acknowledged} items of producer '{producerId}' are acknowledged in list '{line.List}'; re-run with --id {producerId} and the same input to resume");
+                $"Worker: interrupted: {acknowledged} items of producer '{producerId}' are acknowledged in list '{list.Name}'; re-run with --id {producerId} and the same input to resume");
             return ExitCodes.Interrupted;
         }
-        catch (AskTimeoutException)
+        catch (AggregatorException e)
         {
             progress?.Dispose();
-            await Console.Error.WriteLineAsync(
-                $"Worker: append to list '{line.List}' as producer '{producerId}' failed: the producer answered nothing within {askTimeout.TotalSeconds:0} s");
-            return ExitCodes.Failure;
+            var (exit, message) = Failures.Of(e)!.Value;
+            await Console.Error.WriteLineAsync($"Worker: append to list '{list.Name}' as producer '{producerId}' failed: {message}");
+            return exit;
         }
     }
 
     /// <summary>The acknowledged offset, best effort (for the message of an interrupted run).</summary>
-    private static async Task<string> AcknowledgedAsync(IActorRef producer)
+    private static async Task<string> AcknowledgedAsync(ListProducer producer)
     {
         try
         {
-            var progress = await producer.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(1));
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            var progress = await producer.ProgressAsync(bound.Token);
             return progress.Acknowledged.ToString(CultureInfo.InvariantCulture);
         }
-        catch (AskTimeoutException)
+        catch (Exception e) when (e is OperationCanceledException or Akka.Actor.AskTimeoutException)
         {
             return "an unknown number of";
         }
@@ -144,23 +110,12 @@ public static class AppendCommand
         }
     }
 
-    private static InputReader OpenInput(CommandLine line, WorkerSettings settings) => line.File switch
+    private static InputReader OpenInput(CommandLine line, int maxItemBytes) => line.File switch
     {
-        null => InputReader.FromArguments(line.Items, settings.MaxItemBytes),
-        "-" => InputReader.FromStream(Console.OpenStandardInput(), settings.MaxItemBytes),
-        var path => InputReader.FromFile(path, settings.MaxItemBytes),
+        null => InputReader.FromArguments(line.Items, maxItemBytes),
+        "-" => InputReader.FromStream(Console.OpenStandardInput(), maxItemBytes),
+        var path => InputReader.FromFile(path, maxItemBytes),
     };
-
-    /// <summary>Clears the progress line, then says why the run failed; returns its exit code.</summary>
-    private static int Failed(object reply, CommandLine line, string producerId, IDisposable? progress)
-    {
-        progress?.Dispose();
-        var (code, message) = reply is ProducerActor.AppendFailed failed
-            ? (failed.ExitCode, failed.Message)
-            : (ExitCodes.Failure, $"unexpected reply {reply.GetType().Name}");
-        Console.Error.WriteLine($"Worker: append to list '{line.List}' as producer '{producerId}' failed: {message}");
-        return code;
-    }
 
     /// <summary>
     /// The end of a run, for people. Every item read is counted once: new (appended by this
@@ -196,7 +151,7 @@ public static class AppendCommand
         private readonly Task _loop;
         private bool _disposed;
 
-        public ProgressDisplay(IActorRef producer) => _loop = RunAsync(producer, _stop.Token);
+        public ProgressDisplay(ListProducer producer) => _loop = RunAsync(producer, _stop.Token);
 
         public void Dispose()
         {
@@ -212,7 +167,7 @@ public static class AppendCommand
             _stop.Dispose();
         }
 
-        private static async Task RunAsync(IActorRef producer, CancellationToken stop)
+        private static async Task RunAsync(ListProducer producer, CancellationToken stop)
         {
             var clock = Stopwatch.StartNew();
             while (!stop.IsCancellationRequested)
@@ -220,7 +175,7 @@ public static class AppendCommand
                 try
                 {
                     await Task.Delay(250, stop);
-                    var p = await producer.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(1), stop);
+                    var p = await producer.ProgressAsync(stop);
                     var rate = p.Acknowledged / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
                     var state = p.Unavailable is { } why ? $" (the aggregator cannot store items: {why}; retrying)"
                         : p.Connected ? string.Empty
@@ -235,7 +190,7 @@ public static class AppendCommand
                 {
                     return;
                 }
-                catch (AskTimeoutException)
+                catch (Akka.Actor.AskTimeoutException)
                 {
                     // the actor is busy: the next tick will tell.
                 }

@@ -1,14 +1,13 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
-using Protocol;
 
 namespace Worker;
 
 /// <summary>
-/// Reads the append input (arguments, a file, or stdin) as UTF-8 lines and packs them
-/// straight into batches: no string per item, one buffer per batch, and never more than
-/// one batch and one read buffer in memory.
+/// Reads the append input (arguments, a file, or stdin) as UTF-8 lines, each checked (size,
+/// UTF-8) and handed on as bytes of the read buffer: no string per item, and never more than
+/// one read buffer in memory.
 /// </summary>
 public sealed class InputReader : IDisposable
 {
@@ -22,11 +21,7 @@ public sealed class InputReader : IDisposable
     private int _start;
     private int _end;
     private bool _eof;
-    private byte[]? _carry;
-    private int _carryLength;
-    private bool _hasCarry;
     private int _nextArgument;
-    private InputException? _pending;
 
     private InputReader(Stream? stream, IReadOnlyList<string>? arguments, int maxItemBytes, string source)
     {
@@ -95,71 +90,15 @@ public sealed class InputReader : IDisposable
     }
 
     /// <summary>
-    /// The next batch: at most <paramref name="maxItems"/> items and <paramref name="maxBytes"/>
-    /// packed bytes, or null at the end of the input.
+    /// The next item's UTF-8 bytes (valid for the caller until the next read), or false at the
+    /// end of the input.
     /// </summary>
-    /// <exception cref="InputException">an item is too large or not UTF-8.</exception>
-    public (byte[] Packed, int Length, int Count)? ReadBatch(int maxItems, int maxBytes)
-    {
-        // The items before a bad one go out first; the bad one is reported at the next call.
-        if (_pending is not null)
-        {
-            throw _pending;
-        }
-
-        var packed = new byte[maxBytes];
-        var length = 0;
-        var count = 0;
-        if (_hasCarry)
-        {
-            _carry.AsSpan(0, _carryLength).CopyTo(packed);
-            length = _carryLength;
-            count = 1;
-            _hasCarry = false;
-        }
-
-        try
-        {
-            while (count < maxItems && TryReadItem(out var item))
-            {
-                var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
-                if (length + size > maxBytes)
-                {
-                    Carry(item);
-                    break;
-                }
-
-                length += PackedItems.WriteVarint(packed.AsSpan(length), (uint)item.Length);
-                item.CopyTo(packed.AsSpan(length));
-                length += item.Length;
-                count++;
-            }
-        }
-        catch (InputException e) when (count > 0)
-        {
-            _pending = e;
-        }
-
-        return count == 0 ? null : (packed, length, count);
-    }
+    /// <exception cref="InputException">the item is too large or not UTF-8.</exception>
+    public bool TryRead(out ReadOnlyMemory<byte> item) => TryReadItem(out item);
 
     public void Dispose() => _stream?.Dispose();
 
-    private void Carry(ReadOnlySpan<byte> item)
-    {
-        var size = PackedItems.VarintSize((uint)item.Length) + item.Length;
-        if (_carry is null || _carry.Length < size)
-        {
-            _carry = new byte[Math.Max(size, 256)];
-        }
-
-        _carryLength = PackedItems.WriteVarint(_carry, (uint)item.Length);
-        item.CopyTo(_carry.AsSpan(_carryLength));
-        _carryLength += item.Length;
-        _hasCarry = true;
-    }
-
-    private bool TryReadItem(out ReadOnlySpan<byte> item)
+    private bool TryReadItem(out ReadOnlyMemory<byte> item)
     {
         if (_arguments is not null)
         {
@@ -177,7 +116,7 @@ public sealed class InputReader : IDisposable
         }
 
         ItemsRead++;
-        Check(item);
+        Check(item.Span);
         return true;
     }
 
@@ -199,7 +138,7 @@ public sealed class InputReader : IDisposable
         }
     }
 
-    private bool TryReadLine(out ReadOnlySpan<byte> line)
+    private bool TryReadLine(out ReadOnlyMemory<byte> line)
     {
         var scanned = 0;
         while (true)
@@ -208,7 +147,7 @@ public sealed class InputReader : IDisposable
             if (newline >= 0)
             {
                 var length = scanned + newline;
-                line = TrimCarriageReturn(_buffer.AsSpan(_start, length));
+                line = TrimCarriageReturn(_buffer.AsMemory(_start, length));
                 _start += length + 1;
                 return true;
             }
@@ -229,7 +168,7 @@ public sealed class InputReader : IDisposable
                     return false;
                 }
 
-                line = TrimCarriageReturn(_buffer.AsSpan(_start, scanned));
+                line = TrimCarriageReturn(_buffer.AsMemory(_start, scanned));
                 _start = _end;
                 return true;
             }
@@ -261,8 +200,8 @@ public sealed class InputReader : IDisposable
         _end += read;
     }
 
-    private static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
-        line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
+    private static ReadOnlyMemory<byte> TrimCarriageReturn(ReadOnlyMemory<byte> line) =>
+        line.Length > 0 && line.Span[^1] == (byte)'\r' ? line[..^1] : line;
 }
 
 /// <summary>Bad input: the message names the line (or argument) and the limit.</summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Protocol;
-using Protocol.Messages;
 
 namespace Worker;
 
@@ -18,40 +16,23 @@ public static class LatencyCommand
     public static async Task<int> RunAsync(CommandLine line, AggregatorClient client, TextWriter stdout)
     {
         var count = (int)Math.Min(line.Count ?? 10_000, 10_000_000);
-        var list = "latency-" + Guid.NewGuid().ToString("N")[..12];
-        var item = PackedItems.Encode(["latency-probe"]);
-        double[]? samples;
+        var list = client.List("latency-" + Guid.NewGuid().ToString("N")[..12]);
+        double[] samples;
         try
         {
-            samples = await TimeAsync(count, async i =>
+            await using var producer = list.CreateProducer("probe");
+            samples = await TimeAsync(count, async _ =>
             {
-                var batch = new AppendBatch { List = list, Producer = "probe", FirstOffset = (ulong)i, Count = 1, Items = item };
-                var reply = await client.RequestAsync(batch);
-                if (reply is BatchAppended { Applied: 1 })
-                {
-                    return true;
-                }
-
-                await Console.Error.WriteLineAsync($"Worker: latency probe failed: the aggregator answered {reply}");
-                return false;
+                await producer.AddAsync("latency-probe");
+                await producer.FlushAsync();
             });
         }
         finally
         {
-            await DeleteQuietlyAsync(client, list);
+            await DeleteQuietlyAsync(list);
         }
 
-        if (samples is null)
-        {
-            return ExitCodes.Failure;
-        }
-
-        var transport = (await TimeAsync(count, async i =>
-        {
-            _ = await client.RequestAsync(new Akka.Actor.Identify(i));
-            return true;
-        }))!;
-
+        var transport = await TimeAsync(count, async _ => await client.PingAsync());
         var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
         var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
@@ -64,18 +45,15 @@ public static class LatencyCommand
 
     /// <summary>
     /// Times <paramref name="count"/> round trips after <see cref="WarmUp"/> untimed ones; the
-    /// samples in µs, sorted, or null as soon as one round trip says it failed.
+    /// samples in µs, sorted; a failed round trip throws.
     /// </summary>
-    private static async Task<double[]?> TimeAsync(int count, Func<int, Task<bool>> roundTrip)
+    private static async Task<double[]> TimeAsync(int count, Func<int, Task> roundTrip)
     {
         var samples = new double[count];
         for (var i = 0; i < WarmUp + count; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            if (!await roundTrip(i))
-            {
-                return null;
-            }
+            await roundTrip(i);
 
             if (i >= WarmUp)
             {
@@ -88,15 +66,15 @@ public static class LatencyCommand
     }
 
     /// <summary>Best effort: a failure here must not hide the one that ended the probe.</summary>
-    private static async Task DeleteQuietlyAsync(AggregatorClient client, string list)
+    private static async Task DeleteQuietlyAsync(AggregatorList list)
     {
         try
         {
-            await client.RequestAsync(new DeleteList { List = list });
+            await list.DeleteAsync();
         }
-        catch (Exception e) when (e is TimeoutException or AggregatorUnreachableException or RequestRefusedException)
+        catch (AggregatorException e)
         {
-            await Console.Error.WriteLineAsync($"Worker: could not delete the probe's list '{list}': {e.Message}");
+            await Console.Error.WriteLineAsync($"Worker: could not delete the probe's list '{list.Name}': {e.Message}");
         }
     }
 

@@ -1,10 +1,14 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Hosting;
-using Protocol;
 
 namespace Worker;
 
+/// <summary>
+/// The Worker command line: parses, reads the configuration, makes the client library's
+/// <see cref="AggregatorClient"/>, runs the command, and turns what ended it into an exit code
+/// and one line on stderr (<see cref="Failures"/>).
+/// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -12,7 +16,8 @@ public static class Program
         // Stdout carries the product's output only; Akka's logging goes to stderr.
         var stdout = Console.Out;
         Console.SetOut(Console.Error);
-        ActorSystem? system = null;
+        AggregatorClient? client = null;
+        AggregatorTls? security = null;
         try
         {
             var line = CommandLine.Parse(args, stdout);
@@ -22,34 +27,38 @@ public static class Program
             }
 
             var file = HoconFile.Load(line.ConfigFile, "worker.hocon");
-            var settings = WorkerSettings.From(file);
-            var security = TransportSecurity.From(file, line.Tls);
-            system = ActorSystem.Create(ActorNames.WorkerSystem, TransportSecurity.SystemSetup(file.Config, security));
-            var connectTimeout = line.ConnectTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : settings.ConnectTimeout;
-            var client = new AggregatorClient(
-                new AggregatorLocator(system, line.Aggregators, settings.MinBackoff, settings.MaxBackoff),
-                connectTimeout, settings.RequestTimeout, settings.UnavailableTimeout, settings.MinBackoff, settings.MaxBackoff);
+            var options = WorkerSettings.From(file);
+            security = TransportSecurity.From(file, line.Tls);
+            options.Tls = security;
+            options.Contacts = string.Join(",", line.Aggregators);
+            if (line.ConnectTimeoutSeconds is { } seconds)
+            {
+                options.ConnectTimeout = TimeSpan.FromSeconds(seconds);
+            }
+
+            client = AggregatorClient.Create(options);
             using var stop = new CancellationTokenSource();
             var signalCode = ExitCodes.Interrupted;
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+            var list = client.List(line.List);
             var work = line.Command switch
             {
-                "append" => AppendCommand.RunAsync(line, settings, system, stdout, stop.Token),
-                "get" => ReadCommands.GetAsync(line, client, Console.OpenStandardOutput()),
-                "count" => ReadCommands.CountAsync(line, client, stdout),
-                "delete" => ReadCommands.DeleteAsync(line, client, stdout),
+                "append" => AppendCommand.RunAsync(line, list, options, stdout, stop.Token),
+                "get" => ReadCommands.GetAsync(line, list, Console.OpenStandardOutput()),
+                "count" => ReadCommands.CountAsync(line, list, stdout),
+                "delete" => ReadCommands.DeleteAsync(line, list, stdout),
                 "latency" => LatencyCommand.RunAsync(line, client, stdout),
                 "stats" => ReadCommands.StatsAsync(line, client, stdout),
-                "follow" => ReadCommands.FollowAsync(line, client, Console.OpenStandardOutput(), TimeSpan.FromSeconds(10), stop.Token),
+                "follow" => ReadCommands.FollowAsync(line, list, Console.OpenStandardOutput(), stop.Token),
                 _ => throw new UsageException($"unknown command '{line.Command}'"),
             };
 
             // The transport stops the whole actor system when a TLS handshake it started fails;
             // nothing would answer the command any more.
-            if (await Task.WhenAny(work, system.WhenTerminated) != work)
+            if (await Task.WhenAny(work, client.WhenTerminated) != work)
             {
-                return await StoppedAsync(CoordinatedShutdown.Get(system).ShutdownReason, security, client.Endpoint);
+                return await Failures.StoppedAsync(client.ShutdownReason, security, client.Endpoint);
             }
 
             var exit = await work;
@@ -77,21 +86,13 @@ public static class Program
         }
         catch (Exception e)
         {
-            return await CommandLine.Common.FailAsync(e, e switch
-            {
-                InputException => (ExitCodes.Usage, $"bad input: {e.Message}"),
-                AggregatorUnreachableException => (ExitCodes.Unreachable, e.Message),
-                RequestRefusedException refused => (refused.ExitCode, $"the aggregator refused the request: {e.Message}"),
-                _ => null,
-            });
+            return await CommandLine.Common.FailAsync(e, Failures.Of(e));
         }
         finally
         {
-            if (system is not null)
+            if (client is not null)
             {
-                // The transport's shutdown chatter is no news to the user.
-                system.EventStream.SetLogLevel(Akka.Event.LogLevel.ErrorLevel);
-                await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+                await client.DisposeAsync();
             }
 
             if (StartupProfile.Requested)
@@ -100,15 +101,4 @@ public static class Program
             }
         }
     }
-
-    /// <summary>The actor system ended before the command: a failed TLS handshake (exit 2), Ctrl+C, or anything else (exit 1).</summary>
-    private static async Task<int> StoppedAsync(CoordinatedShutdown.Reason? reason, TransportSecurity? security, string endpoint) => reason switch
-    {
-        CoordinatedShutdown.ClrExitReason => ExitCodes.Interrupted,
-        _ when security is not null && reason?.GetType().Name == "TlsHandshakeFailureReason" => await CommandLine.Common.ExitAsync(ExitCodes.Usage,
-            security.LastRefusal is { } refusal
-                ? $"the TLS handshake with the aggregator at {endpoint} failed: {refusal} (--tls-ca names the authority this worker trusts)"
-                : $"the connection to the aggregator at {endpoint} failed its TLS handshake: the aggregator refused this worker's certificate, or does not use TLS"),
-        _ => await CommandLine.Common.ExitAsync(ExitCodes.Failure, $"the actor system stopped: {reason?.ToString() ?? "no reason given"}"),
-    };
 }

@@ -3,57 +3,47 @@ using Hosting;
 namespace Worker;
 
 /// <summary>
-/// The keys of <c>actors.worker</c>, read once at start-up. Their defaults live in the
-/// shipped config/worker.hocon only (<see cref="HoconFile.Shipped"/>).
+/// The client library's options from the worker's checked configuration file: the keys of
+/// <c>actors.worker</c> (their defaults live in the shipped config/worker.hocon only,
+/// <see cref="HoconFile.Shipped"/>), and the file's <c>akka</c> settings for the client's actor
+/// system (the one-line stderr log among them).
 /// </summary>
-public sealed record WorkerSettings(
-    int BatchMaxItems,
-    int BatchMaxBytes,
-    int MaxItemBytes,
-    int MaxInFlight,
-    TimeSpan AckTimeout,
-    TimeSpan ConnectTimeout,
-    TimeSpan MinBackoff,
-    TimeSpan MaxBackoff,
-    TimeSpan RequestTimeout,
-    TimeSpan UnavailableTimeout)
+public static class WorkerSettings
 {
-    /// <summary>
-    /// The longest a local request to the producer actor may wait (a safety net: the actor
-    /// answers within its own time-outs): a whole outage plus a whole unavailable period.
-    /// </summary>
-    public TimeSpan LocalAskTimeout(TimeSpan connectTimeout) =>
-        connectTimeout + UnavailableTimeout + AckTimeout + AckTimeout + TimeSpan.FromMinutes(1);
-
     /// <exception cref="ConfigurationException">a key is missing, malformed or inconsistent.</exception>
-    public static WorkerSettings From(HoconFile file)
+    public static AggregatorClientOptions From(HoconFile file)
     {
         const string prefix = "actors.worker.";
         var frame = (int)(file.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000);
-        var settings = new WorkerSettings(
-            file.GetInt(prefix + "batch-max-items", 1, 1 << 20),
-            file.GetInt(prefix + "batch-max-bytes", 64, int.MaxValue),
-            file.GetInt(prefix + "max-item-bytes", 1, 64 << 20),
-            file.GetInt(prefix + "max-in-flight", 1, 1024),
-            file.GetTimeSpan(prefix + "ack-timeout"),
-            file.GetTimeSpan(prefix + "connect-timeout"),
-            file.GetTimeSpan(prefix + "retry-min-backoff"),
-            file.GetTimeSpan(prefix + "retry-max-backoff"),
-            file.GetTimeSpan(prefix + "request-timeout"),
-            file.GetTimeSpan(prefix + "unavailable-timeout"));
+        var options = new AggregatorClientOptions
+        {
+            BatchMaxItems = file.GetInt(prefix + "batch-max-items", 1, 1 << 20),
+            BatchMaxBytes = file.GetInt(prefix + "batch-max-bytes", 64, int.MaxValue),
+            MaxItemBytes = file.GetInt(prefix + "max-item-bytes", 1, 64 << 20),
+            MaxInFlight = file.GetInt(prefix + "max-in-flight", 1, 1024),
+            AckTimeout = file.GetTimeSpan(prefix + "ack-timeout"),
+            ConnectTimeout = file.GetTimeSpan(prefix + "connect-timeout"),
+            RetryMinBackoff = file.GetTimeSpan(prefix + "retry-min-backoff"),
+            RetryMaxBackoff = file.GetTimeSpan(prefix + "retry-max-backoff"),
+            RequestTimeout = file.GetTimeSpan(prefix + "request-timeout"),
+            UnavailableTimeout = file.GetTimeSpan(prefix + "unavailable-timeout"),
+            Linger = file.GetTimeSpan(prefix + "linger"),
+            SystemName = Protocol.ActorNames.WorkerSystem,
+            SystemConfig = file.Config,
+        };
         const int envelope = 2048;
-        if (settings.BatchMaxBytes + envelope > frame)
+        if (options.BatchMaxBytes + envelope > frame)
         {
             throw new ConfigurationException(file.Path, null, prefix + "batch-max-bytes",
-                $"{settings.BatchMaxBytes} does not fit the maximum-frame-size of {frame} bytes with {envelope} bytes to spare");
+                $"{options.BatchMaxBytes} does not fit the maximum-frame-size of {frame} bytes with {envelope} bytes to spare");
         }
 
-        if (settings.MaxItemBytes + 5 > settings.BatchMaxBytes)
+        if (options.MaxItemBytes + 5 > options.BatchMaxBytes)
         {
             throw new ConfigurationException(file.Path, null, prefix + "max-item-bytes",
-                $"{settings.MaxItemBytes} does not fit in one batch (batch-max-bytes = {settings.BatchMaxBytes})");
+                $"{options.MaxItemBytes} does not fit in one batch (batch-max-bytes = {options.BatchMaxBytes})");
         }
 
-        return settings;
+        return options;
     }
 }

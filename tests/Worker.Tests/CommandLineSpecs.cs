@@ -1,3 +1,4 @@
+using Actors.Client;
 using Hosting;
 using Worker;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Protocol;
 using Worker;
 
 namespace Worker.Tests;
@@ -11,7 +10,7 @@ public sealed class InputReaderSpecs
     {
         using var reader = Reader("one\r\ntwo\n\nfour");
 
-        Assert.Equal(["one", "two", "", "four"], ReadAll(reader, 100, 1000));
+        Assert.Equal(["one", "two", "", "four"], ReadAll(reader));
         Assert.Equal(4, reader.ItemsRead);
     }
 
@@ -20,27 +19,18 @@ public sealed class InputReaderSpecs
     {
         using var reader = Reader(string.Empty);
 
-        Assert.Null(reader.ReadBatch(10, 1000));
+        Assert.False(reader.TryRead(out _));
+        Assert.Equal(0, reader.ItemsRead);
     }
 
     [Fact]
-    public void InputReader_should_cut_batches_by_item_count_and_by_bytes_without_losing_an_item()
+    public void InputReader_should_read_a_long_input_item_by_item_without_losing_one()
     {
-        var lines = Enumerable.Range(0, 1000).Select(i => $"item-{i}").ToArray();
+        var lines = Enumerable.Range(0, 100_000).Select(i => $"item-{i}").ToArray();
         using var reader = Reader(string.Join('\n', lines) + "\n");
 
-        var batches = new List<int>();
-        var items = new List<string>();
-        while (reader.ReadBatch(64, 200) is { } batch)
-        {
-            Assert.True(batch.Length <= 200);
-            Assert.True(batch.Count <= 64);
-            batches.Add(batch.Count);
-            items.AddRange(PackedItems.Decode(batch.Packed.AsSpan(0, batch.Length)));
-        }
-
-        Assert.Equal(lines, items);
-        Assert.True(batches.Count > 40);
+        Assert.Equal(lines, ReadAll(reader));
+        Assert.Equal(lines.Length, reader.ItemsRead);
     }
 
     [Fact]
@@ -50,7 +40,7 @@ public sealed class InputReaderSpecs
 
         Assert.Equal(2ul, reader.Skip(2));
 
-        Assert.Equal(["c", "d"], ReadAll(reader, 10, 1000));
+        Assert.Equal(["c", "d"], ReadAll(reader));
     }
 
     [Fact]
@@ -58,7 +48,7 @@ public sealed class InputReaderSpecs
     {
         using var reader = Reader("ok\n" + new string('x', 11) + "\nafter\n", maxItemBytes: 10);
 
-        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+        var error = Assert.Throws<InputException>(() => ReadAll(reader));
 
         Assert.Equal(2, error.ItemNumber);
         Assert.Contains("line 2 is 11 bytes; the limit is 10 bytes", error.Message);
@@ -69,11 +59,16 @@ public sealed class InputReaderSpecs
     {
         using var reader = Reader("one\ntwo\n" + new string('x', 11) + "\nfour\n", maxItemBytes: 10);
 
-        var first = reader.ReadBatch(10, 1000);
-        var error = Assert.Throws<InputException>(() => reader.ReadBatch(10, 1000));
+        var before = new List<string>();
+        var error = Assert.Throws<InputException>(() =>
+        {
+            while (reader.TryRead(out var item))
+            {
+                before.Add(Encoding.UTF8.GetString(item.Span));
+            }
+        });
 
-        Assert.NotNull(first);
-        Assert.Equal(["one", "two"], PackedItems.Decode(first.Value.Packed.AsSpan(0, first.Value.Length)));
+        Assert.Equal(["one", "two"], before);
         Assert.Equal(3, error.ItemNumber);
     }
 
@@ -82,7 +77,7 @@ public sealed class InputReaderSpecs
     {
         using var reader = Reader("first\n" + new string('y', 3 << 20) + "\n", maxItemBytes: 100);
 
-        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+        var error = Assert.Throws<InputException>(() => ReadAll(reader));
 
         Assert.Contains("line 2 is longer than the limit of 100 bytes", error.Message);
     }
@@ -93,7 +88,7 @@ public sealed class InputReaderSpecs
         var bytes = "good\nba"u8.ToArray().Concat(new byte[] { 0xC3, 0x28 }).Concat("\n"u8.ToArray()).ToArray();
         using var reader = InputReader.FromStream(new MemoryStream(bytes), 100);
 
-        var error = Assert.Throws<InputException>(() => ReadAll(reader, 10, 1000));
+        var error = Assert.Throws<InputException>(() => ReadAll(reader));
 
         Assert.Contains("line 2 is not valid UTF-8 (at byte 3)", error.Message);
     }
@@ -111,18 +106,18 @@ public sealed class InputReaderSpecs
     {
         using var reader = InputReader.FromArguments(["a b", "ünï", ""], 100);
 
-        Assert.Equal(["a b", "ünï", ""], ReadAll(reader, 10, 1000));
+        Assert.Equal(["a b", "ünï", ""], ReadAll(reader));
     }
 
     private static InputReader Reader(string text, int maxItemBytes = 1000) =>
         InputReader.FromStream(new MemoryStream(Encoding.UTF8.GetBytes(text)), maxItemBytes);
 
-    private static List<string> ReadAll(InputReader reader, int maxItems, int maxBytes)
+    private static List<string> ReadAll(InputReader reader)
     {
         var items = new List<string>();
-        while (reader.ReadBatch(maxItems, maxBytes) is { } batch)
+        while (reader.TryRead(out var item))
         {
-            items.AddRange(PackedItems.Decode(batch.Packed.AsSpan(0, batch.Length)));
+            items.Add(Encoding.UTF8.GetString(item.Span));
         }
 
         return items;

@@ -36,6 +36,7 @@ public sealed class FrontGateway : ReceiveActor
         Receive<GetLength>(m => Forward(m.List, m));
         Receive<GetRange>(m => Forward(m.List, m));
         Receive<DeleteList>(m => Forward(m.List, m));
+        Receive<GetListStats>(m => Forward(m.List, m));
         Receive<GetStats>(m => Forward(null, m));
         Receive<Relay.Idle>(idle =>
         {

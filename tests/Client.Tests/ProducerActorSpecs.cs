@@ -1,13 +1,11 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
-using Hosting;
 using Protocol;
 using Protocol.Messages;
-using Worker;
 using Xunit.Abstractions;
 
-namespace Worker.Tests;
+namespace Client.Tests;
 
 /// <summary>
 /// The producer against a scripted aggregator: a probe stands behind an actor at
@@ -25,13 +23,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         akka.test.timefactor = 2
         """);
 
-    private static readonly WorkerSettings Settings = WorkerSettings.From(HoconFile.Shipped("worker.hocon")) with
-    {
-        MaxInFlight = 2,
-        AckTimeout = TimeSpan.FromSeconds(30),
-        MinBackoff = TimeSpan.FromMilliseconds(10),
-        MaxBackoff = TimeSpan.FromMilliseconds(100),
-    };
+    private static readonly AggregatorClientOptions Settings = Options(_ => { });
 
     private readonly TestProbe _aggregator;
     private readonly Address _address;
@@ -109,7 +101,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_resend_a_batch_not_acknowledged_in_time()
     {
-        var producer = await StartAsync(resumeAt: 0, Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) });
+        var producer = await StartAsync(resumeAt: 0, Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }));
         producer.Tell(Offer(0, 3));
         var first = await _aggregator.ExpectMsgAsync<AppendBatch>();
 
@@ -165,8 +157,8 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
-        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
-        Assert.Contains("lost acknowledged items", failed.Message);
+        Assert.IsType<AggregatorLostItemsException>(failed.Reason);
+        Assert.Contains("lost acknowledged items", failed.Reason.Message);
     }
 
     [Fact]
@@ -181,29 +173,29 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
-        Assert.Equal(ExitCodes.Usage, failed.ExitCode);
-        Assert.Contains("item 0 is too large", failed.Message);
+        Assert.Equal(Refusal.ItemTooLarge, Assert.IsType<AggregatorRefusedException>(failed.Reason).Reason);
+        Assert.Contains("item 0 is too large", failed.Reason.Message);
     }
 
     [Fact]
     public async Task ProducerActor_should_give_up_with_unreachable_after_the_connect_timeout()
     {
-        var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], Settings.MinBackoff, Settings.MaxBackoff);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings, nobody, TimeSpan.FromSeconds(1)));
+        var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], Settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(1)), nobody));
 
         producer.Tell(new ProducerActor.Start());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10));
-        Assert.Equal(ExitCodes.Unreachable, failed.ExitCode);
-        Assert.Contains("did not answer within 1 s", failed.Message);
+        Assert.IsType<AggregatorUnreachableException>(failed.Reason);
+        Assert.Contains("did not answer within 1 s", failed.Reason.Message);
     }
 
     [Fact]
     public async Task ProducerActor_should_reach_the_aggregator_through_the_next_contact_when_the_first_does_not_answer()
     {
         var locator = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort()), new Endpoint(_address.Host!, _address.Port!.Value)],
-            Settings.MinBackoff, Settings.MaxBackoff);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings, locator, TimeSpan.FromSeconds(20)));
+            Settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(20)), locator));
 
         producer.Tell(new ProducerActor.Start());
 
@@ -217,9 +209,8 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
     {
-        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings.MinBackoff, Settings.MaxBackoff);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Settings with { AckTimeout = TimeSpan.FromMilliseconds(300) },
-            locator, TimeSpan.FromSeconds(10)));
+        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }), locator));
         producer.Tell(new ProducerActor.Start());
         await _aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
 
@@ -260,8 +251,9 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
-        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
-        Assert.Equal("list 'orders' was deleted while this worker appended to it (3 items acknowledged before)", failed.Message);
+        var deleted = Assert.IsType<ListDeletedException>(failed.Reason);
+        Assert.Equal(("orders", 3ul), (deleted.List, deleted.Acknowledged));
+        Assert.Equal("list 'orders' was deleted while this producer appended to it (3 items acknowledged before)", deleted.Message);
     }
 
     [Fact]
@@ -284,7 +276,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
-        Assert.Contains("list 'orders' was deleted while this worker appended to it (2 items acknowledged before)", failed.Message);
+        Assert.Equal(2ul, Assert.IsType<ListDeletedException>(failed.Reason).Acknowledged);
         await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is sent to the fresh list
     }
 
@@ -311,7 +303,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_give_up_after_unavailable_timeout_of_refusals()
     {
-        var settings = Settings with { UnavailableTimeout = TimeSpan.FromMilliseconds(500) };
+        var settings = Options(o => { o.UnavailableTimeout = TimeSpan.FromMilliseconds(500); });
         var producer = await StartAsync(resumeAt: 0, settings);
         producer.Tell(Offer(0, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
@@ -329,15 +321,15 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         var failure = await failed;
         var elapsed = DateTime.UtcNow - started;
-        Assert.Equal(ExitCodes.Failure, failure.ExitCode);
-        Assert.Contains("could not store items for 0.5 s (actors.worker.unavailable-timeout): journal down", failure.Message);
+        Assert.IsType<AggregatorUnavailableException>(failure.Reason);
+        Assert.Contains("could not store items for 0.5 s (unavailable-timeout): journal down", failure.Reason.Message);
         Assert.InRange(elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
     }
 
     [Fact]
     public async Task ProducerActor_should_give_up_when_a_connected_aggregator_answers_nothing_for_unavailable_timeout()
     {
-        var settings = Settings with { AckTimeout = TimeSpan.FromMilliseconds(200), UnavailableTimeout = TimeSpan.FromMilliseconds(700) };
+        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(200); o.UnavailableTimeout = TimeSpan.FromMilliseconds(700); });
         var producer = await StartAsync(resumeAt: 0, settings);
         var started = DateTime.UtcNow;
         producer.Tell(Offer(0, 1));
@@ -346,8 +338,8 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(ExitCodes.Failure, failed.ExitCode);
-        Assert.Contains("is connected but has answered nothing for", failed.Message);
+        Assert.IsType<AggregatorUnavailableException>(failed.Reason);
+        Assert.Contains("is connected but has answered nothing for", failed.Reason.Message);
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(10));
         Assert.True(_aggregator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m as AppendBatch).Count >= 2, "it resent meanwhile");
     }
@@ -355,7 +347,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ProducerActor_should_count_unavailable_timeout_from_its_first_unanswered_batch_not_from_an_idle_input()
     {
-        var settings = Settings with { AckTimeout = TimeSpan.FromMilliseconds(300), UnavailableTimeout = TimeSpan.FromMilliseconds(700) };
+        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); o.UnavailableTimeout = TimeSpan.FromMilliseconds(700); });
         var producer = await StartAsync(resumeAt: 0, settings);
 
         // Its input is idle for longer than unavailable-timeout: nothing is owed meanwhile.
@@ -395,10 +387,25 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(finished.NextOffset, finished.Applied + finished.Duplicates + finished.ConfirmedByPosition);
     }
 
-    private async Task<IActorRef> StartAsync(ulong resumeAt, WorkerSettings? settings = null)
+    /// <summary>The shipped defaults with a window of 2, a long ack time-out and short back-off, then <paramref name="change"/>.</summary>
+    private static AggregatorClientOptions Options(Action<AggregatorClientOptions> change)
     {
-        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings.MinBackoff, Settings.MaxBackoff);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator, TimeSpan.FromSeconds(10)));
+        var options = new AggregatorClientOptions
+        {
+            MaxInFlight = 2,
+            AckTimeout = TimeSpan.FromSeconds(30),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            RetryMinBackoff = TimeSpan.FromMilliseconds(10),
+            RetryMaxBackoff = TimeSpan.FromMilliseconds(100),
+        };
+        change(options);
+        return options;
+    }
+
+    private async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
+    {
+        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator));
         producer.Tell(new ProducerActor.Start());
         var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();
         Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));

@@ -1,10 +1,9 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Remote;
-using Protocol;
 using Protocol.Messages;
 
-namespace Worker;
+namespace Actors.Client;
 
 /// <summary>
 /// One producer's sending side: owns the window of unacknowledged batches, the resume
@@ -22,7 +21,7 @@ namespace Worker;
 /// that refuses with UNAVAILABLE, or answers nothing, for longer than unavailable-timeout
 /// ends the run.
 /// </remarks>
-public sealed class ProducerActor : ReceiveActor, IWithTimers
+internal sealed class ProducerActor : ReceiveActor, IWithTimers
 {
     private const string ResendTimer = "resend";
     private const string RetryTimer = "retry";
@@ -30,9 +29,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
     private readonly string _list;
     private readonly string _producer;
-    private readonly WorkerSettings _settings;
+    private readonly AggregatorClientOptions _settings;
     private readonly AggregatorLocator _locator;
     private readonly TimeSpan _connectTimeout;
+    private readonly TimeProvider _clock;
     private readonly List<AppendBatch> _pending = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -54,26 +54,29 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private DateTime _stallLogged;
     private DateTime? _unavailableSince;
     private string? _unavailableReason;
-    private TimeSpan _backoff;
+    private Backoff _backoff;
     private IActorRef? _starter;
     private IActorRef? _offerer;
     private IActorRef? _finisher;
 
-    public ProducerActor(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout)
+    public ProducerActor(string list, string producer, AggregatorClientOptions settings, AggregatorLocator locator)
     {
         _list = list;
         _producer = producer;
         _settings = settings;
         _locator = locator;
-        _connectTimeout = connectTimeout;
-        _backoff = settings.MinBackoff;
+        _connectTimeout = settings.ConnectTimeout;
+        _clock = settings.TimeProvider;
+        _backoff = new Backoff(settings.RetryMinBackoff, settings.RetryMaxBackoff);
         Connecting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string list, string producer, WorkerSettings settings, AggregatorLocator locator, TimeSpan connectTimeout) =>
-        Akka.Actor.Props.Create(() => new ProducerActor(list, producer, settings, locator, connectTimeout));
+    public static Props Props(string list, string producer, AggregatorClientOptions settings, AggregatorLocator locator) =>
+        Akka.Actor.Props.Create(() => new ProducerActor(list, producer, settings, locator));
+
+    private DateTime Now => _clock.GetUtcNow().UtcDateTime;
 
     protected override void PreStart()
     {
@@ -89,7 +92,9 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void Connecting()
     {
         Receive<Located>(OnLocated);
-        Receive<LocateFailed>(m => Fail(ExitCodes.Unreachable, $"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged"));
+        Receive<LocateFailed>(m => FailWith(m.Reason is AggregatorUnreachableException unreachable
+            ? unreachable.WithAcknowledged(_acknowledged)
+            : new AggregatorException($"{m.Reason.Message}; {_acknowledged} items of this run's input acknowledged", m.Reason)));
         Receive<DisassociatedEvent>(_ => { }); // of a contact already given up
         Requests(sendOffers: false);
     }
@@ -179,7 +184,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         _aggregator = located.Aggregator;
         _contact = located.Index;
         Context.Watch(_aggregator);
-        _lastHeard = DateTime.UtcNow;
+        _lastHeard = Now;
         Become(Resuming);
         AskResumePosition();
     }
@@ -187,7 +192,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// <summary>Asks where this producer stands, and again after ack-timeout until answered.</summary>
     private void AskResumePosition()
     {
-        if (GaveUp())
+        if (FailIfSilentTooLong())
         {
             return;
         }
@@ -204,10 +209,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         if (_unavailableSince is not null)
         {
             // It answers again: what was held back for UNAVAILABLE goes out now.
-            _log.Warning("The aggregator answers again after {0:0} s", (DateTime.UtcNow - _unavailableSince.Value).TotalSeconds);
+            _log.Warning("The aggregator answers again after {0:0} s", (Now - _unavailableSince.Value).TotalSeconds);
             _unavailableSince = null;
             _unavailableReason = null;
-            _backoff = _settings.MinBackoff;
+            _backoff.Reset();
         }
 
         if (position.Incarnation != 0)
@@ -231,8 +236,8 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         // Back after an outage, or after the aggregator named an offset behind ours.
         if (position.NextOffset < _acknowledged)
         {
-            Fail(ExitCodes.Failure,
-                $"the aggregator expects offset {position.NextOffset} but had acknowledged up to {_acknowledged}: it lost acknowledged items (restarted without a journal?)");
+            FailWith(new AggregatorLostItemsException(
+                $"the aggregator expects offset {position.NextOffset} but had acknowledged up to {_acknowledged}: it lost acknowledged items (restarted without a journal?)"));
             return;
         }
 
@@ -257,7 +262,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
                 Unavailable(refused.Message);
                 break;
             default:
-                Fail(Refusals.ExitCode(refused.Reason), $"the aggregator refused to say where to resume: {refused.Message}");
+                FailWith(new AggregatorRefusedException(refused.Reason, $"the aggregator refused to say where to resume: {refused.Message}"));
                 break;
         }
     }
@@ -283,7 +288,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     private void OnOffer(Offer offer, bool send)
     {
         _pending.Add(offer.Batch);
-        _waitingSince ??= DateTime.UtcNow;
+        _waitingSince ??= Now;
         if (send && _unavailableSince is null)
         {
             Send(_pending.Count - 1);
@@ -320,10 +325,10 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
 
         if (_unavailableSince is not null)
         {
-            _log.Warning("The aggregator stores items again after {0:0} s", (DateTime.UtcNow - _unavailableSince.Value).TotalSeconds);
+            _log.Warning("The aggregator stores items again after {0:0} s", (Now - _unavailableSince.Value).TotalSeconds);
             _unavailableSince = null;
             _unavailableReason = null;
-            _backoff = _settings.MinBackoff;
+            _backoff.Reset();
         }
 
         if (ack.NextOffset <= _acknowledged)
@@ -336,6 +341,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         var applied = Math.Min(ack.Applied, newlyAcknowledged);
         _applied += applied;
         _duplicates += newlyAcknowledged - applied;
+        ClientDiagnostics.Acknowledged(applied, newlyAcknowledged - applied);
         Advance(ack.NextOffset, byPosition: false);
         AfterProgress();
     }
@@ -370,7 +376,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
                 Unavailable(refused.Message);
                 return;
             default:
-                Fail(Refusals.ExitCode(refused.Reason), $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}");
+                FailWith(new AggregatorRefusedException(refused.Reason, $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}"));
                 return;
         }
     }
@@ -381,39 +387,39 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Unavailable(string reason)
     {
-        var now = DateTime.UtcNow;
+        var now = Now;
         if (_unavailableSince is null)
         {
             _unavailableSince = now;
-            _log.Warning("The aggregator cannot store items of list {0} now: {1}; trying again with back-off for up to {2} (actors.worker.unavailable-timeout)",
+            _log.Warning("The aggregator cannot store items of list {0} now: {1}; trying again with back-off for up to {2} (unavailable-timeout)",
                 _list, reason, _settings.UnavailableTimeout);
         }
 
         _unavailableReason = reason;
         if (now - _unavailableSince.Value > _settings.UnavailableTimeout)
         {
-            Fail(ExitCodes.Failure,
-                $"the aggregator could not store items for {_settings.UnavailableTimeout.TotalSeconds:0.###} s (actors.worker.unavailable-timeout): {reason}; {_acknowledged} items acknowledged (re-run with the same --id to resume)");
+            FailWith(new AggregatorUnavailableException(
+                $"the aggregator could not store items for {_settings.UnavailableTimeout.TotalSeconds:0.###} s (unavailable-timeout): {reason}; {_acknowledged} items acknowledged (the same producer id resumes after them)",
+                _acknowledged));
             return;
         }
 
         Timers.Cancel(ResendTimer);
         if (!Timers.IsTimerActive(RetryTimer))
         {
-            Timers.StartSingleTimer(RetryTimer, Retry.Instance, _backoff);
-            _backoff = _backoff * 2 < _settings.MaxBackoff ? _backoff * 2 : _settings.MaxBackoff;
+            Timers.StartSingleTimer(RetryTimer, Retry.Instance, _backoff.Next());
         }
     }
 
     private void OnAckTimeout()
     {
-        if (GaveUp() || _pending.Count == 0)
+        if (FailIfSilentTooLong() || _pending.Count == 0)
         {
             return;
         }
 
         // Said once when the stall begins, then every 10 s while it lasts.
-        var now = DateTime.UtcNow;
+        var now = Now;
         if (_silentSince is null || now - _stallLogged >= StallLogInterval)
         {
             _log.Warning("No acknowledgement for {0:0.0} s; resending {1} batches from offset {2} every {3}",
@@ -431,17 +437,18 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
     /// </summary>
     private DateTime Unanswered => _waitingSince is { } waiting && waiting > _lastHeard ? waiting : _lastHeard;
 
-    /// <summary>True (and the run fails) when the aggregator has answered nothing for unavailable-timeout.</summary>
-    private bool GaveUp()
+    /// <summary>Fails the run (and answers true) when the aggregator has answered nothing for unavailable-timeout.</summary>
+    private bool FailIfSilentTooLong()
     {
-        var silent = DateTime.UtcNow - Unanswered;
+        var silent = Now - Unanswered;
         if (silent <= _settings.UnavailableTimeout)
         {
             return false;
         }
 
-        Fail(ExitCodes.Failure,
-            $"the aggregator at {_locator.Endpoint(_contact)} is connected but has answered nothing for {silent.TotalSeconds:0} s (actors.worker.unavailable-timeout); {_acknowledged} items acknowledged (re-run with the same --id to resume)");
+        FailWith(new AggregatorUnavailableException(
+            $"the aggregator at {_locator.Endpoint(_contact)} is connected but has answered nothing for {silent.TotalSeconds:0} s (unavailable-timeout); {_acknowledged} items acknowledged (the same producer id resumes after them)",
+            _acknowledged));
         return true;
     }
 
@@ -484,7 +491,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         Locate(announce: false);
     }
 
-    private void Heard() => _lastHeard = DateTime.UtcNow;
+    private void Heard() => _lastHeard = Now;
 
     /// <summary>Everything below <paramref name="next"/> is in the list: drop those batches.</summary>
     private void Advance(ulong next, bool byPosition)
@@ -509,7 +516,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         _pending.RemoveRange(0, drop);
 
         // The longest time something was pending without any acknowledgement moving on.
-        var now = DateTime.UtcNow;
+        var now = Now;
         if (_waitingSince is { } since && now - since > _longestWait)
         {
             _longestWait = now - since;
@@ -574,12 +581,11 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void FailDeleted() =>
-        Fail(ExitCodes.Failure, $"list '{_list}' was deleted while this worker appended to it ({_acknowledged} items acknowledged before)");
+    private void FailDeleted() => FailWith(new ListDeletedException(_list, _acknowledged));
 
-    private void Fail(int exitCode, string message)
+    private void FailWith(AggregatorException reason)
     {
-        var failure = new AppendFailed(exitCode, message);
+        var failure = new AppendFailed(reason);
         Timers.CancelAll();
         foreach (var waiting in new[] { _starter, _offerer, _finisher })
         {
@@ -618,7 +624,7 @@ public sealed class ProducerActor : ReceiveActor, IWithTimers
         : INoSerializationVerificationNeeded;
 
     /// <summary>The run cannot go on: the answer to every request from now on.</summary>
-    public sealed record AppendFailed(int ExitCode, string Message) : INoSerializationVerificationNeeded;
+    public sealed record AppendFailed(AggregatorException Reason) : INoSerializationVerificationNeeded;
 
     public sealed record GetProgress : INoSerializationVerificationNeeded
     {

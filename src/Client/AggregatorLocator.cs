@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Protocol;
 
-namespace Worker;
+namespace Actors.Client;
 
 /// <summary>
 /// Finds an aggregator's lists actor by <c>ActorSelection</c> + <c>Identify</c>: one
@@ -12,16 +11,15 @@ namespace Worker;
 /// actor pipes its result to itself, the read commands await it; each remembers which
 /// contact answered, to start from the next one after a loss.
 /// </summary>
-public sealed class AggregatorLocator
+internal sealed class AggregatorLocator
 {
     private static readonly TimeSpan MaxAttempt = TimeSpan.FromSeconds(2);
     private readonly ActorSystem _system;
     private readonly IReadOnlyList<Endpoint> _endpoints;
     private readonly string[] _paths;
-    private readonly TimeSpan _minBackoff;
-    private readonly TimeSpan _maxBackoff;
+    private readonly AggregatorClientOptions _options;
 
-    public AggregatorLocator(ActorSystem system, IReadOnlyList<Endpoint> endpoints, TimeSpan minBackoff, TimeSpan maxBackoff)
+    public AggregatorLocator(ActorSystem system, IReadOnlyList<Endpoint> endpoints, AggregatorClientOptions options)
     {
         if (endpoints.Count == 0)
         {
@@ -30,11 +28,16 @@ public sealed class AggregatorLocator
 
         _system = system;
         _endpoints = endpoints;
-        _minBackoff = minBackoff;
-        _maxBackoff = maxBackoff;
+        _options = options;
         var protocol = ((ExtendedActorSystem)system).Provider.DefaultAddress.Protocol;
         _paths = endpoints.Select(e => ActorNames.ListsPath(e.Host, e.Port, protocol)).ToArray();
     }
+
+    /// <summary>The actor system the client runs in.</summary>
+    public ActorSystem System => _system;
+
+    /// <summary>The contacts, as given.</summary>
+    public IReadOnlyList<Endpoint> Contacts => _endpoints;
 
     /// <summary>How many contacts there are: more than one is a cluster's nodes.</summary>
     public int Count => _endpoints.Count;
@@ -53,17 +56,18 @@ public sealed class AggregatorLocator
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
     public async Task<Located> LocateAsync(TimeSpan timeout, int startAt = 0, CancellationToken cancellation = default, bool announce = true)
     {
-        var clock = Stopwatch.StartNew();
-        var backoff = _minBackoff;
+        var clock = _options.TimeProvider;
+        var started = clock.GetTimestamp();
+        var backoff = new Backoff(_options.RetryMinBackoff, _options.RetryMaxBackoff);
         while (true)
         {
             for (var i = 0; i < _endpoints.Count; i++)
             {
                 var index = (startAt + i) % _endpoints.Count;
-                var remaining = timeout - clock.Elapsed;
+                var remaining = timeout - clock.GetElapsedTime(started);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    throw new AggregatorUnreachableException(Endpoints, timeout, _paths[0].StartsWith("akka.ssl.", StringComparison.Ordinal));
+                    throw new AggregatorUnreachableException(_endpoints, timeout, _paths[0].StartsWith("akka.ssl.", StringComparison.Ordinal));
                 }
 
                 try
@@ -84,17 +88,15 @@ public sealed class AggregatorLocator
             if (announce)
             {
                 announce = false;
-                _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (--connect-timeout)",
+                _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (connect-timeout)",
                     Endpoints, timeout.TotalSeconds);
             }
 
-            var left = timeout - clock.Elapsed;
+            var left = timeout - clock.GetElapsedTime(started);
             if (left > TimeSpan.Zero)
             {
-                await Task.Delay(Min(backoff, left), cancellation);
+                await Task.Delay(Min(backoff.Next(), left), clock, cancellation);
             }
-
-            backoff = Min(backoff * 2, _maxBackoff);
         }
     }
 
@@ -102,12 +104,4 @@ public sealed class AggregatorLocator
 
     /// <summary>The lists actor found, and the index of the contact that answered.</summary>
     public sealed record Located(IActorRef Lists, int Index);
-}
-
-public sealed class AggregatorUnreachableException(string endpoint, TimeSpan timeout, bool tls = false)
-    : Exception((endpoint.Contains(',') ? $"none of the aggregators at {endpoint} answered" : $"the aggregator at {endpoint} did not answer")
-        + $" within {timeout.TotalSeconds:0.###} s (--connect-timeout)"
-        + (tls ? " (with TLS on, an aggregator without TLS, or one that refuses this worker's certificate, looks the same: is --tls-cert issued by the authority it trusts?)" : ""))
-{
-    public string Endpoint { get; } = endpoint;
 }

@@ -1,10 +1,13 @@
 using System.Globalization;
 
-namespace Hosting;
+namespace Actors.Client;
 
-/// <summary>A HOST:PORT the user gave (<c>[v6]:PORT</c> for IPv6), as both command lines read it.</summary>
+/// <summary>A HOST:PORT where an aggregator listens (<c>[v6]:PORT</c> for IPv6).</summary>
+/// <param name="Host">a host name or address.</param>
+/// <param name="Port">a TCP port.</param>
 public readonly record struct Endpoint(string Host, int Port)
 {
+    /// <summary>HOST:PORT, with an IPv6 address in brackets.</summary>
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 
     /// <summary>

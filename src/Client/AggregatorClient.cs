@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Protocol.Messages;
+
+namespace Actors.Client;
+
+/// <summary>
+/// The connection to an aggregator (or a cluster of them): create one, share it, dispose it at
+/// the end. <see cref="List"/> gives the lists; every call is async, takes a
+/// <see cref="CancellationToken"/>, and is bounded by the <see cref="AggregatorClientOptions"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var client = await AggregatorClient.ConnectAsync(new AggregatorClientOptions { Contacts = "127.0.0.1:25520" });
+/// var orders = client.List("orders");
+/// await using var producer = orders.CreateProducer("importer-1");
+/// foreach (var line in File.ReadLines("orders.txt")) await producer.AddAsync(line);
+/// await producer.FlushAsync();
+/// </code>
+/// </example>
+public sealed class AggregatorClient : IAsyncDisposable
+{
+    private readonly bool _ownsSystem;
+    private int _producers;
+
+    private AggregatorClient(AggregatorClientOptions options, ActorSystem system, bool ownsSystem)
+    {
+        Options = options;
+        System = system;
+        _ownsSystem = ownsSystem;
+        Locator = new AggregatorLocator(system, options.Endpoints(), options);
+        Requests = new Requests(Locator, options);
+    }
+
+    /// <summary>The options the client was made with.</summary>
+    public AggregatorClientOptions Options { get; }
+
+    /// <summary>The contacts, as parsed from <see cref="AggregatorClientOptions.Contacts"/>.</summary>
+    public IReadOnlyList<Endpoint> Contacts => Locator.Contacts;
+
+    /// <summary>Where requests go now (HOST:PORT): the contact that answered last.</summary>
+    public string Endpoint => Requests.Endpoint;
+
+    internal ActorSystem System { get; }
+
+    /// <summary>Completes when the actor system stops by itself (Akka.Remote stops it when a TLS handshake it started fails).</summary>
+    internal Task WhenTerminated => System.WhenTerminated;
+
+    /// <summary>Why the actor system stopped, if it did.</summary>
+    internal CoordinatedShutdown.Reason? ShutdownReason => CoordinatedShutdown.Get(System).ShutdownReason;
+
+    internal AggregatorLocator Locator { get; }
+
+    internal Requests Requests { get; }
+
+    /// <summary>
+    /// A client that connects when first used: no network until then. For dependency injection;
+    /// <see cref="ConnectAsync"/> checks the aggregator is there.
+    /// </summary>
+    /// <exception cref="ArgumentException">the options cannot be used (contacts, sizes, times).</exception>
+    public static AggregatorClient Create(AggregatorClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _ = options.Endpoints();
+        return options.ActorSystem is { } system
+            ? new AggregatorClient(options, CheckHostSystem(system), ownsSystem: false)
+            : new AggregatorClient(options, ClientSystem.Start(options), ownsSystem: true);
+    }
+
+    /// <summary>
+    /// An application's own actor system can carry the client if it has remoting and writes the
+    /// wire's messages with <see cref="Protocol.ProtocolSerializer"/> (docs/client.md shows both
+    /// with Akka.Hosting); else the aggregator would never understand it.
+    /// </summary>
+    private static ActorSystem CheckHostSystem(ActorSystem system)
+    {
+        if (((ExtendedActorSystem)system).Provider is not Akka.Remote.IRemoteActorRefProvider)
+        {
+            throw new ArgumentException(
+                $"actor system '{system.Name}' has no remoting (akka.actor.provider = local): the client needs remote or cluster (Akka.Hosting: WithRemoting)",
+                nameof(AggregatorClientOptions.ActorSystem));
+        }
+
+        if (system.Serialization.FindSerializerForType(typeof(AppendBatch)) is not Protocol.ProtocolSerializer)
+        {
+            throw new ArgumentException(
+                $"actor system '{system.Name}' does not bind Protocol.ProtocolSerializer to the wire's messages (Akka.Hosting: WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, s => new ProtocolSerializer(s)); else BootstrapSetup.And(ProtocolSerializer.Setup))",
+                nameof(AggregatorClientOptions.ActorSystem));
+        }
+
+        return system;
+    }
+
+    /// <summary>A client whose aggregator answered: the first contact that does, within the connect time-out.</summary>
+    /// <exception cref="AggregatorUnreachableException">none answered in time.</exception>
+    /// <exception cref="ArgumentException">the options cannot be used.</exception>
+    public static async Task<AggregatorClient> ConnectAsync(AggregatorClientOptions options, CancellationToken cancellationToken = default)
+    {
+        var client = Create(options);
+        try
+        {
+            await client.Requests.ListsAsync(cancellationToken);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The list <paramref name="name"/> (1 to 128 letters, digits, <c>-</c>, <c>_</c> or <c>.</c>, not first). Nothing is sent yet.</summary>
+    /// <exception cref="ArgumentException">the name cannot be a list's.</exception>
+    public AggregatorList List(string name = Protocol.ActorNames.DefaultList)
+    {
+        if (Protocol.Names.Check(name, "list name") is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(name));
+        }
+
+        return new AggregatorList(this, name);
+    }
+
+    /// <summary>The lists the aggregator (or the cluster) holds now, with the node that answered and its version.</summary>
+    public async Task<AggregatorStats> StatsAsync(CancellationToken cancellationToken = default)
+    {
+        using var activity = ClientDiagnostics.Start("stats", null);
+        var lists = new List<ListStatistics>();
+        var after = string.Empty;
+        while (true)
+        {
+            var stats = (Stats)await Requests.AskAsync(new GetStats { After = after }, cancellation: cancellationToken);
+            lists.AddRange(stats.Lists.Select(ListStatistics.Of));
+            if (!stats.More || stats.Lists.Count == 0)
+            {
+                return new AggregatorStats(stats.Node, stats.Version, lists);
+            }
+
+            after = stats.Lists[^1].List;
+        }
+    }
+
+    /// <summary>One round trip to the aggregator answered by Akka itself (<c>Identify</c>): the transport's own time, none of the lists'.</summary>
+    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
+    {
+        var lists = await Requests.ListsAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        await lists.Ask<ActorIdentity>(new Identify(null), Options.RequestTimeout, cancellationToken);
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>Stops the client's own actor system (not one the application gave it).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsSystem)
+        {
+            // The transport's shutdown chatter is no news to the application.
+            System.EventStream.SetLogLevel(Akka.Event.LogLevel.ErrorLevel);
+            await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>A name for the next producer actor of this client (several may run at once).</summary>
+    internal string NextProducerName() => $"producer-{Interlocked.Increment(ref _producers)}";
+}
+
+/// <summary>What <see cref="AggregatorClient.StatsAsync"/> found: the node that answered, its version, and the lists.</summary>
+/// <param name="Node">the answering node's address.</param>
+/// <param name="Version">its product version.</param>
+/// <param name="Lists">every list held now, in name order.</param>
+public sealed record AggregatorStats(string Node, string Version, IReadOnlyList<ListStatistics> Lists);
+
+/// <summary>One list's figures.</summary>
+/// <param name="List">its name.</param>
+/// <param name="Length">its durable length.</param>
+/// <param name="Producers">producer positions it holds.</param>
+/// <param name="Followers">followers waiting at its end.</param>
+/// <param name="Node">the node that holds it.</param>
+/// <param name="Version">that node's product version.</param>
+public sealed record ListStatistics(string List, ulong Length, uint Producers, uint Followers, string Node, string Version)
+{
+    internal static ListStatistics Of(ListStats stats) =>
+        new(stats.List, stats.Length, stats.Producers, stats.Followers, stats.Node, stats.Version);
+}

@@ -1,0 +1,156 @@
+using Akka.Actor;
+using Protocol.Messages;
+
+namespace Actors.Client;
+
+/// <summary>
+/// Request and reply with the aggregator for everything but appends (reads, counts, follow
+/// polls, deletes, stats): every such request is idempotent, so a time-out means find the
+/// aggregator again (the next contact first, when there are several) and ask again, a bounded
+/// number of times; an UNAVAILABLE refusal (its journal fails) means ask again with back-off,
+/// for up to the unavailable time-out. The contact found is watched: once Akka says it is gone
+/// (a node killed or shut down), the next request looks for another at once instead of waiting
+/// out a request time-out. Safe to use from several tasks at once.
+/// </summary>
+internal sealed class Requests(AggregatorLocator locator, AggregatorClientOptions options)
+{
+    private const int Attempts = 3;
+    private readonly Lock _gate = new();
+    private (IActorRef Lists, int Contact, TaskCompletionSource Gone)? _found;
+    private int _next;
+
+    /// <summary>Where requests go now (HOST:PORT).</summary>
+    public string Endpoint
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return locator.Endpoint(_found?.Contact ?? _next);
+            }
+        }
+    }
+
+    /// <summary>The aggregator's lists actor, found now if it is not yet.</summary>
+    /// <exception cref="AggregatorUnreachableException">not found within the connect time-out.</exception>
+    public async Task<IActorRef> ListsAsync(CancellationToken cancellation) => (await FoundAsync(cancellation)).Lists;
+
+    /// <summary>The lists actor, and a task that completes when Akka says it is gone.</summary>
+    private async Task<(IActorRef Lists, Task Gone)> FoundAsync(CancellationToken cancellation)
+    {
+        int startAt;
+        lock (_gate)
+        {
+            if (_found is { } found)
+            {
+                return (found.Lists, found.Gone.Task);
+            }
+
+            startAt = _next;
+        }
+
+        var located = await locator.LocateAsync(options.ConnectTimeout, startAt, cancellation);
+        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (_found is { } raced)
+            {
+                return (raced.Lists, raced.Gone.Task);
+            }
+
+            _found = (located.Lists, located.Index, gone);
+        }
+
+        locator.System.ActorOf(Props.Create(() => new LossWatcher(located.Lists, this)).WithDeploy(Deploy.Local));
+        return (located.Lists, gone.Task);
+    }
+
+    /// <summary>Sends <paramref name="request"/> and returns the reply; refusals other than UNAVAILABLE are thrown.</summary>
+    /// <param name="extraWait">how much longer than the request time-out the aggregator may take (a follow poll).</param>
+    /// <exception cref="AggregatorUnreachableException">not found within the connect time-out.</exception>
+    /// <exception cref="AggregatorRefusedException">the aggregator refused the request.</exception>
+    /// <exception cref="AggregatorUnavailableException">UNAVAILABLE, or no answer, for too long.</exception>
+    public async Task<object> AskAsync(object request, TimeSpan? extraWait = null, CancellationToken cancellation = default)
+    {
+        var backoff = new Backoff(options.RetryMinBackoff, options.RetryMaxBackoff);
+        var clock = options.TimeProvider;
+        long? unavailableSince = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var (lists, gone) = await FoundAsync(cancellation);
+            object reply;
+            try
+            {
+                var ask = lists.Ask<object>(request, options.RequestTimeout + (extraWait ?? TimeSpan.Zero), cancellation);
+                if (await Task.WhenAny(ask, gone) != ask)
+                {
+                    // The contact is gone (a node killed or shut down): ask another now, not after the time-out.
+                    _ = ask.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                    attempt--;
+                    continue;
+                }
+
+                reply = await ask;
+            }
+            catch (AskTimeoutException) when (attempt < Attempts)
+            {
+                Lost(lists);
+                continue;
+            }
+            catch (AskTimeoutException)
+            {
+                Lost(lists);
+                throw new AggregatorUnavailableException(
+                    $"the aggregator at {locator.Endpoints} did not answer {Attempts} requests in a row, each within {options.RequestTimeout.TotalSeconds:0.#} s", 0);
+            }
+
+            if (reply is not RequestRefused refused)
+            {
+                return reply;
+            }
+
+            if (refused.Reason != Refusal.Unavailable)
+            {
+                throw new AggregatorRefusedException(refused.Reason, refused.Message);
+            }
+
+            unavailableSince ??= clock.GetTimestamp();
+            if (clock.GetElapsedTime(unavailableSince.Value) > options.UnavailableTimeout)
+            {
+                throw new AggregatorUnavailableException(
+                    $"{refused.Message} (still after {options.UnavailableTimeout.TotalSeconds:0} s of retries: unavailable-timeout)", 0);
+            }
+
+            attempt = 0;
+            await Task.Delay(backoff.Next(), clock, cancellation);
+        }
+    }
+
+    /// <summary>The contact stopped answering: the next request looks again, from the next contact.</summary>
+    internal void Lost(IActorRef lists)
+    {
+        lock (_gate)
+        {
+            if (_found is { } found && found.Lists.Equals(lists))
+            {
+                _next = found.Contact + 1;
+                _found = null;
+                found.Gone.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Watches a found lists actor and tells <see cref="Requests"/> when it is gone, then stops.</summary>
+    private sealed class LossWatcher : ReceiveActor
+    {
+        public LossWatcher(IActorRef lists, Requests requests)
+        {
+            Context.Watch(lists);
+            Receive<Terminated>(_ =>
+            {
+                requests.Lost(lists);
+                Context.Stop(Self);
+            });
+        }
+    }
+}
