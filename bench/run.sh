@@ -270,6 +270,37 @@ pypeer="-"
 row "memory per stored 13-byte item, $(fmt "$memory_items") items (bytes; aggregator RSS growth)" "$ours" "$peer (Redis used_memory)" "$(ratio "$ours" "$peer")" "≤ 16 B"
 row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$pypeer" "$(ratio "$ours" "$pypeer")" "-"
 
+# ---------------------------------------------------------------- the client library in one process
+# bench/ClientBench: producers of one AggregatorClient in one process, on the same item files
+# as the workers, each run against a fresh aggregator; the Worker processes run again just
+# before, so that both sides see the machine alike.
+cb="$root/bench/ClientBench/bin/$config/net10.0/ClientBench.dll"
+[ -f "$cb" ] || fail "$cb is not built"
+# lib_produce NAME FILES...: items/s of one producer per file, all in one process (it checks the counts).
+lib_produce() {
+  local name=$1; shift
+  dotnet "$cb" produce "$agg_endpoint" "$name" "$@" > "$work/$name.out" 2> "$work/$name.err" || fail "ClientBench $name: $(cat "$work/$name.err")"
+  sed -n 's/.*items_per_second=\([0-9]*\).*/\1/p' "$work/$name.out"
+}
+for mode in memory durable; do
+  start_mode "libw-$mode" "$mode"; workers=$(run_workers "libw" 2 "$per_worker"); stop_aggregator
+  start_mode "lib2-$mode" "$mode"; lib2=$(lib_produce lib2 "$(items_file 0 "$per_worker")" "$(items_file 1 "$per_worker")"); stop_aggregator
+  eight=(); for w in $(seq 0 7); do eight+=("$(items_file "$w" $((per_worker / 4)))"); done
+  start_mode "lib8-$mode" "$mode"; lib8=$(lib_produce lib8 "${eight[@]}"); stop_aggregator
+  rm -rf "$work"/lib*-data
+  row "library: 2 producers in one process vs 2 Worker processes, $mode, 2 x $(fmt "$per_worker") items (items/s)" \
+    "$(fmt "$lib2")" "$(fmt "$workers") (2 Worker processes)" "$(ratio "$lib2" "$workers")" "≥ 0.95x"
+  row "library: 8 producers in one process vs 2, $mode, the same $(fmt $((2 * per_worker))) items in all (items/s)" \
+    "$(fmt "$lib8")" "$(fmt "$lib2") (2 producers)" "$(ratio "$lib8" "$lib2")" "≥ 0.9x"
+done
+start_aggregator "lib-latency" --in-memory
+lat=$(dotnet "$cb" latency "$agg_endpoint" "$latency_count" 2> "$work/lib-latency.err") || fail "ClientBench latency: $(cat "$work/lib-latency.err")"
+stop_aggregator
+a50=$(sed -n 's/.*append_p50_us=\([0-9.]*\).*/\1/p' <<<"$lat"); a99=$(sed -n 's/.*append_p99_us=\([0-9.]*\).*/\1/p' <<<"$lat")
+i50=$(sed -n 's/.*identify_p50_us=\([0-9.]*\).*/\1/p' <<<"$lat"); i99=$(sed -n 's/.*identify_p99_us=\([0-9.]*\).*/\1/p' <<<"$lat")
+row "library: one AppendAsync call of one item, acknowledged, p50 (µs, $latency_count calls)" "$a50" "$i50 (Identify)" "$(ratio "$a50" "$i50")" "-"
+row "library: one AppendAsync call of one item, acknowledged, p99 (µs)" "$a99" "$i99 (Identify)" "$(ratio "$a99" "$i99")" "-"
+
 fi
 
 # ---------------------------------------------------------------- start-up

@@ -21,6 +21,7 @@ namespace Actors.Client;
 public sealed class AggregatorClient : IAsyncDisposable
 {
     private readonly bool _ownsSystem;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SharedAppender> _appenders = new();
     private int _producers;
 
     private AggregatorClient(AggregatorClientOptions options, ActorSystem system, bool ownsSystem)
@@ -160,6 +161,12 @@ public sealed class AggregatorClient : IAsyncDisposable
             await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
+
+    /// <summary>This client's own id, part of the producer ids of its <see cref="AggregatorList.AppendAsync"/> calls.</summary>
+    internal string InstanceId { get; } = Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The producer every <see cref="AggregatorList.AppendAsync"/> call of this client on <paramref name="list"/> goes through.</summary>
+    internal SharedAppender Appender(string list) => _appenders.GetOrAdd(list, name => new SharedAppender(this, name));
 
     /// <summary>A name for the next producer actor of this client (several may run at once).</summary>
     internal string NextProducerName() => $"producer-{Interlocked.Increment(ref _producers)}";

@@ -41,23 +41,21 @@ public sealed class AggregatorList
     }
 
     /// <summary>
-    /// Appends <paramref name="items"/>, in order, and returns once all are acknowledged. One call
-    /// is one producer of a new id: a resend within the call is never applied twice, but a call
-    /// repeated after a crash appends again (use <see cref="CreateProducer"/> for that).
+    /// Appends <paramref name="items"/>, in order, and returns once all are acknowledged. A resend
+    /// within the call (a lost acknowledgement, a failover) is never applied twice; but a call
+    /// repeated after a crash appends again: use <see cref="CreateProducer"/> for input you may
+    /// have to re-run. Calls of one client on one list go one after another, through one producer
+    /// of the client's own (so the list remembers one position per client, not one per call).
     /// </summary>
-    /// <exception cref="ArgumentException">an item is too large.</exception>
-    /// <exception cref="AggregatorException">the aggregator is unreachable, refused, or the list was deleted meanwhile.</exception>
+    /// <returns>this call's figures.</returns>
+    /// <exception cref="ArgumentException">an item is too large, or not valid Unicode.</exception>
+    /// <exception cref="AggregatorException">the aggregator is unreachable, refused, or the list was deleted during the call.</exception>
     public async Task<ProducerResult> AppendAsync(IEnumerable<string> items, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(items);
         using var activity = ClientDiagnostics.Start("append", Name);
         var started = Stopwatch.GetTimestamp();
-        await using var producer = CreateProducer($"append-{Guid.NewGuid():N}");
-        foreach (var item in items)
-        {
-            await producer.AddAsync(item, cancellationToken);
-        }
-
-        var result = await producer.FlushAsync(cancellationToken);
+        var result = await _client.Appender(Name).AppendAsync(items, cancellationToken);
         ClientDiagnostics.Took("append", started);
         return result;
     }

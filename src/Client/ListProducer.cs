@@ -23,7 +23,7 @@ namespace Actors.Client;
 /// once every item added is acknowledged, that is durable in the aggregator's journal. Calls
 /// are not meant to overlap: add from one task at a time, as with a stream.
 /// </remarks>
-public sealed class ListProducer : IAsyncDisposable
+public sealed partial class ListProducer : IAsyncDisposable
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly AggregatorClient _client;
@@ -88,72 +88,32 @@ public sealed class ListProducer : IAsyncDisposable
     public ValueTask AddAsync(string item, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(item);
-        byte[] utf8;
+        int length;
         try
         {
-            utf8 = StrictUtf8.GetBytes(item);
+            length = StrictUtf8.GetByteCount(item);
         }
         catch (EncoderFallbackException e)
         {
             throw new ArgumentException($"item {_offset} is not valid Unicode: {e.Message}", nameof(item), e);
         }
 
-        return AddAsync(utf8, cancellationToken);
+        CheckLength(length, nameof(item));
+        return TryAddNow(new PendingItem(item, default, length)) ? default : AddSlowAsync(new PendingItem(item, default, length), cancellationToken);
     }
 
     /// <summary>Adds one item given as UTF-8 (checked); waits while the window is full.</summary>
     /// <exception cref="ArgumentException">the item is too large, or not UTF-8.</exception>
     /// <exception cref="AggregatorException">the producer failed (it stays failed).</exception>
-    public async ValueTask AddAsync(ReadOnlyMemory<byte> utf8Item, CancellationToken cancellationToken = default)
+    public ValueTask AddAsync(ReadOnlyMemory<byte> utf8Item, CancellationToken cancellationToken = default)
     {
-        if (utf8Item.Length > _options.MaxItemBytes)
-        {
-            throw new ArgumentException($"item {_offset} is {utf8Item.Length} bytes; the limit is {_options.MaxItemBytes} bytes", nameof(utf8Item));
-        }
-
+        CheckLength(utf8Item.Length, nameof(utf8Item));
         if (!System.Text.Unicode.Utf8.IsValid(utf8Item.Span))
         {
             throw new ArgumentException($"item {_offset} is not valid UTF-8", nameof(utf8Item));
         }
 
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var resumeAt = await StartedAsync(cancellationToken);
-            if (_offset < resumeAt)
-            {
-                _offset++; // the list holds it already
-                return;
-            }
-
-            var size = PackedItems.VarintSize((uint)utf8Item.Length) + utf8Item.Length;
-            if (_count > 0 && _length + size > _batch.Length)
-            {
-                await SendAsync(cancellationToken);
-            }
-
-            if (_count == 0)
-            {
-                _batch = new byte[_options.BatchMaxBytes];
-                _batchFirst = _offset;
-                _length = 0;
-                _linger.Change(_options.Linger, Timeout.InfiniteTimeSpan);
-            }
-
-            _length += PackedItems.WriteVarint(_batch.AsSpan(_length), (uint)utf8Item.Length);
-            utf8Item.Span.CopyTo(_batch.AsSpan(_length));
-            _length += utf8Item.Length;
-            _count++;
-            _offset++;
-            if (_count >= _options.BatchMaxItems)
-            {
-                await SendAsync(cancellationToken);
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        return TryAddNow(new PendingItem(null, utf8Item, utf8Item.Length)) ? default : AddSlowAsync(new PendingItem(null, utf8Item, utf8Item.Length), cancellationToken);
     }
 
     /// <summary>Returns once every item added is acknowledged (durable in the aggregator's journal).</summary>
@@ -206,116 +166,7 @@ public sealed class ListProducer : IAsyncDisposable
         await _linger.DisposeAsync();
         if (_actor is not null)
         {
-            _client.System.Stop(_actor);
+            _actor.Tell(PoisonPill.Instance); // not System.Stop: a message, as every other the actor gets
         }
     }
-
-    private async Task<ulong> StartedAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_failed is not null)
-        {
-            throw _failed;
-        }
-
-        if (_resumeAt is { } resumeAt)
-        {
-            return resumeAt;
-        }
-
-        _actor ??= _client.System.ActorOf(ProducerActor.Props(List, ProducerId, _options, _client.Locator), _client.NextProducerName());
-        var started = Expect<ProducerActor.Started>(await AskAsync(new ProducerActor.Start(), cancellationToken));
-        _resumeAt = started.ResumeOffset;
-        return started.ResumeOffset;
-    }
-
-    /// <summary>Hands the open batch to the producer actor, waiting while its window is full.</summary>
-    private async Task SendAsync(CancellationToken cancellationToken)
-    {
-        if (_count == 0)
-        {
-            return;
-        }
-
-        var batch = new AppendBatch
-        {
-            List = List,
-            Producer = ProducerId,
-            FirstOffset = _batchFirst,
-            Count = (uint)_count,
-            Items = UnsafeByteOperations.UnsafeWrap(_batch.AsMemory(0, _length)),
-        };
-        _count = 0;
-        _length = 0;
-        _batchGeneration++;
-        _linger.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        Expect<ProducerActor.OfferAccepted>(await AskAsync(new ProducerActor.Offer(batch), cancellationToken));
-    }
-
-    /// <summary>The linger time of the open batch is up: it goes as it is, unless it went meanwhile.</summary>
-    private async Task LingerAsync()
-    {
-        var generation = Interlocked.Read(ref _batchGeneration);
-        try
-        {
-            await _gate.WaitAsync();
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!_disposed && _failed is null && generation == _batchGeneration)
-            {
-                await SendAsync(CancellationToken.None);
-            }
-        }
-        catch (AggregatorException)
-        {
-            // Kept in _failed: the next call throws it.
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _actor!.Ask<object>(request, _askTimeout, cancellationToken);
-        }
-        catch (AskTimeoutException e)
-        {
-            throw Failed(new AggregatorException($"the producer of list '{List}' answered nothing within {_askTimeout.TotalSeconds:0} s", e));
-        }
-    }
-
-    private T Expect<T>(object reply) => reply switch
-    {
-        T expected => expected,
-        ProducerActor.AppendFailed failed => throw Failed(failed.Reason),
-        _ => throw Failed(new AggregatorException($"unexpected reply {reply.GetType().Name} from the producer of list '{List}'")),
-    };
-
-    private AggregatorException Failed(AggregatorException reason) => _failed ??= reason;
 }
-
-/// <summary>What a producer's run stored: every count is of items of its input.</summary>
-/// <param name="Acknowledged">items of the input now in the list: the offset a producer of the same id resumes at.</param>
-/// <param name="Appended">items this run added to the list.</param>
-/// <param name="Duplicates">items sent that the list held already (a resend whose acknowledgement was lost).</param>
-/// <param name="AlreadyStored">items skipped at the start because the list held them (a resumed producer).</param>
-/// <param name="LongestAckWait">the longest time batches waited with no acknowledgement moving on (a failover shows here).</param>
-public sealed record ProducerResult(ulong Acknowledged, ulong Appended, ulong Duplicates, ulong AlreadyStored, TimeSpan LongestAckWait);
-
-/// <summary>A producer's progress.</summary>
-/// <param name="Acknowledged">items of its input acknowledged.</param>
-/// <param name="Appended">of those, new in the list.</param>
-/// <param name="Duplicates">of those, the list held already.</param>
-/// <param name="Connected">whether it has an aggregator now.</param>
-/// <param name="Unavailable">why the aggregator cannot store items, while it cannot; else null.</param>
-public sealed record ProducerProgress(ulong Acknowledged, ulong Appended, ulong Duplicates, bool Connected, string? Unavailable);

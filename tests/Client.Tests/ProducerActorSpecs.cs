@@ -7,44 +7,20 @@ using Xunit.Abstractions;
 
 namespace Client.Tests;
 
-/// <summary>
-/// The producer against a scripted aggregator: a probe stands behind an actor at
-/// /user/lists, so the producer finds it by the same Identify it uses in production.
-/// </summary>
-public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
+/// <summary>The producer actor against a scripted aggregator.</summary>
+public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
 {
-    private static readonly Config SpecConfig = ConfigurationFactory.ParseString("""
-        akka.loglevel = WARNING
-        akka.actor.provider = remote
-        akka.actor.serialize-messages = on
-        akka.actor.serialization-settings.allow-unregistered-types = false
-        akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
-        akka.remote.retry-gate-closed-for = 100ms
-        akka.test.timefactor = 2
-        """);
-
     private static readonly AggregatorClientOptions Settings = Options(_ => { });
 
-    private readonly TestProbe _aggregator;
-    private readonly Address _address;
-
-    public ProducerActorSpecs(ITestOutputHelper output)
-        : base(BootstrapSetup.Create().WithConfig(SpecConfig).And(ProtocolSerializer.Setup), ActorNames.AggregatorSystem, output)
-    {
-        _aggregator = CreateTestProbe();
-        _address = ((ExtendedActorSystem)Sys).Provider.DefaultAddress;
-        Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists);
-    }
-
     [Fact]
-    public async Task ProducerActor_should_start_from_the_position_the_aggregator_names()
+    public async Task ProducerActor_should_start_from_the_position_theAggregator_names()
     {
         var producer = await StartAsync(resumeAt: 5);
 
         producer.Tell(Offer(5, 2));
 
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        var batch = await _aggregator.ExpectMsgAsync<AppendBatch>();
+        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
         Assert.Equal(("orders", "p1", 5ul, 2u), (batch.List, batch.Producer, batch.FirstOffset, batch.Count));
     }
 
@@ -57,10 +33,10 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
         producer.Tell(Offer(3, 3));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
-        producer.Tell(Ack(0, 3, applied: 3), _aggregator.Ref);
+        producer.Tell(Ack(0, 3, applied: 3), Aggregator.Ref);
 
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
     }
@@ -74,7 +50,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         producer.Tell(new ProducerActor.Finish());
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-        producer.Tell(Ack(0, 3, applied: 2, duplicates: 1), _aggregator.Ref);
+        producer.Tell(Ack(0, 3, applied: 2, duplicates: 1), Aggregator.Ref);
 
         var finished = await ExpectMsgAsync<ProducerActor.Finished>();
         Assert.Equal((3ul, 2ul, 1ul), (finished.NextOffset, finished.Applied, finished.Duplicates));
@@ -88,14 +64,14 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 3));
         producer.Tell(Offer(3, 3));
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 3, ExpectedOffset = 2, Reason = Refusal.Gap },
-            _aggregator.Ref);
+            Aggregator.Ref);
 
-        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-        Assert.Equal(3ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        Assert.Equal(3ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
     }
 
     [Fact]
@@ -103,23 +79,23 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var producer = await StartAsync(resumeAt: 0, Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }));
         producer.Tell(Offer(0, 3));
-        var first = await _aggregator.ExpectMsgAsync<AppendBatch>();
+        var first = await Aggregator.ExpectMsgAsync<AppendBatch>();
 
-        var again = await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
+        var again = await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
 
         Assert.Equal(first, again);
     }
 
     [Fact]
-    public async Task ProducerActor_should_reconnect_after_losing_the_aggregator_and_resend_what_is_unacknowledged()
+    public async Task ProducerActor_should_reconnect_after_losing_theAggregator_and_resend_what_is_unacknowledged()
     {
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 2));
         producer.Tell(Offer(2, 2));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 2, applied: 2), _aggregator.Ref);
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
 
         var forwarder = await Sys.ActorSelection("/user/" + ActorNames.Lists).ResolveOne(RemainingOrDefault);
@@ -128,32 +104,32 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectTerminatedAsync(forwarder);
 
         // The guardian frees the name a moment after Terminated reaches us: try until it has.
-        await AwaitAssertAsync(() => Sys.ActorOf(Props.Create(() => new Forwarder(_aggregator.Ref)), ActorNames.Lists),
+        await AwaitAssertAsync(() => Sys.ActorOf(Props.Create(() => new Forwarder(Aggregator.Ref)), ActorNames.Lists),
             TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
 
-        await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
-        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 2 });
+        await Aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 2 });
 
-        Assert.Equal(2ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
-        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
-    public async Task ProducerActor_should_fail_when_the_aggregator_has_lost_acknowledged_items()
+    public async Task ProducerActor_should_fail_when_theAggregator_has_lost_acknowledged_items()
     {
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 4));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 4, applied: 4), _aggregator.Ref);
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 4, applied: 4), Aggregator.Ref);
         producer.Tell(Offer(4, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 4, ExpectedOffset = 0, Reason = Refusal.Gap },
-            _aggregator.Ref);
-        await _aggregator.ExpectMsgAsync<AppendBatch>(); // the offer after the ack, sent before the refusal came
-        await _aggregator.ExpectMsgAsync<GetResumePosition>();
-        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 0 });
+            Aggregator.Ref);
+        await Aggregator.ExpectMsgAsync<AppendBatch>(); // the offer after the ack, sent before the refusal came
+        await Aggregator.ExpectMsgAsync<GetResumePosition>();
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 0 });
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
@@ -162,14 +138,14 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ProducerActor_should_fail_with_usage_when_the_aggregator_refuses_a_batch_for_good()
+    public async Task ProducerActor_should_fail_with_usage_when_theAggregator_refuses_a_batch_for_good()
     {
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.ItemTooLarge, Message = "item 0 is too large" },
-            _aggregator.Ref);
+            Aggregator.Ref);
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
@@ -191,31 +167,31 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ProducerActor_should_reach_the_aggregator_through_the_next_contact_when_the_first_does_not_answer()
+    public async Task ProducerActor_should_reach_theAggregator_through_the_next_contact_when_the_first_does_not_answer()
     {
-        var locator = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort()), new Endpoint(_address.Host!, _address.Port!.Value)],
+        var locator = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort()), Contact],
             Settings);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(20)), locator));
 
         producer.Tell(new ProducerActor.Start());
 
-        await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
-        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 3 });
+        await Aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(10));
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 3 });
         Assert.Equal(3ul, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
         Assert.Equal(2, locator.Count);
-        Assert.Equal($"127.0.0.1:{_address.Port}", locator.Endpoint(1));
+        Assert.Equal($"127.0.0.1:{Address.Port}", locator.Endpoint(1));
     }
 
     [Fact]
     public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
     {
-        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings);
+        var locator = new AggregatorLocator(Sys, [Contact], Settings);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }), locator));
         producer.Tell(new ProducerActor.Start());
-        await _aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
+        await Aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
 
-        var again = await _aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(5));
-        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 7, Incarnation = 42 });
+        var again = await Aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(5));
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 7, Incarnation = 42 });
 
         Assert.Equal(("orders", "p1", 0ul), (again.List, again.Producer, again.Incarnation));
         Assert.Equal(7ul, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
@@ -226,12 +202,12 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 2));
-        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
+        Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
 
-        producer.Tell(Ack(0, 2, applied: 2, incarnation: 99), _aggregator.Ref);
+        producer.Tell(Ack(0, 2, applied: 2, incarnation: 99), Aggregator.Ref);
         producer.Tell(Offer(2, 1));
 
-        Assert.Equal(99ul, (await _aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
+        Assert.Equal(99ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).Incarnation);
     }
 
     [Fact]
@@ -240,14 +216,14 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 3));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 3, applied: 3, incarnation: 5), _aggregator.Ref);
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 3, applied: 3, incarnation: 5), Aggregator.Ref);
         producer.Tell(Offer(3, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 3, Reason = Refusal.ListDeleted, Message = "deleted" },
-            _aggregator.Ref);
+            Aggregator.Ref);
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
@@ -262,22 +238,22 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 2));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 2, applied: 2, incarnation: 8), _aggregator.Ref);
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2, incarnation: 8), Aggregator.Ref);
         producer.Tell(Offer(2, 2));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 0, Reason = Refusal.Gap },
-            _aggregator.Ref);
-        var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();
+            Aggregator.Ref);
+        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
         Assert.Equal(8ul, ask.Incarnation);
-        _aggregator.Reply(new RequestRefused { List = "orders", Reason = Refusal.ListDeleted, Message = "deleted" });
+        Aggregator.Reply(new RequestRefused { List = "orders", Reason = Refusal.ListDeleted, Message = "deleted" });
         producer.Tell(new ProducerActor.Finish());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
         Assert.Equal(2ul, Assert.IsType<ListDeletedException>(failed.Reason).Acknowledged);
-        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is sent to the fresh list
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // nothing is sent to the fresh list
     }
 
     [Fact]
@@ -286,15 +262,15 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 2));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        var batch = await _aggregator.ExpectMsgAsync<AppendBatch>();
+        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.Unavailable, Message = "the journal failed: disk full" },
-            _aggregator.Ref);
+            Aggregator.Ref);
         producer.Tell(ProducerActor.GetProgress.Instance);
         Assert.Equal("the journal failed: disk full", (await ExpectMsgAsync<ProducerActor.Progress>()).Unavailable);
 
-        Assert.Equal(batch.FirstOffset, (await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
-        producer.Tell(Ack(0, 2, applied: 2), _aggregator.Ref);
+        Assert.Equal(batch.FirstOffset, (await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
         producer.Tell(ProducerActor.GetProgress.Instance);
         var progress = await ExpectMsgAsync<ProducerActor.Progress>();
         Assert.Equal((2ul, (string?)null), (progress.Acknowledged, progress.Unavailable));
@@ -313,9 +289,9 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         producer.Tell(new ProducerActor.Finish());
         while (!failed.IsCompleted)
         {
-            await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
+            await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
             producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.Unavailable, Message = "journal down" },
-                _aggregator.Ref);
+                Aggregator.Ref);
             await Task.WhenAny(failed, Task.Delay(50));
         }
 
@@ -327,7 +303,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ProducerActor_should_give_up_when_a_connected_aggregator_answers_nothing_for_unavailable_timeout()
+    public async Task ProducerActor_should_give_up_when_a_connectedAggregator_answers_nothing_for_unavailable_timeout()
     {
         var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(200); o.UnavailableTimeout = TimeSpan.FromMilliseconds(700); });
         var producer = await StartAsync(resumeAt: 0, settings);
@@ -341,7 +317,7 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.IsType<AggregatorUnavailableException>(failed.Reason);
         Assert.Contains("is connected but has answered nothing for", failed.Reason.Message);
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(10));
-        Assert.True(_aggregator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m as AppendBatch).Count >= 2, "it resent meanwhile");
+        Assert.True(Aggregator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m as AppendBatch).Count >= 2, "it resent meanwhile");
     }
 
     [Fact]
@@ -351,14 +327,14 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0, settings);
 
         // Its input is idle for longer than unavailable-timeout: nothing is owed meanwhile.
-        await _aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
         producer.Tell(Offer(0, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         // One ack-timeout later it resends, rather than giving up on the idle time.
-        Assert.Equal(0ul, (await _aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
-        producer.Tell(Ack(0, 1, applied: 1), _aggregator.Ref);
+        Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);
+        producer.Tell(Ack(0, 1, applied: 1), Aggregator.Ref);
         producer.Tell(new ProducerActor.Finish());
         Assert.Equal(1ul, (await ExpectMsgAsync<ProducerActor.Finished>()).NextOffset);
     }
@@ -369,17 +345,17 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 4));
         producer.Tell(Offer(4, 4));
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
-        await _aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
 
         // The first batch overlaps what the list had (1 duplicate); a gap then confirms up
         // to 6 without an acknowledgement; the resent second batch's answer covers 6 and 7.
-        producer.Tell(Ack(0, 4, applied: 3, duplicates: 1), _aggregator.Ref);
+        producer.Tell(Ack(0, 4, applied: 3, duplicates: 1), Aggregator.Ref);
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 8, ExpectedOffset = 6, Reason = Refusal.Gap },
-            _aggregator.Ref);
-        producer.Tell(Ack(4, 4, applied: 2, duplicates: 2), _aggregator.Ref);
+            Aggregator.Ref);
+        producer.Tell(Ack(4, 4, applied: 2, duplicates: 2), Aggregator.Ref);
         producer.Tell(new ProducerActor.Finish());
 
         var finished = await ExpectMsgAsync<ProducerActor.Finished>();
@@ -404,12 +380,12 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
     {
-        var locator = new AggregatorLocator(Sys, [new Endpoint(_address.Host!, _address.Port!.Value)], Settings);
+        var locator = new AggregatorLocator(Sys, [Contact], Settings);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator));
         producer.Tell(new ProducerActor.Start());
-        var ask = await _aggregator.ExpectMsgAsync<GetResumePosition>();
+        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
         Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
-        _aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
         Assert.Equal(resumeAt, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
         return producer;
     }
@@ -439,10 +415,5 @@ public sealed class ProducerActorSpecs : Akka.TestKit.Xunit2.TestKit
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class Forwarder : ReceiveActor
-    {
-        public Forwarder(IActorRef target) => ReceiveAny(message => target.Forward(message));
     }
 }

@@ -50,6 +50,30 @@ public sealed class ClientLibraryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendAsync_calls_should_share_one_producer_go_on_after_a_delete_and_refuse_a_bad_item_whole()
+    {
+        await using var client = await ConnectAsync(o => o.MaxItemBytes = 10);
+        var list = client.List("calls");
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(1ul, (await list.AppendAsync([$"c{i}"], Bound)).Appended);
+        }
+
+        var stats = await list.StatsAsync(Bound);
+        Assert.Equal((50ul, 1u), (stats.Length, stats.Producers)); // one position for the client, not one per call
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => list.AppendAsync(["ok", new string('x', 11)], Bound));
+        Assert.Contains("item 1 is 11 bytes; the limit is 10 bytes", refused.Message);
+        Assert.Equal(50ul, await list.CountAsync(Bound)); // not even "ok"
+
+        Assert.True(await list.DeleteAsync(Bound));
+        var fresh = await list.AppendAsync(["fresh"], Bound);
+
+        Assert.Equal((1ul, 1ul), (fresh.Acknowledged, fresh.Appended));
+        Assert.Equal(["fresh"], await ReadAllAsync(list));
+    }
+
+    [Fact]
     public async Task A_producer_created_again_with_the_same_id_should_resume_after_what_the_list_holds()
     {
         var items = Enumerable.Range(0, 50_000).Select(i => $"item-{i}").ToArray();

@@ -1,0 +1,92 @@
+// The client library's rows of bench/run.sh, in one process:
+//
+//   ClientBench produce CONTACTS LIST FILE...   one producer per items file (one line an item), all of one
+//                                               client, at once; prints items and seconds from the first
+//                                               add to the last acknowledgement, after checking every
+//                                               producer's count
+//   ClientBench latency CONTACTS COUNT           COUNT one-shot AppendAsync calls one after another, then COUNT
+//                                               Identify round trips (PingAsync); prints both p50 and p99 in µs
+using System.Diagnostics;
+using System.Globalization;
+using Actors.Client;
+
+if (args.Length < 3)
+{
+    Console.Error.WriteLine("usage: ClientBench produce CONTACTS LIST FILE... | latency CONTACTS COUNT");
+    return 2;
+}
+
+await using var client = await AggregatorClient.ConnectAsync(new AggregatorClientOptions { Contacts = args[1] });
+switch (args[0])
+{
+    case "produce":
+    {
+        var list = client.List(args[2]);
+        var files = args[3..];
+
+        // As the workers' figure: from the first item sent, after each producer asked where to start.
+        var producers = files.Select((_, i) => list.CreateProducer($"lib{i}")).ToArray();
+        await Task.WhenAll(producers.Select(p => p.StartAsync()));
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(files.Select((file, i) => Task.Run(async () =>
+        {
+            await using var producer = producers[i];
+            foreach (var line in File.ReadLines(file))
+            {
+                await producer.AddAsync(line);
+            }
+
+            return await producer.FlushAsync();
+        })));
+        var seconds = clock.Elapsed.TotalSeconds;
+        var items = results.Sum(r => (double)r.Appended);
+        var expected = files.Sum(f => (double)File.ReadLines(f).LongCount());
+        if (items != expected)
+        {
+            Console.Error.WriteLine($"ClientBench: {items} items appended, expected {expected}");
+            return 1;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"items={items:0} seconds={seconds:0.000} items_per_second={items / seconds:0}"));
+        return 0;
+    }
+
+    case "latency":
+    {
+        var count = int.Parse(args[2], CultureInfo.InvariantCulture);
+        var list = client.List($"latency-{Guid.NewGuid():N}"[..20]);
+        var append = await TimeAsync(count, () => list.AppendAsync(["latency-probe"]));
+        var ping = await TimeAsync(count, () => client.PingAsync());
+        await list.DeleteAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"append_p50_us={Percentile(append, 50):0.0} append_p99_us={Percentile(append, 99):0.0} identify_p50_us={Percentile(ping, 50):0.0} identify_p99_us={Percentile(ping, 99):0.0}"));
+        return 0;
+    }
+
+    default:
+        Console.Error.WriteLine($"ClientBench: unknown mode '{args[0]}'");
+        return 2;
+}
+
+// COUNT timed calls after 200 untimed ones; the samples in µs, sorted.
+static async Task<double[]> TimeAsync(int count, Func<Task> call)
+{
+    var samples = new double[count];
+    for (var i = -200; i < count; i++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await call();
+        if (i >= 0)
+        {
+            samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        }
+    }
+
+    Array.Sort(samples);
+    return samples;
+}
+
+// Nearest-rank percentile of sorted samples.
+static double Percentile(double[] sorted, int percent) =>
+    sorted[Math.Clamp((int)Math.Ceiling(percent / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];

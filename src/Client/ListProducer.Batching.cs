@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Text;
+using Akka.Actor;
+using Google.Protobuf;
+using Protocol;
+using Protocol.Messages;
+
+namespace Actors.Client;
+
+/// <summary>The producer's batching: items packed into the open batch, batches handed to the producer actor, its replies.</summary>
+public sealed partial class ListProducer
+{
+    /// <summary>An item's UTF-8 bytes, checked: valid Unicode, at most <paramref name="maxItemBytes"/>.</summary>
+    /// <exception cref="ArgumentException">the item is too large, or not valid Unicode.</exception>
+    internal static byte[] Encode(string item, ulong number, int maxItemBytes)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        byte[] utf8;
+        try
+        {
+            utf8 = StrictUtf8.GetBytes(item);
+        }
+        catch (EncoderFallbackException e)
+        {
+            throw new ArgumentException($"item {number} is not valid Unicode: {e.Message}", nameof(item), e);
+        }
+
+        return utf8.Length <= maxItemBytes
+            ? utf8
+            : throw new ArgumentException($"item {number} is {utf8.Length} bytes; the limit is {maxItemBytes} bytes", nameof(item));
+    }
+
+    private void CheckLength(int length, string parameter)
+    {
+        if (length > _options.MaxItemBytes)
+        {
+            throw new ArgumentException($"item {_offset} is {length} bytes; the limit is {_options.MaxItemBytes} bytes", parameter);
+        }
+    }
+
+    /// <summary>
+    /// The hot path, without awaiting: the producer is started and the open batch has room for
+    /// the item without filling up. False (nothing done) for everything else.
+    /// </summary>
+    private bool TryAddNow(PendingItem item)
+    {
+        if (_resumeAt is not { } resumeAt || _offset < resumeAt || _count == 0 || _count + 1 >= _options.BatchMaxItems
+            || _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length || !_gate.Wait(0))
+        {
+            return false;
+        }
+
+        try
+        {
+            // The linger timer may have sent the batch between the check and the gate.
+            if (_failed is not null || _disposed || _count == 0)
+            {
+                return false;
+            }
+
+            Write(item);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async ValueTask AddSlowAsync(PendingItem item, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var resumeAt = await StartedAsync(cancellationToken);
+            if (_offset < resumeAt)
+            {
+                _offset++; // the list holds it already
+                return;
+            }
+
+            if (_count > 0 && _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length)
+            {
+                await SendAsync(cancellationToken);
+            }
+
+            if (_count == 0)
+            {
+                _batch = new byte[_options.BatchMaxBytes];
+                _batchFirst = _offset;
+                _length = 0;
+                _linger.Change(_options.Linger, Timeout.InfiniteTimeSpan);
+            }
+
+            Write(item);
+            if (_count >= _options.BatchMaxItems)
+            {
+                await SendAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Packs the item into the open batch: its length as a varint, then its UTF-8 bytes.</summary>
+    private void Write(PendingItem item)
+    {
+        _length += PackedItems.WriteVarint(_batch.AsSpan(_length), (uint)item.Length);
+        var target = _batch.AsSpan(_length, item.Length);
+        if (item.Text is not null)
+        {
+            StrictUtf8.GetBytes(item.Text, target);
+        }
+        else
+        {
+            item.Utf8.Span.CopyTo(target);
+        }
+
+        _length += item.Length;
+        _count++;
+        _offset++;
+    }
+
+    private async Task<ulong> StartedAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failed is not null)
+        {
+            throw _failed;
+        }
+
+        if (_resumeAt is { } resumeAt)
+        {
+            return resumeAt;
+        }
+
+        _actor ??= _client.System.ActorOf(ProducerActor.Props(List, ProducerId, _options, _client.Locator), _client.NextProducerName());
+        var started = Expect<ProducerActor.Started>(await AskAsync(new ProducerActor.Start(), cancellationToken));
+        _resumeAt = started.ResumeOffset;
+        return started.ResumeOffset;
+    }
+
+    /// <summary>Hands the open batch to the producer actor, waiting while its window is full.</summary>
+    private async Task SendAsync(CancellationToken cancellationToken)
+    {
+        if (_count == 0)
+        {
+            return;
+        }
+
+        var batch = new AppendBatch
+        {
+            List = List,
+            Producer = ProducerId,
+            FirstOffset = _batchFirst,
+            Count = (uint)_count,
+            Items = UnsafeByteOperations.UnsafeWrap(_batch.AsMemory(0, _length)),
+        };
+        _count = 0;
+        _length = 0;
+        _batchGeneration++;
+        _linger.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Expect<ProducerActor.OfferAccepted>(await AskAsync(new ProducerActor.Offer(batch), cancellationToken));
+    }
+
+    /// <summary>The linger time of the open batch is up: it goes as it is, unless it went meanwhile.</summary>
+    private async Task LingerAsync()
+    {
+        var generation = Interlocked.Read(ref _batchGeneration);
+        try
+        {
+            await _gate.WaitAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_disposed && _failed is null && generation == _batchGeneration)
+            {
+                await SendAsync(CancellationToken.None);
+            }
+        }
+        catch (AggregatorException)
+        {
+            // Kept in _failed: the next call throws it.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _actor!.Ask<object>(request, _askTimeout, cancellationToken);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw Failed(new AggregatorException($"the producer of list '{List}' answered nothing within {_askTimeout.TotalSeconds:0} s", e));
+        }
+    }
+
+    private T Expect<T>(object reply) => reply switch
+    {
+        T expected => expected,
+        ProducerActor.AppendFailed failed => throw Failed(failed.Reason),
+        _ => throw Failed(new AggregatorException($"unexpected reply {reply.GetType().Name} from the producer of list '{List}'")),
+    };
+
+    private AggregatorException Failed(AggregatorException reason) => _failed ??= reason;
+}

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Time.Testing;
+using Protocol;
+using Protocol.Messages;
+using Xunit.Abstractions;
+
+namespace Client.Tests;
+
+/// <summary>
+/// The public producer (batching, linger, the window, resume) on a client that runs in the
+/// TestKit's own system, against a scripted aggregator. The linger runs on a fake clock: a
+/// batch leaves on it only when the spec moves time on.
+/// </summary>
+public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public async Task ListProducer_should_cut_batches_by_item_count_and_by_bytes_without_losing_or_reordering_an_item()
+    {
+        await using var client = Client(o => (o.BatchMaxItems, o.BatchMaxBytes, o.MaxItemBytes) = (64, 200, 100));
+        await using var producer = client.List("orders").CreateProducer("p1");
+        var items = Enumerable.Range(0, 1000).Select(i => $"item-{i}").ToArray();
+        var adding = Task.Run(async () =>
+        {
+            foreach (var item in items)
+            {
+                await producer.AddAsync(item);
+            }
+
+            return await producer.FlushAsync();
+        });
+        await ResumeAtAsync(0);
+
+        var received = new List<string>();
+        var batches = 0;
+        while (received.Count < items.Length)
+        {
+            var batch = await AckNextAsync();
+            Assert.InRange(batch.Count, 1u, 64u);
+            Assert.InRange(batch.Items.Length, 1, 200);
+            Assert.Equal((ulong)received.Count, batch.FirstOffset);
+            received.AddRange(PackedItems.Decode(batch.Items.Span));
+            batches++;
+        }
+
+        var result = await adding.WaitAsync(RemainingOrDefault);
+        Assert.Equal(items, received);
+        Assert.True(batches > items.Length / 64, $"{batches} batches: some were cut by bytes");
+        Assert.Equal((1000ul, 1000ul, 0ul), (result.Acknowledged, result.Appended, result.Duplicates));
+    }
+
+    [Fact]
+    public async Task ListProducer_should_send_a_batch_that_is_not_full_once_its_linger_time_is_up()
+    {
+        await using var client = Client(o => o.Linger = TimeSpan.FromMilliseconds(5));
+        await using var producer = client.List("orders").CreateProducer("p1");
+        var starting = producer.StartAsync();
+        await ResumeAtAsync(0);
+        await starting;
+
+        await producer.AddAsync("a");
+        await producer.AddAsync("b");
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300)); // the fake clock has not moved
+        _time.Advance(TimeSpan.FromMilliseconds(5));
+
+        var batch = await AckNextAsync();
+        Assert.Equal(["a", "b"], PackedItems.Decode(batch.Items.Span));
+        Assert.Equal(2ul, (await producer.FlushAsync()).Acknowledged);
+    }
+
+    [Fact]
+    public async Task ListProducer_should_hold_an_add_while_its_window_is_full_until_an_acknowledgement_comes()
+    {
+        // A batch per item, two unacknowledged at most: the add that fills the window waits.
+        await using var client = Client(o => (o.MaxInFlight, o.BatchMaxItems) = (2, 1));
+        await using var producer = client.List("orders").CreateProducer("p1");
+        var first = producer.AddAsync("a").AsTask();
+        await ResumeAtAsync(0);
+        await first;
+
+        var second = producer.AddAsync("b").AsTask();
+        var sent = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var actor = Aggregator.LastSender;
+        Assert.Equal(1ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Assert.False(second.IsCompleted, "the add waits while the window is full");
+
+        actor.Tell(Ack(sent), Aggregator.Ref);
+        await second.WaitAsync(RemainingOrDefault);
+        var third = producer.AddAsync("c").AsTask();
+        Assert.Equal(2ul, (await Aggregator.ExpectMsgAsync<AppendBatch>()).FirstOffset);
+        Assert.False(third.IsCompleted, "b and c are unacknowledged");
+    }
+
+    [Fact]
+    public async Task ListProducer_should_skip_what_the_list_holds_already_and_say_so()
+    {
+        await using var client = Client(_ => { });
+        await using var producer = client.List("orders").CreateProducer("p1");
+        var starting = producer.StartAsync();
+        await ResumeAtAsync(2);
+        Assert.Equal(2ul, await starting);
+
+        foreach (var item in new[] { "a", "b", "c", "d" })
+        {
+            await producer.AddAsync(item);
+        }
+
+        var flushing = producer.FlushAsync();
+        var batch = await AckNextAsync();
+        var result = await flushing;
+
+        Assert.Equal((2ul, 2u), (batch.FirstOffset, batch.Count));
+        Assert.Equal(["c", "d"], PackedItems.Decode(batch.Items.Span));
+        Assert.Equal((4ul, 2ul, 2ul), (result.Acknowledged, result.Appended, result.AlreadyStored));
+        Assert.Equal((2ul, 4ul), (producer.AlreadyStored, producer.Added));
+    }
+
+    [Fact]
+    public async Task ListProducer_should_refuse_an_item_over_the_limit_or_not_valid_unicode_without_sending_anything()
+    {
+        await using var client = Client(o => o.MaxItemBytes = 4);
+        await using var producer = client.List("orders").CreateProducer("p1");
+
+        var large = await Assert.ThrowsAsync<ArgumentException>(() => producer.AddAsync("ünïc").AsTask());
+        var broken = await Assert.ThrowsAsync<ArgumentException>(() => producer.AddAsync("\ud800").AsTask());
+        var bytes = await Assert.ThrowsAsync<ArgumentException>(() => producer.AddAsync(new byte[] { 0xC3, 0x28 }).AsTask());
+
+        Assert.Equal("item 0 is 6 bytes; the limit is 4 bytes (Parameter 'item')", large.Message);
+        Assert.StartsWith("item 0 is not valid Unicode", broken.Message);
+        Assert.StartsWith("item 0 is not valid UTF-8", bytes.Message);
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0ul, producer.Added);
+    }
+
+    private AggregatorClient Client(Action<AggregatorClientOptions> change)
+    {
+        var options = new AggregatorClientOptions
+        {
+            ActorSystem = Sys,
+            Contacts = Contact.ToString(),
+            AckTimeout = TimeSpan.FromSeconds(30),
+            Linger = TimeSpan.FromHours(1),
+            TimeProvider = _time,
+        };
+        change(options);
+        return AggregatorClient.Create(options);
+    }
+
+    private async Task ResumeAtAsync(ulong next)
+    {
+        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
+        Aggregator.Reply(new ResumePosition { List = ask.List, Producer = ask.Producer, NextOffset = next });
+    }
+
+    /// <summary>The next batch, acknowledged as applied.</summary>
+    private async Task<AppendBatch> AckNextAsync()
+    {
+        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        Aggregator.Reply(Ack(batch));
+        return batch;
+    }
+
+    private static BatchAppended Ack(AppendBatch batch) => new()
+    {
+        List = batch.List,
+        Producer = batch.Producer,
+        FirstOffset = batch.FirstOffset,
+        NextOffset = batch.FirstOffset + batch.Count,
+        Applied = batch.Count,
+    };
+}
