@@ -1,4 +1,7 @@
 using System.Net.Sockets;
+using Aggregator.Cli;
+using Aggregator.Lists;
+using Aggregator.Service;
 using Aggregator.Storage;
 using Akka.Actor;
 using Hosting;
@@ -39,7 +42,7 @@ public static class Program
         Endpoint? metrics = metricsPort == 0
             ? null
             : new Endpoint(line.MetricsHostname ?? file.GetString("actors.metrics.hostname"), metricsPort);
-        var cluster = ClusterSettings.From(file, line, security);
+        var cluster = ClusterOptions.Read(file, line, security);
         if (cluster is not null)
         {
             JournalStorage.RequireShared(file, line.InMemory, line.DataDirectory);
@@ -54,7 +57,6 @@ public static class Program
         {
             var lists = ListSettings.From(file, storage.Durable) with
             {
-                Sharded = cluster is not null,
                 Node = front is null ? string.Empty : ((ExtendedActorSystem)front).Provider.DefaultAddress.ToString(),
             };
             var serve = new ServeSettings(file, lists, storage, security, line.Hostname, line.Port, line.PublicHostname, metrics,

@@ -46,9 +46,8 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
     private async Task RunAsync(Takeover takeover, string connection, string provider)
     {
         var list = $"fence-{Guid.NewGuid():N}"[..20];
-        var settings = Specs.Lists with { Durable = true };
         var (first, second) = (Node("first", connection, provider), Node("second", connection, provider));
-        var (firstLists, secondLists) = (first.ActorOf(ListsActor.Props(settings), "lists"), second.ActorOf(ListsActor.Props(settings), "lists"));
+        var (firstLists, secondLists) = (Specs.Entry(first), Specs.Entry(second));
 
         // The first node holds the list and writes to it.
         Assert.Equal(2ul, (await Append(firstLists, list, "p", 0, "a0", "a1")).NextOffset);
@@ -77,7 +76,7 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("no longer holds the list", refused.Message);
 
         // A fresh node recovers exactly what was acknowledged.
-        var third = Node("third", connection, provider).ActorOf(ListsActor.Props(settings), "lists");
+        var third = Specs.Entry(Node("third", connection, provider));
         Assert.Equal(expected, await ReadAsync(third, list));
         output.WriteLine($"{provider}, {takeover}: the replaced writer was refused: {refused.Message}");
     }
@@ -89,7 +88,7 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         var config = ConfigurationFactory.ParseString($$"""
             akka.persistence.journal.sql { provider-name = "{{provider}}", connection-string = "{{connection}}" }
             """).WithFallback(RecoverySpecs.DurableConfig(Path.Combine(_directory, "unused.db")));
-        var system = ActorSystem.Create($"fence-{name}", Specs.Setup(config));
+        var system = Specs.System($"fence-{name}", config, Specs.Lists with { Durable = true });
         _systems.Add(system);
         return system;
     }

@@ -14,7 +14,7 @@ namespace Aggregator.Tests;
 /// delete, replay in order with items apart; and the codec, which never lets a rejected event
 /// leave a hole before a later one of the same write.
 /// </summary>
-public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.Setup(), "journal-specs", output)
+public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.System("journal-specs"), output)
 {
     private readonly string _database = Path.Combine(Directory.CreateTempSubdirectory("journal-specs").FullName, "lists.db");
 

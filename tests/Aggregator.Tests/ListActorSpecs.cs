@@ -21,9 +21,9 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private readonly IActorRef _lists;
 
-    public ListActorSpecs(ITestOutputHelper output) : base(Specs.Setup(), "listactor-specs", output)
+    public ListActorSpecs(ITestOutputHelper output) : base(Specs.System("listactor-specs", lists: Settings), output)
     {
-        _lists = Sys.ActorOf(ListsActor.Props(Settings), ActorNames.Lists);
+        _lists = Specs.Entry(Sys); // the production /user/lists, with the settings above
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_hold_a_follower_at_the_end_until_items_arrive()
     {
         // A follow wait far longer than the test: the page can only come from the append.
-        var lists = Sys.ActorOf(ListsActor.Props(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
         lists.Tell(Batch("live", "w", 0, "old"));
         await ExpectMsgAsync<BatchAppended>();
         var follower = CreateTestProbe();
@@ -219,7 +219,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_forget_a_producer_position_after_the_retention_period()
     {
         var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var lists = Sys.ActorOf(ListsActor.Props(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock: clock),
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock),
             "retained-lists");
         lists.Tell(Batch("kept", "p1", 0, "a", "b"));
         lists.Tell(Batch("kept", "p2", 0, "c"));

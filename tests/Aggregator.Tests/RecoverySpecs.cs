@@ -23,7 +23,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private RecoverySpecs(ITestOutputHelper output, string database) : base(Specs.Setup(DurableConfig(database)), "recovery-specs", output)
+    private RecoverySpecs(ITestOutputHelper output, string database) : base(Specs.System("recovery-specs", DurableConfig(database)), output)
     {
         _database = database;
     }
@@ -153,10 +153,10 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         lists.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(lists);
 
-        var other = ActorSystem.Create(Sys.Name, Specs.Setup(DurableConfig(_database)));
+        var other = Specs.System(Sys.Name, DurableConfig(_database), settings);
         try
         {
-            var ack = await other.ActorOf(ListsActor.Props(settings), "lists")
+            var ack = await Specs.Entry(other)
                 .Ask<BatchAppended>(Specs.Batch("moves", "p", 2, "b0"), TimeSpan.FromSeconds(10));
             Assert.Equal(3ul, ack.NextOffset);
         }
@@ -186,10 +186,10 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     private IActorRef Start(ListSettings settings, TimeProvider? clock = null) =>
-        Sys.ActorOf(ListsActor.Props(settings, clock: clock), $"lists-{++_generation}");
+        Sys.ActorOf(Specs.ListsProps(settings, clock), $"lists-{++_generation}");
 
     private Task<IActorRef> RestartAsync(IActorRef lists, ListSettings settings, TimeProvider? clock = null) =>
-        this.RestartAsync(lists, ListsActor.Props(settings, clock: clock), $"lists-{++_generation}");
+        this.RestartAsync(lists, Specs.ListsProps(settings, clock), $"lists-{++_generation}");
 
     private async Task<(uint Applied, uint Duplicates)> AckAsync()
     {

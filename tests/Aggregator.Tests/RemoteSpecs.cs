@@ -10,13 +10,12 @@ namespace Aggregator.Tests;
 /// <summary>A second actor system, over loopback TCP, appends and reads back through the real transport.</summary>
 public sealed class RemoteSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    public RemoteSpecs(ITestOutputHelper output) : base(Specs.Setup(), ActorNames.AggregatorSystem, output)
+    public RemoteSpecs(ITestOutputHelper output) : base(Specs.System(ActorNames.AggregatorSystem), output)
     {
-        Sys.ActorOf(ListsActor.Props(Specs.Lists), ActorNames.Lists);
     }
 
     [Fact]
-    public async Task ListsActor_should_serve_a_worker_system_over_tcp()
+    public async Task LocalLists_should_serve_a_worker_system_over_tcp()
     {
         var address = ((ExtendedActorSystem)Sys).Provider.DefaultAddress;
         var worker = ActorSystem.Create(ActorNames.WorkerSystem, Specs.Setup());

@@ -1,8 +1,11 @@
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Hosting;
 using Akka.TestKit;
 using Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Protocol;
 using Protocol.Messages;
 using ItemRange = Protocol.Messages.Range;
@@ -12,10 +15,11 @@ namespace Aggregator.Tests;
 /// <summary>
 /// What every actor spec runs with: real remoting, every message serialized, our
 /// serializer bound through the same setup the processes use, and the list settings of the
-/// shipped aggregator.hocon. Unregistered types stay allowed here only because
+/// shipped aggregator.hocon. Unregistered types stay allowed here, and Akka's JSON serializer
+/// takes back the place of the refusing one the shipped file binds, only because
 /// serialize-messages also checks Akka's own local messages (recovery permits, system
-/// messages), which have no binding; the processes refuse them, and Protocol.Tests checks
-/// that every wire type is bound.
+/// messages), which have no binding; the processes refuse them on the wire, and
+/// Protocol.Tests and Hosting.Tests check that every wire type is bound and the shipped files refuse the rest.
 /// </summary>
 internal static class Specs
 {
@@ -24,6 +28,7 @@ internal static class Specs
         akka.actor.provider = remote
         akka.actor.serialize-messages = on
         akka.actor.serialization-settings.allow-unregistered-types = true
+        akka.actor.serializers.json = "Akka.Serialization.NewtonSoftJsonSerializer, Akka"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
@@ -33,9 +38,40 @@ internal static class Specs
     /// <summary>The settings of the shipped aggregator.hocon, in memory.</summary>
     public static ListSettings Lists { get; } = ListSettings.From(HoconFile.Shipped("aggregator.hocon"), durable: false);
 
-    /// <summary><paramref name="config"/> in front of <see cref="Config"/>, with the wire serializer bound.</summary>
+    /// <summary><paramref name="config"/> in front of <see cref="Config"/>, with the wire serializer bound: for a system that is not an aggregator's.</summary>
     public static ActorSystemSetup Setup(Config? config = null) =>
         BootstrapSetup.Create().WithConfig((config ?? ConfigurationFactory.Empty).WithFallback(Config)).And(ProtocolSerializer.Setup);
+
+    /// <summary>
+    /// An aggregator's actor system as <c>serve</c> builds it (<see cref="AkkaWiring.Configure"/>
+    /// in an Akka.Hosting host: the shipped aggregator.hocon, remoting on a free loopback port,
+    /// the wire serializer, <c>/user/lists</c> over <paramref name="lists"/>, the in-memory journal),
+    /// with <paramref name="config"/> and the specs' <see cref="Config"/> in front (a journal of
+    /// the spec's own among them). The host goes when the system does.
+    /// </summary>
+    public static ActorSystem System(string name, Config? config = null, ListSettings? lists = null, TimeProvider? clock = null)
+    {
+        var serve = new ServeSettings(HoconFile.Shipped("aggregator.hocon"), lists ?? Lists, JournalStorage.InMemory(), Security: null,
+            Hostname: "127.0.0.1", Port: 0, Quiet: true);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddAkka(name, akka =>
+        {
+            AkkaWiring.Configure(akka, serve, new AggregatorMetrics(), clock);
+            akka.AddHocon((config ?? ConfigurationFactory.Empty).WithFallback(Config), HoconAddMode.Prepend);
+        });
+        var host = builder.Build();
+        host.Start();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        system.WhenTerminated.ContinueWith(_ => host.Dispose(), TaskScheduler.Default);
+        return system;
+    }
+
+    /// <summary>The system's <c>/user/lists</c>, as <c>serve</c> registers it.</summary>
+    public static IActorRef Entry(ActorSystem system) => ActorRegistry.For(system).Get<ListsEntry>();
+
+    /// <summary>The production <c>/user/lists</c> of a single node (<see cref="AkkaWiring.LocalListsProps"/>) with the spec's settings.</summary>
+    public static Props ListsProps(ListSettings settings, TimeProvider? clock = null) =>
+        AkkaWiring.LocalListsProps(settings, new AggregatorMetrics(), clock);
 
     public static AppendBatch Batch(string list, string producer, ulong first, params string[] items) => new()
     {

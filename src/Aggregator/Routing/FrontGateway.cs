@@ -1,3 +1,4 @@
+using Aggregator.Lists;
 using Akka.Actor;
 using Akka.Event;
 using Protocol;
@@ -31,13 +32,15 @@ public sealed class FrontGateway : ReceiveActor
         _cluster = cluster;
         _entry = entry;
         _metrics = metrics;
-        Receive<AppendBatch>(m => Forward(m.List, m));
-        Receive<GetResumePosition>(m => Forward(m.List, m));
-        Receive<GetLength>(m => Forward(m.List, m));
-        Receive<GetRange>(m => Forward(m.List, m));
-        Receive<DeleteList>(m => Forward(m.List, m));
-        Receive<GetListStats>(m => Forward(m.List, m));
-        Receive<GetStats>(m => Forward(null, m));
+        Receive<IListRequest>(m =>
+        {
+            // Checked here too: a bad name never crosses into the cluster's system.
+            if (ListRouting.NameIsValid(m, Sender, _metrics, _log))
+            {
+                Forward(m);
+            }
+        });
+        Receive<GetStats>(Forward);
         Receive<Relay.Idle>(idle =>
         {
             if (_relays.TryGetValue(idle.Worker, out var relay) && relay.Equals(idle.Relay))
@@ -50,18 +53,7 @@ public sealed class FrontGateway : ReceiveActor
     public static Props Props(ActorSystem cluster, IActorRef entry, AggregatorMetrics metrics) =>
         Akka.Actor.Props.Create(() => new FrontGateway(cluster, entry, metrics));
 
-    private void Forward(string? list, object message)
-    {
-        if (list is not null && Names.Check(list, "list name") is { } problem)
-        {
-            _metrics.Refused(Refusal.InvalidName);
-            _log.Warning("Refused a request from {0}: {1}", Sender.Path.Address, problem);
-            Sender.Tell(ListsActor.RefusalOf(message, Refusal.InvalidName, problem));
-            return;
-        }
-
-        _entry.Tell(message, RelayFor(Sender));
-    }
+    private void Forward(object message) => _entry.Tell(message, RelayFor(Sender));
 
     /// <summary>The relay of <paramref name="worker"/>: one a producer (kept while it appends), one an asked request.</summary>
     private IActorRef RelayFor(IActorRef worker)

@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Protocol;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>What a list does with an <see cref="AppendBatch"/>: decided by <see cref="ListState"/>, carried out by the actor.</summary>
 public abstract record AppendDecision

@@ -9,7 +9,7 @@ using ItemRange = Protocol.Messages.Range;
 namespace Aggregator.Tests;
 
 /// <summary>The lists actor: routing by name, names, the list limit, passivation of empty lists.</summary>
-public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
+public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly ListSettings Settings = Specs.Lists with
     {
@@ -21,13 +21,13 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private readonly IActorRef _lists;
 
-    public ListsActorSpecs(ITestOutputHelper output) : base(Specs.Setup(), "listsactor-specs", output)
+    public LocalListsSpecs(ITestOutputHelper output) : base(Specs.System("listsactor-specs", lists: Settings), output)
     {
-        _lists = Sys.ActorOf(ListsActor.Props(Settings), ActorNames.Lists);
+        _lists = Specs.Entry(Sys); // the production /user/lists, with the settings above
     }
 
     [Fact]
-    public async Task ListsActor_should_keep_named_lists_apart_and_answer_unknown_lists_as_empty()
+    public async Task LocalLists_should_keep_named_lists_apart_and_answer_unknown_lists_as_empty()
     {
         _lists.Tell(Batch("one", "w", 0, "1"));
         _lists.Tell(Batch("two", "w", 0, "2a", "2b"));
@@ -42,7 +42,7 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListsActor_should_refuse_invalid_names()
+    public async Task LocalLists_should_refuse_invalid_names()
     {
         _lists.Tell(Batch("bad/name", "w", 0, "x"));
         Assert.Equal(Refusal.InvalidName, (await ExpectMsgAsync<AppendRefused>()).Reason);
@@ -55,7 +55,7 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListsActor_should_refuse_a_list_over_the_list_limit()
+    public async Task LocalLists_should_refuse_a_list_over_the_list_limit()
     {
         foreach (var name in new[] { "l1", "l2", "l3" })
         {
@@ -71,7 +71,7 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListsActor_should_delete_a_list_so_its_name_starts_again_from_empty()
+    public async Task LocalLists_should_delete_a_list_so_its_name_starts_again_from_empty()
     {
         _lists.Tell(Batch("orders", "w", 0, "a", "b"));
         await ExpectMsgAsync<BatchAppended>();
@@ -93,9 +93,9 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListsActor_should_stop_an_empty_list_so_it_no_longer_counts_toward_max_lists()
+    public async Task LocalLists_should_stop_an_empty_list_so_it_no_longer_counts_toward_max_lists()
     {
-        var lists = Sys.ActorOf(ListsActor.Props(Settings with { MaxLists = 1, EmptyListPassivation = TimeSpan.FromMilliseconds(100) }),
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { MaxLists = 1, EmptyListPassivation = TimeSpan.FromMilliseconds(100) }),
             "passivating-lists");
         lists.Tell(Batch("first", "p", 0, "a"));
         await ExpectMsgAsync<BatchAppended>();
@@ -150,13 +150,15 @@ public sealed class ListsActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void ListsGateway_extractor_should_route_every_list_request_by_name_to_the_same_shard_on_every_node()
+    public void The_extractor_should_route_every_list_request_by_name_to_the_same_shard_on_every_node()
     {
-        var extractor = ListsGateway.Extractor(100);
+        var extractor = new ListMessageExtractor(100);
 
         Assert.Equal("orders", extractor.EntityId(new DeleteList { List = "orders" }));
         Assert.Equal("orders", extractor.EntityId(new GetListStats { List = "orders" }));
         Assert.Null(extractor.EntityId(new GetStats()));
+        Assert.All(Protocol.ProtocolSerializer.MessageTypes.Where(t => t.Name.StartsWith("Get", StringComparison.Ordinal) && t != typeof(GetStats))
+            .Append(typeof(AppendBatch)).Append(typeof(DeleteList)), type => Assert.True(typeof(IListRequest).IsAssignableFrom(type), $"{type.Name} is routed by its list"));
 
         // A stable hash, not string.GetHashCode (which differs in every process): a node
         // started by hand put list "c" in shard 81 (its actor was /system/sharding/lists/81/c).

@@ -3,7 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// Owns one list: carries out what <see cref="ListState"/> decides (journal the event, then

@@ -1,3 +1,5 @@
+using Aggregator.Lists;
+using Aggregator.Routing;
 using Aggregator.Storage;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
@@ -17,7 +19,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using Protocol;
 
-namespace Aggregator;
+namespace Aggregator.Service;
 
 /// <summary>
 /// What one aggregator process serves with: its checked configuration, where its lists live,
@@ -101,10 +103,8 @@ public static class AggregatorService
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
             var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
-            akka.AddHocon(serve.File.Config, HoconAddMode.Append)
-                .WithRemoting(Remoting(serve))
-                .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system))
-                .WithActorSystemLivenessCheck(tags: [LiveTag])
+            AkkaWiring.Configure(akka, serve, metrics);
+            akka.WithActorSystemLivenessCheck(tags: [LiveTag])
                 .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
                     !lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Unhealthy("not accepting workers yet")
                     : serve.Cluster is null ? HealthCheckResult.Healthy("listening")
@@ -112,67 +112,6 @@ public static class AggregatorService
                         ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
                         : HealthCheckResult.Unhealthy($"not an Up member of the cluster ({Akka.Cluster.Cluster.Get(system).SelfMember.Status})")),
                     tags: [ReadyTag]);
-            if (serve.Cluster is { } cluster)
-            {
-                // Lists are entities of one shard region, with the persistence ids they have alone.
-                // This system is the node's own (cluster port, node certificates, system messages
-                // between nodes); workers reach only serve.Front, whose /user/lists hands their
-                // requests to this system's /user/lists (FrontGateway, then ListsGateway).
-                var front = serve.Front ?? throw new ArgumentException("a cluster node needs its worker-facing system", nameof(serve));
-                akka.WithClustering(new ClusterOptions { SeedNodes = cluster.SeedAddresses() })
-                    .AddHocon("akka.remote.untrusted-mode = off", HoconAddMode.Prepend)
-                    .AddHocon($"akka.cluster.roles = [{HoconFile.Quote(ClusterLog.FrontRole + ((ExtendedActorSystem)front).Provider.DefaultAddress)}]",
-                        HoconAddMode.Prepend)
-                    .WithShardRegion<ListsRegion>(ListsGateway.RegionName, name => ListActor.Props(name, serve.Lists, metrics),
-                        ListsGateway.Extractor(cluster.Shards), new ShardOptions
-                        {
-                            StateStoreMode = StateStoreMode.DData,
-                            RememberEntities = false,
-                            HandOffStopMessage = ListsActor.StopList.Instance,
-                            ShouldPassivateIdleEntities = true,
-                            PassivateIdleEntityAfter = cluster.PassivateIdleAfter,
-                        })
-                    .WithActors((system, registry) =>
-                    {
-                        system.ActorOf(ClusterLog.Props(), "cluster-log");
-
-                        // The worker-facing system goes when this one does, after the hand-over.
-                        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "stop-worker-facing-system",
-                            async () =>
-                            {
-                                await front.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
-                                return Akka.Done.Instance;
-                            });
-
-                        // Workers find a node by its /user/lists: only once the node is an Up
-                        // member, so that one still joining is not found, and they try the next.
-                        var region = registry.Get<ListsRegion>();
-                        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() =>
-                        {
-                            var gateway = system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists);
-                            registry.Register<ListsActor>(gateway);
-                            front.ActorOf(Routing.FrontGateway.Props(system, gateway, metrics), ActorNames.Lists);
-                        });
-                    });
-            }
-            else
-            {
-                akka.WithActors((system, registry) =>
-                    registry.Register<ListsActor>(system.ActorOf(ListsActor.Props(serve.Lists, metrics), ActorNames.Lists)));
-            }
-
-            if (serve.Storage.Durable)
-            {
-                // The lists' journal (Aggregator.Storage.ListJournal) from the shipped file's
-                // journal block, with the connection string and provider in front.
-                akka.AddHocon(serve.Storage.PluginConfig(), HoconAddMode.Prepend)
-                    .WithActors((system, _) => system.ActorOf(JournalWarmUp.Props(), "journal-warm-up"));
-            }
-            else
-            {
-                akka.WithInMemoryJournal();
-            }
-
             if (serve.Quiet)
             {
                 akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
@@ -182,36 +121,6 @@ public static class AggregatorService
                 akka.AddStartup((system, _) => Announce(system, lifetime, serve, stdout));
             }
         });
-    }
-
-    /// <summary>
-    /// The command line's transport options over the file's (only those given): the workers'
-    /// alone; a cluster node's own system's on the nodes' port, address and certificates.
-    /// </summary>
-    private static RemoteOptions Remoting(ServeSettings serve)
-    {
-        var options = serve.Cluster is { } cluster
-            ? new RemoteOptions
-            {
-                HostName = cluster.Hostname ?? serve.Hostname,
-                Port = cluster.Port,
-                PublicHostName = cluster.Hostname is null ? serve.PublicHostname : null,
-            }
-            : new RemoteOptions { HostName = serve.Hostname, Port = serve.Port, PublicHostName = serve.PublicHostname };
-        if ((serve.Cluster is null ? serve.Security : serve.Cluster.Security) is { } security)
-        {
-            options.EnableSsl = true;
-            options.Ssl = new SslOptions
-            {
-                X509Certificate = security.Certificate,
-                SuppressValidation = false,
-                RequireMutualAuthentication = true,
-                ValidateCertificateHostname = false,
-                CustomValidator = security.Validate,
-            };
-        }
-
-        return options;
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Protocol.Messages;
 using ItemRange = Protocol.Messages.Range;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>Reads: pages of durable items, followers waiting at the end of the list, and the list's figures.</summary>
 public sealed partial class ListActor

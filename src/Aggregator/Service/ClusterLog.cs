@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 
-namespace Aggregator;
+namespace Aggregator.Service;
 
 /// <summary>
 /// Logs the cluster's membership as it changes, one line a change: a node up, unreachable,

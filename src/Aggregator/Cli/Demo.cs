@@ -1,3 +1,6 @@
+using Aggregator.Lists;
+using Aggregator.Routing;
+using Aggregator.Service;
 using Aggregator.Storage;
 using System.Diagnostics;
 using System.Reflection;
@@ -10,7 +13,7 @@ using Protocol;
 using Protocol.Messages;
 using ItemRange = Protocol.Messages.Range;
 
-namespace Aggregator;
+namespace Aggregator.Cli;
 
 /// <summary>
 /// The reference scenario: an aggregator in this process, two real worker processes that
@@ -38,7 +41,7 @@ public static class Demo
         await host.StartAsync();
         try
         {
-            var lists = await host.Services.GetRequiredService<IRequiredActor<ListsActor>>().GetAsync();
+            var lists = await host.Services.GetRequiredService<IRequiredActor<ListsEntry>>().GetAsync();
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             var endpoint = $"{address.Host}:{address.Port}";
             var runs = Workers.Select(w => RunWorkerAsync(worker, endpoint, w.Id, w.Items)).ToArray();

@@ -1,6 +1,6 @@
 using Protocol;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// The items of one list, stored in the wire's packed form (varint length + UTF-8 bytes)

@@ -1,27 +1,18 @@
+using Aggregator.Service;
 using Hosting;
-using Protocol;
 
-namespace Aggregator;
+namespace Aggregator.Cli;
 
-/// <summary>
-/// Cluster mode (<c>serve --cluster</c>, or <c>actors.cluster</c>): the nodes to join, how the
-/// lists are sharded, and the node's own port, address and certificates for its traffic with
-/// the other nodes, apart from the workers'. Null settings mean one aggregator alone.
-/// </summary>
-public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, TimeSpan PassivateIdleAfter, int Port, string? Hostname,
-    AggregatorTls? Security)
+/// <summary>Cluster mode's settings from the command line over the configuration file (<c>actors.cluster</c>).</summary>
+public static class ClusterOptions
 {
-    private const string Prefix = "actors.cluster.";
-
-    /// <summary>The seed nodes' cluster addresses, in the transport's protocol (akka.tcp, or akka.ssl.tcp with TLS between nodes).</summary>
-    public string[] SeedAddresses() =>
-        Seeds.Select(seed => ActorNames.ClusterAddress(seed.Host, seed.Port, Security is null ? "akka.tcp" : "akka.ssl.tcp")).ToArray();
+    private const string Prefix = ClusterSettings.Prefix;
 
     /// <summary>Null unless cluster mode is on (the command line's --cluster, else the file's enabled).</summary>
     /// <param name="workers">the TLS of the workers' connections, if on: the nodes' must then be on too, with a CA of their own.</param>
     /// <exception cref="ConfigurationException">a key is malformed, no seed node is given, or the nodes' TLS does not fit the workers'.</exception>
     /// <exception cref="UsageException">--seed or a --cluster- or --node- option without cluster mode; one port for workers and nodes.</exception>
-    public static ClusterSettings? From(HoconFile file, CommandLine line, AggregatorTls? workers)
+    public static ClusterSettings? Read(HoconFile file, CommandLine line, AggregatorTls? workers)
     {
         if (!line.Cluster && !file.GetBoolean(Prefix + "enabled"))
         {

@@ -3,7 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>Recovery: every event of the list, in order; and the behaviour of a list whose journal has a hole.</summary>
 public sealed partial class ListActor
@@ -50,21 +50,14 @@ public sealed partial class ListActor
                 _name, _state.Length, _state.Items.PackedBytes, _state.ProducerCount, LastSequenceNr, (long)elapsed.TotalMilliseconds);
         }
 
-        if (!_settings.Sharded)
-        {
-            Context.Parent.Tell(ListsActor.ListRecovered.Instance);
-        }
-
         ArmIdleCheck();
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Loading list {0} from the journal failed", _name);
-        if (!_settings.Sharded)
-        {
-            Context.Parent.Tell(new ListsActor.ListRecoveryFailed(reason.GetBaseException().Message));
-        }
+        // The actor stops; requests that came meanwhile are not answered, and their senders ask
+        // again (an append after its ack-timeout): the next one starts a new actor of the list.
+        _log.Error(reason, "Loading list {0} from the journal failed; the next request for it tries again", _name);
     }
 
     /// <summary>The journal holds an event that does not continue its producer: refuse everything but a delete.</summary>
@@ -83,17 +76,7 @@ public sealed partial class ListActor
         Command<GetLength>(_ => RefuseBroken());
         Command<GetRange>(_ => RefuseBroken());
         Command<GetListStats>(_ => ReplyStats());
-        Command<ListsActor.StopList>(_ =>
-        {
-            if (_settings.Sharded)
-            {
-                HandOver();
-            }
-            else
-            {
-                Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
-            }
-        });
+        Command<StopList>(_ => HandOver());
     }
 
     private void RefuseBroken() =>

@@ -1,6 +1,6 @@
 using Hosting;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// The limits and sizes of <c>actors.aggregator</c>, read once at start-up. Their defaults
@@ -23,12 +23,6 @@ public sealed record ListSettings(
     /// another process was lost with that process.
     /// </summary>
     public uint Instance { get; init; } = (uint)Random.Shared.Next(1, int.MaxValue);
-
-    /// <summary>
-    /// True when each list is an entity of a cluster shard region (serve --cluster): the
-    /// shard, not the lists actor, starts, stops and holds requests for it.
-    /// </summary>
-    public bool Sharded { get; init; }
 
     /// <summary>The address workers reach this node at, as stats name the node holding a list (empty: the answering actor's address).</summary>
     public string Node { get; init; } = string.Empty;

@@ -3,7 +3,7 @@ using Akka.Configuration;
 using Hosting;
 using Protocol;
 
-namespace Aggregator;
+namespace Aggregator.Service;
 
 /// <summary>
 /// A cluster node's worker-facing actor system (<see cref="ActorNames.AggregatorSystem"/>): the

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using ItemRange = Protocol.Messages.Range;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// The followers waiting at the end of one list (long polls: <c>GetRange</c> with

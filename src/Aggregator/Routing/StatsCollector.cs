@@ -1,7 +1,8 @@
+using Aggregator.Lists;
 using Akka.Actor;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Routing;
 
 /// <summary>
 /// Answers one <see cref="GetStats"/>: asks each list of the page for its figures (its

@@ -1,9 +1,10 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Aggregator.Storage;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// Life and death: an empty list stops when idle, a list leaves its node when its shard moves
@@ -19,7 +20,7 @@ public sealed partial class ListActor
     {
         Command<FollowWaitTick>(_ => ExpireFollowers());
         Command<IdleCheck>(_ => CheckIdle());
-        Command<ListsActor.StopList>(_ => StopWhenEmpty());
+        Command<StopList>(_ => HandOver());
     }
 
     /// <summary>After a write or a deferred answer: a delete may go on, a leaving list may stop.</summary>
@@ -42,40 +43,32 @@ public sealed partial class ListActor
     {
         if (IsIdleAndEmpty())
         {
-            // In a cluster the shard holds new requests until the list has stopped.
-            Context.Parent.Tell(_settings.Sharded
-                ? new Akka.Cluster.Sharding.Passivate(ListsActor.StopList.Instance)
-                : ListsActor.Passivate.Instance);
+            // The parent (the shard, or LocalLists alone) holds new requests from now on and sends StopList.
+            Context.Parent.Tell(new Passivate(StopList.Instance));
+            Become(Passivating);
         }
         else
         {
-            ArmIdleCheck();
-        }
-    }
-
-    /// <summary>The parent stopped routing to this list: stop, unless something arrived meanwhile.</summary>
-    private void StopWhenEmpty()
-    {
-        if (_settings.Sharded)
-        {
-            HandOver();
-            return;
-        }
-
-        if (IsIdleAndEmpty())
-        {
-            Context.Stop(Self);
-        }
-        else
-        {
-            Context.Parent.Tell(ListsActor.PassivationCancelled.Instance);
             ArmIdleCheck();
         }
     }
 
     /// <summary>
-    /// In a cluster: the shard stops this list (idle, or its shard moves to another node) and
-    /// holds its requests meanwhile. Followers are answered now (they ask again, wherever the
+    /// An empty list that asked to stop: a request that still reaches it (sent before the parent
+    /// began to hold them) goes back to the parent, which holds it for the list's next actor.
+    /// Nothing changes the list any more, so stopping loses nothing, even in memory.
+    /// </summary>
+    private void Passivating()
+    {
+        Command<StopList>(_ => Context.Stop(Self));
+        Command<IListRequest>(request => Context.Parent.Forward(request));
+        Command<FollowWaitTick>(_ => { });
+        Command<IdleCheck>(_ => { });
+    }
+
+    /// <summary>
+    /// The parent stops this list (it is idle in a cluster, or its shard moves to another node)
+    /// and holds its requests meanwhile. Followers are answered now (they ask again, wherever the
     /// list is next); the list stops once no write or answer is in flight, so every batch it
     /// took is acknowledged before it goes.
     /// </summary>
@@ -115,7 +108,7 @@ public sealed partial class ListActor
         }
 
         // The parent first: a resend that answers the refusal must find the list's requests held.
-        TellParentStopping();
+        AskParentToHold();
         RefuseInFlight(cause is JournalFencedException ? "this node no longer holds the list" : $"the journal failed: {cause.GetBaseException().Message}");
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
@@ -128,19 +121,17 @@ public sealed partial class ListActor
         // the journal, where the resent batch is applied and journaled again.
         _log.Error(cause, "The journal rejected event {0} of list {1}; the list stops and is loaded again on its next request",
             sequenceNr, _name);
-        TellParentStopping();
+        AskParentToHold();
         RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
         Context.Stop(Self);
     }
 
-    /// <summary>Alone, the lists actor holds this list's requests for its next actor; in a cluster the shard starts one on the next request.</summary>
-    private void TellParentStopping()
-    {
-        if (!_settings.Sharded)
-        {
-            Context.Parent.Tell(ListsActor.ListStopping.Instance);
-        }
-    }
+    /// <summary>
+    /// The list stops after a journal failure: its parent (a shard, or LocalLists) holds the
+    /// requests that come meanwhile and gives them to the list's next actor, which loads the
+    /// list from the journal again.
+    /// </summary>
+    private void AskParentToHold() => Context.Parent.Tell(new Passivate(StopList.Instance));
 
     /// <summary>Every batch and delete whose write was in flight hears that it must be sent again.</summary>
     private void RefuseInFlight(string why)
@@ -169,6 +160,15 @@ public sealed partial class ListActor
     {
         _metrics.Followers(-_followers.Count);
         base.PostStop();
+    }
+
+    /// <summary>
+    /// parent -> list: stop. The parent's answer to the list's <see cref="Passivate"/>, or the
+    /// shard's hand-off (its <c>HandOffStopMessage</c>) and idle passivation in a cluster.
+    /// </summary>
+    public sealed class StopList : INoSerializationVerificationNeeded
+    {
+        public static readonly StopList Instance = new();
     }
 
     private sealed class IdleCheck : INoSerializationVerificationNeeded

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// The aggregator's instruments (System.Diagnostics.Metrics, meter <see cref="MeterName"/>),

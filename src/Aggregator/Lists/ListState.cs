@@ -1,6 +1,6 @@
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// The whole state of one list, in plain C#: its items, its incarnation, per producer the

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Hosting;
 
-namespace Aggregator;
+namespace Aggregator.Cli;
 
 /// <summary>
 /// The aggregator's command line (System.CommandLine): <c>serve</c> and <c>demo</c>, with

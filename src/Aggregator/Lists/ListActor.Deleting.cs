@@ -3,7 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Protocol.Messages;
 
-namespace Aggregator;
+namespace Aggregator.Lists;
 
 /// <summary>
 /// Delete: once every write in flight is journaled, every event of the list is deleted in

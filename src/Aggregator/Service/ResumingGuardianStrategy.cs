@@ -1,6 +1,6 @@
 using Akka.Actor;
 
-namespace Aggregator;
+namespace Aggregator.Service;
 
 /// <summary>
 /// The /user guardian's strategy (akka.actor.guardian-supervisor-strategy): the lists actor
