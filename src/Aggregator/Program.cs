@@ -52,7 +52,8 @@ public static class Program
         var hostname = line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname");
 
         // In a cluster, workers reach the node's worker-facing system only; its lists live in the cluster system.
-        var front = cluster is null ? null : FrontDoor.Start(file, security, line.Hostname, line.Port, line.PublicHostname);
+        using var frontLogging = cluster is null ? null : OneLineLogging.FactoryFor(file);
+        var front = cluster is null ? null : FrontDoor.Start(file, security, line.Hostname, line.Port, line.PublicHostname, frontLogging!);
         try
         {
             var lists = ListSettings.From(file, storage.Durable) with
@@ -76,6 +77,9 @@ public static class Program
             }
 
             await host.WaitForShutdownAsync();
+
+            // The host's logger factory goes with the host: let the actor system log its last lines first.
+            await system.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
             return Outcome(system);
         }
         finally
@@ -116,30 +120,7 @@ public static class Program
         }
         catch (Exception e)
         {
-            throw CannotListen(e, endpoint, option);
+            throw StartupException.CannotListen(e, endpoint, option);
         }
-    }
-
-    /// <summary>Why an actor system could not start listening on <paramref name="endpoint"/> (set by <paramref name="option"/>), in one line.</summary>
-    internal static StartupException CannotListen(Exception e, string endpoint, string option = "--port")
-    {
-        var cause = e;
-        while (cause is not (null or SocketException))
-        {
-            cause = cause.InnerException;
-        }
-
-        return new StartupException((cause as SocketException)?.SocketErrorCode switch
-        {
-            null => $"the actor system did not start: {e.GetBaseException().Message}",
-            SocketError.AddressAlreadyInUse =>
-                $"cannot listen on {endpoint}: the port is already in use (choose another with {option}, or {option} 0)",
-            SocketError.AddressNotAvailable => $"cannot listen on {endpoint}: that address is not one of this machine's (see --hostname)",
-            SocketError.AccessDenied => $"cannot listen on {endpoint}: permission denied (ports below 1024 need privileges)",
-            _ => $"cannot listen on {endpoint}: {cause!.Message}",
-        }, e);
     }
 }
-
-/// <summary>The aggregator could not start, or stopped serving: exit 1, with this message alone.</summary>
-public sealed class StartupException(string message, Exception? inner = null) : Exception(message, inner);

@@ -98,9 +98,8 @@ internal static class ClientSystem
                     Akka.Event.LogLevel.WarningLevel => Microsoft.Extensions.Logging.LogLevel.Warning,
                     _ => Microsoft.Extensions.Logging.LogLevel.Error,
                 };
-#pragma warning disable CA2254 // Akka's message is already formatted
-                logger.Log(level, e.Cause, e.Message?.ToString() ?? string.Empty);
-#pragma warning restore CA2254
+                // The event itself is the state (as Akka.Hosting's bridge does): a formatter can look at it.
+                logger.Log(level, default, e, e.Cause, static (ev, _) => ev.Message?.ToString() ?? string.Empty);
             });
         }
     }

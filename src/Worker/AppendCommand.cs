@@ -22,7 +22,7 @@ public static class AppendCommand
         try
         {
             await producer.StartAsync(interrupt);
-            var firstSend = DateTimeOffset.UtcNow;
+            var firstSend = options.TimeProvider.GetUtcNow();
             InputException? badInput = null;
             try
             {
@@ -54,7 +54,7 @@ public static class AppendCommand
 
             var seconds = clock.Elapsed.TotalSeconds;
             var summary = new AppendSummary(list.Name, producerId, items, result.Appended, result.Duplicates, Math.Min(items, result.AlreadyStored),
-                Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0), UnixSeconds(firstSend), UnixSeconds(DateTimeOffset.UtcNow),
+                Math.Round(seconds, 3), Math.Round(seconds > 0 ? items / seconds : 0), UnixSeconds(firstSend), UnixSeconds(options.TimeProvider.GetUtcNow()),
                 Math.Round(result.LongestAckWait.TotalSeconds, 3));
             await stdout.WriteLineAsync(line.Json ? OutputJson.Serialize(summary) : Text(summary));
             return ExitCodes.Success;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Worker;
 
@@ -18,6 +19,7 @@ public static class Program
         Console.SetOut(Console.Error);
         AggregatorClient? client = null;
         AggregatorTls? security = null;
+        ILoggerFactory? logging = null;
         try
         {
             var line = CommandLine.Parse(args, stdout);
@@ -28,6 +30,8 @@ public static class Program
 
             var file = HoconFile.Load(line.ConfigFile, "worker.hocon");
             var options = WorkerSettings.From(file);
+            logging = OneLineLogging.FactoryFor(file);
+            options.LoggerFactory = logging;
             security = TransportSecurity.From(file, line.Tls);
             options.Tls = security;
             options.Contacts = string.Join(",", line.Aggregators);
@@ -95,6 +99,7 @@ public static class Program
                 await client.DisposeAsync();
             }
 
+            logging?.Dispose(); // writes out what is queued
             if (StartupProfile.Requested)
             {
                 await Console.Error.WriteLineAsync(StartupProfile.Describe());

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Akka.Actor;
 using Aggregator;
 using Google.Protobuf;
@@ -218,7 +219,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_forget_a_producer_position_after_the_retention_period()
     {
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var lists = Sys.ActorOf(Specs.ListsProps(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock),
             "retained-lists");
         lists.Tell(Batch("kept", "p1", 0, "a", "b"));
@@ -276,6 +277,27 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         {
             await ExpectMsgAsync<BatchAppended>();
         }
+    }
+
+    [Fact]
+    public async Task ListActor_in_memory_should_keep_an_empty_list_that_handed_out_its_incarnation()
+    {
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { EmptyListPassivation = TimeSpan.FromMilliseconds(100) }), "short-lived-lists");
+        lists.Tell(Batch("kept", "a", 0, "x"));
+        await ExpectMsgAsync<BatchAppended>();
+        lists.Tell(new DeleteList { List = "kept" });
+        await ExpectMsgAsync<ListDeleted>();
+        lists.Tell(new GetResumePosition { List = "kept", Producer = "b" });
+        var position = await ExpectMsgAsync<ResumePosition>();
+        Assert.NotEqual(0ul, position.Incarnation);
+
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500)); // five idle checks: an empty list would have stopped
+        var first = Batch("kept", "b", 0, "y");
+        first.Incarnation = position.Incarnation;
+        lists.Tell(first);
+
+        var ack = await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal((1u, position.Incarnation), (ack.Applied, ack.Incarnation));
     }
 
     private static AppendBatch Batch(string list, string producer, ulong first, params string[] items) =>

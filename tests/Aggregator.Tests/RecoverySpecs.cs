@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Aggregator.Storage;
 using Akka.Actor;
 using Akka.Configuration;
@@ -124,7 +125,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_should_forget_expired_producer_positions_across_a_restart()
     {
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var clock = new ManualClock(start);
+        var clock = new FakeTimeProvider(start);
         var settings = Specs.Lists with { Durable = true, ProducerRetention = TimeSpan.FromDays(7) };
         var lists = Start(settings, clock);
         await this.AppendAsync(lists, "aging", "old", 0, "o0");

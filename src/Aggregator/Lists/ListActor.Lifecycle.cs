@@ -93,7 +93,13 @@ public sealed partial class ListActor
         }
     }
 
-    private bool IsIdleAndEmpty() => _state.IsEmpty && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
+    /// <summary>
+    /// Nothing to keep: no item, position, follower or write. In memory, a list that has handed
+    /// out its incarnation is kept too: its next actor would not know it, and would take a
+    /// producer's first batch for one sent before a delete.
+    /// </summary>
+    private bool IsIdleAndEmpty() => _state.IsEmpty && (_settings.Durable || _state.Incarnation == 0)
+        && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

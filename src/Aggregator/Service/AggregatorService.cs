@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Event;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 using Akka.Hosting;
 using Akka.Persistence.Hosting;
 using Akka.Remote.Hosting;
@@ -64,12 +65,13 @@ public static class AggregatorService
         if (serve.Metrics is not { } metrics)
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            AddLogging(builder.Logging, serve);
             AddServices(builder.Services, serve, stdout);
             return builder.Build();
         }
 
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        web.Logging.ClearProviders();
+        AddLogging(web.Logging, serve);
         web.WebHost.UseUrls($"http://{metrics}");
         AddServices(web.Services, serve, stdout);
         web.Services.AddOpenTelemetry().WithMetrics(meters => meters
@@ -86,6 +88,17 @@ public static class AggregatorService
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         return app;
+    }
+
+    /// <summary>
+    /// The one-line stderr log at the file's level (WARNING for the demo's quiet aggregator);
+    /// the host's and ASP.NET Core's own lines only from WARNING up: operators read Akka's.
+    /// </summary>
+    private static void AddLogging(ILoggingBuilder logging, ServeSettings serve)
+    {
+        var level = serve.File.Config.GetString("akka.loglevel", "INFO");
+        logging.AddOneLineStderr(serve.Quiet ? LogLevel.Warning : OneLineLogging.LevelOf(level), traces: level.Equals("DEBUG", StringComparison.OrdinalIgnoreCase))
+            .AddFilter("Microsoft", LogLevel.Warning);
     }
 
     private static void AddServices(IServiceCollection services, ServeSettings serve, TextWriter stdout)
@@ -112,11 +125,7 @@ public static class AggregatorService
                         ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
                         : HealthCheckResult.Unhealthy($"not an Up member of the cluster ({Akka.Cluster.Cluster.Get(system).SelfMember.Status})")),
                     tags: [ReadyTag]);
-            if (serve.Quiet)
-            {
-                akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
-            }
-            else
+            if (!serve.Quiet)
             {
                 akka.AddStartup((system, _) => Announce(system, lifetime, serve, stdout));
             }

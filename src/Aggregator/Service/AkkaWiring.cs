@@ -26,6 +26,17 @@ public static class AkkaWiring
     /// <param name="clock">the lists' clock (producer retention, follow waits); the system's by default.</param>
     public static void Configure(AkkaConfigurationBuilder akka, ServeSettings serve, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
+        // Akka's log goes to the host's ILoggerFactory (the one-line stderr log in serve).
+        akka.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = serve.Quiet ? Akka.Event.LogLevel.WarningLevel : Akka.Event.Logging.LogLevelFor(serve.File.Config.GetString("akka.loglevel", "INFO"));
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+
+        // What Akka writes itself (to stdout, which the process sends to stderr) before its
+        // loggers start and after they stop: the file's level, not the loggers' one.
+        akka.AddHocon($"akka.stdout-loglevel = {serve.File.Config.GetString("akka.stdout-loglevel", "WARNING")}", HoconAddMode.Prepend);
         akka.AddHocon(serve.File.Config, HoconAddMode.Append)
             .WithRemoting(Remoting(serve))
             .WithCustomSerializer(ProtocolSerializer.Alias, ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system));

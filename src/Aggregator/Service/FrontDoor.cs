@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Hosting.Logging;
 using Hosting;
 using Protocol;
 
@@ -15,10 +16,12 @@ namespace Aggregator.Service;
 public static class FrontDoor
 {
     /// <summary>Starts the system, listening on the workers' address (the command line's options over the file's).</summary>
+    /// <param name="logging">where its log goes (the one-line stderr log, as the node's other system's), through Akka.Hosting's logger bridge.</param>
     /// <exception cref="StartupException">it cannot listen there.</exception>
-    public static ActorSystem Start(HoconFile file, AggregatorTls? security, string? hostname, int? port, string? publicHostname)
+    public static ActorSystem Start(HoconFile file, AggregatorTls? security, string? hostname, int? port, string? publicHostname,
+        Microsoft.Extensions.Logging.ILoggerFactory logging)
     {
-        var overrides = new List<string>();
+        var overrides = new List<string> { $"akka.loggers = [{HoconFile.Quote(typeof(LoggerFactoryLogger).AssemblyQualifiedName!)}]" };
         if (hostname is not null)
         {
             overrides.Add($"akka.remote.dot-netty.tcp.hostname = {HoconFile.Quote(hostname)}");
@@ -38,11 +41,11 @@ public static class FrontDoor
         var endpoint = $"{config.GetString("akka.remote.dot-netty.tcp.hostname")}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
         try
         {
-            return ActorSystem.Create(ActorNames.AggregatorSystem, TransportSecurity.SystemSetup(config, security));
+            return ActorSystem.Create(ActorNames.AggregatorSystem, TransportSecurity.SystemSetup(config, security).And(new LoggerFactorySetup(logging)));
         }
         catch (Exception e)
         {
-            throw Program.CannotListen(e, endpoint);
+            throw StartupException.CannotListen(e, endpoint);
         }
     }
 }

@@ -90,15 +90,15 @@ public sealed class JournalStorage : IDisposable
                     $"'{provider}' is not a journal this aggregator can use: SQLite.MS (the default, in --data) or PostgreSQL.15");
             }
 
-            return new JournalStorage($"journaled in {ProbePostgreSql(connection)}", provider, connection, null);
+            return new JournalStorage($"journaled in {PostgresDatabase.Probe(connection)}", provider, connection, null);
         }
 
         var directory = Path.GetFullPath(dataDirectory ?? "data");
-        var lockFile = LockDirectory(directory);
+        var lockFile = SqliteDatabase.LockDirectory(directory);
         try
         {
             var database = Path.Combine(directory, "lists.db");
-            var version = Prepare(database);
+            var version = SqliteDatabase.Prepare(database);
             var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = true }.ToString();
             return new JournalStorage($"journaled in {database} (SQLite {version})", provider, connectionString, lockFile);
         }
@@ -130,140 +130,6 @@ public sealed class JournalStorage : IDisposable
         {
             throw new ConfigurationException(file.Path, null, Journal + "provider-name",
                 $"'{provider}' is one process's journal; {why}");
-        }
-    }
-
-    private static FileStream LockDirectory(string directory)
-    {
-        try
-        {
-            Directory.CreateDirectory(directory);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new StartupException($"cannot create the data directory {directory}: {e.Message}", e);
-        }
-
-        var path = Path.Combine(directory, "aggregator.lock");
-        try
-        {
-            // An exclusive open takes an advisory lock (flock) that the OS drops when the
-            // process dies, even by SIGKILL: a stale lock file never blocks a restart.
-            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            stream.SetLength(0);
-            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId + "\n");
-            stream.Write(pid);
-            stream.Flush();
-            return stream;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new StartupException($"the data directory {directory} is not writable: {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            throw new StartupException(
-                $"the data directory {directory} is in use by another aggregator (it holds {path}); stop it or use another --data", e);
-        }
-    }
-
-    /// <summary>
-    /// Connects once before Akka does, so that a wrong connection string or a server that is
-    /// down stops the start-up with the server's own words instead of failing the first append.
-    /// </summary>
-    /// <returns>Where the journal is, for the log.</returns>
-    private static string ProbePostgreSql(string connectionString)
-    {
-        NpgsqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException e)
-        {
-            throw new StartupException($"the PostgreSQL connection string is not valid: {e.Message}", e);
-        }
-
-        var where = $"PostgreSQL at {builder.Host}:{builder.Port}, database '{builder.Database}'";
-        try
-        {
-            using var connection = new NpgsqlConnection(connectionString);
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            command.ExecuteScalar();
-            command.CommandText = "SELECT to_regclass('journal') IS NOT NULL AND to_regclass('list_writers') IS NULL";
-            if ((bool)command.ExecuteScalar()!)
-            {
-                RefuseOldFormat(where, command, "journal");
-            }
-
-            return where;
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-            throw new StartupException($"cannot use the journal in {where}: {e.GetBaseException().Message}", e);
-        }
-    }
-
-    /// <summary>
-    /// Lists journaled by a version before 0.9.0 (Akka.Persistence.Sql's tables journal,
-    /// snapshot, with item segments) are not read by this one: rather than start with empty
-    /// lists beside them, the aggregator refuses to start and says what to do.
-    /// </summary>
-    private static void RefuseOldFormat(string where, System.Data.Common.DbCommand command, string table)
-    {
-        command.CommandText = $"SELECT count(DISTINCT persistence_id) FROM {table} WHERE persistence_id LIKE 'list-%'";
-        var lists = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        if (lists > 0)
-        {
-            throw new StartupException(
-                $"{where} holds {lists} lists journaled by an aggregator older than 0.9.0 (table '{table}'), which this version cannot read; serve them with the version that wrote them, or copy them over (docs/operations.md, upgrading from before 0.9.0)",
-                new InvalidDataException(table));
-        }
-    }
-
-    /// <summary>
-    /// Opens the database once before Akka does: WAL journal mode (persistent in the file),
-    /// an integrity check, and a write, so that a corrupt or read-only database is refused
-    /// at start-up with its path rather than found later by a list.
-    /// </summary>
-    /// <returns>The version of the SQLite library, for the log.</returns>
-    private static string Prepare(string database)
-    {
-        try
-        {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-            {
-                DataSource = database,
-                Mode = SqliteOpenMode.ReadWriteCreate,
-                Pooling = false,
-            }.ToString());
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode = WAL;";
-            command.ExecuteScalar();
-            command.CommandText = "PRAGMA quick_check;";
-            var check = command.ExecuteScalar() as string;
-            if (check != "ok")
-            {
-                throw new StartupException($"the database {database} is corrupt: {check}", new InvalidDataException(check));
-            }
-
-            command.CommandText = "CREATE TABLE IF NOT EXISTS aggregator_probe (x INTEGER); DROP TABLE aggregator_probe;";
-            command.ExecuteNonQuery();
-            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'journal' AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'list_writers')";
-            if ((long)command.ExecuteScalar()! > 0)
-            {
-                RefuseOldFormat(database, command, "journal");
-            }
-
-            command.CommandText = "SELECT sqlite_version();";
-            return (string)command.ExecuteScalar()!;
-        }
-        catch (SqliteException e)
-        {
-            throw new StartupException($"the database {database} cannot be used: {e.Message}", e);
         }
     }
 }

@@ -1,0 +1,274 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Remote;
+using Protocol.Messages;
+
+namespace Actors.Client;
+
+/// <summary>The window: offers taken in, batches sent and sent again, acknowledgements and refusals counted.</summary>
+internal sealed partial class ProducerActor
+{
+    private void OnOffer(Offer offer, bool send)
+    {
+        _pending.Add(offer.Batch);
+        _waitingSince ??= Now;
+        if (send && _unavailableSince is null)
+        {
+            Send(_pending.Count - 1);
+            if (!Timers.IsTimerActive(ResendTimer))
+            {
+                ArmAckTimer();
+            }
+        }
+
+        if (_pending.Count < _settings.MaxInFlight)
+        {
+            Sender.Tell(OfferAccepted.Instance);
+        }
+        else
+        {
+            _offerer = Sender;
+        }
+    }
+
+    private void OnAcknowledged(BatchAppended ack)
+    {
+        Heard();
+        if (_silentSince is { } since)
+        {
+            // After a stall (in a cluster: the list's node died and the list started on another).
+            _log.Warning("Acknowledged again after {0:0.0} s without an answer, by {1}", (_lastHeard - since).TotalSeconds, Sender.Path.Address.ToString());
+            _silentSince = null;
+        }
+
+        if (ack.Incarnation != 0 && _incarnation == 0)
+        {
+            _incarnation = ack.Incarnation;
+        }
+
+        if (_unavailableSince is not null)
+        {
+            _log.Warning("The aggregator stores items again after {0:0} s", (Now - _unavailableSince.Value).TotalSeconds);
+            _unavailableSince = null;
+            _unavailableReason = null;
+            _backoff.Reset();
+        }
+
+        if (ack.NextOffset <= _acknowledged)
+        {
+            return; // an answer to a batch sent twice: already counted.
+        }
+
+        // Of the newly acknowledged offsets, the batch's applied items are the last ones.
+        var newlyAcknowledged = ack.NextOffset - _acknowledged;
+        var applied = Math.Min(ack.Applied, newlyAcknowledged);
+        _applied += applied;
+        _duplicates += newlyAcknowledged - applied;
+        ClientDiagnostics.Acknowledged(applied, newlyAcknowledged - applied);
+        Advance(ack.NextOffset, byPosition: false);
+        AfterProgress();
+    }
+
+    private void OnRefused(AppendRefused refused)
+    {
+        Heard();
+        switch (refused.Reason)
+        {
+            case Refusal.Gap when refused.ExpectedOffset < _acknowledged:
+                // The list is behind what it acknowledged: deleted, or an aggregator that lost
+                // it. Asking where to resume, with the incarnation, tells which.
+                Become(Resuming);
+                AskResumePosition();
+                return;
+            case Refusal.Gap:
+                Advance(refused.ExpectedOffset, byPosition: true);
+                if (_gapResentFrom != refused.ExpectedOffset)
+                {
+                    // Every batch behind the gap is refused too: resend once per gap.
+                    _gapResentFrom = refused.ExpectedOffset;
+                    _log.Warning("The aggregator expects offset {0}; resending {1} batches", refused.ExpectedOffset, _pending.Count);
+                    SendAll();
+                }
+
+                AfterProgress();
+                return;
+            case Refusal.ListDeleted:
+                FailDeleted();
+                return;
+            case Refusal.Unavailable:
+                Unavailable(refused.Message);
+                return;
+            default:
+                FailWith(new AggregatorRefusedException(refused.Reason, $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}"));
+                return;
+        }
+    }
+
+    /// <summary>
+    /// The aggregator cannot store items now (its journal fails): wait with back-off and send
+    /// again, for up to unavailable-timeout in a row.
+    /// </summary>
+    private void Unavailable(string reason)
+    {
+        var now = Now;
+        if (_unavailableSince is null)
+        {
+            _unavailableSince = now;
+            _log.Warning("The aggregator cannot store items of list {0} now: {1}; trying again with back-off for up to {2} (unavailable-timeout)",
+                _list, reason, _settings.UnavailableTimeout);
+        }
+
+        _unavailableReason = reason;
+        if (now - _unavailableSince.Value > _settings.UnavailableTimeout)
+        {
+            FailWith(new AggregatorUnavailableException(
+                $"the aggregator could not store items for {_settings.UnavailableTimeout.TotalSeconds:0.###} s (unavailable-timeout): {reason}; {_acknowledged} items acknowledged (the same producer id resumes after them)",
+                _acknowledged));
+            return;
+        }
+
+        Timers.Cancel(ResendTimer);
+        if (!Timers.IsTimerActive(RetryTimer))
+        {
+            Timers.StartSingleTimer(RetryTimer, Retry.Instance, _backoff.Next());
+        }
+    }
+
+    private void OnAckTimeout()
+    {
+        if (FailIfSilentTooLong() || _pending.Count == 0)
+        {
+            return;
+        }
+
+        // Said once when the stall begins, then every 10 s while it lasts.
+        var now = Now;
+        if (_silentSince is null || now - _stallLogged >= StallLogInterval)
+        {
+            _log.Warning("No acknowledgement for {0:0.0} s; resending {1} batches from offset {2} every {3}",
+                (now - Unanswered).TotalSeconds, _pending.Count, _acknowledged, _settings.AckTimeout);
+            _stallLogged = now;
+        }
+
+        _silentSince ??= Unanswered;
+        SendAll();
+    }
+
+    /// <summary>Fails the run (and answers true) when the aggregator has answered nothing for unavailable-timeout.</summary>
+    private bool FailIfSilentTooLong()
+    {
+        var silent = Now - Unanswered;
+        if (silent <= _settings.UnavailableTimeout)
+        {
+            return false;
+        }
+
+        FailWith(new AggregatorUnavailableException(
+            $"the aggregator at {_locator.Endpoint(_contact)} is connected but has answered nothing for {silent.TotalSeconds:0} s (unavailable-timeout); {_acknowledged} items acknowledged (the same producer id resumes after them)",
+            _acknowledged));
+        return true;
+    }
+
+    /// <summary>Everything below <paramref name="next"/> is in the list: drop those batches.</summary>
+    private void Advance(ulong next, bool byPosition)
+    {
+        if (next <= _acknowledged)
+        {
+            return;
+        }
+
+        if (byPosition)
+        {
+            _confirmedByPosition += next - _acknowledged;
+        }
+
+        _acknowledged = next;
+        var drop = 0;
+        while (drop < _pending.Count && _pending[drop].FirstOffset + _pending[drop].Count <= next)
+        {
+            drop++;
+        }
+
+        _pending.RemoveRange(0, drop);
+
+        // The longest time something was pending without any acknowledgement moving on.
+        var now = Now;
+        if (_waitingSince is { } since && now - since > _longestWait)
+        {
+            _longestWait = now - since;
+        }
+
+        _waitingSince = _pending.Count > 0 ? now : null;
+    }
+
+    private void SendAll()
+    {
+        if (_aggregator is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < _pending.Count; i++)
+        {
+            Send(i);
+        }
+
+        ArmAckTimer();
+    }
+
+    /// <summary>Sends the pending batch at <paramref name="index"/>, stamped with the incarnation this producer knows.</summary>
+    private void Send(int index)
+    {
+        var batch = _pending[index];
+        if (batch.Incarnation != _incarnation)
+        {
+            // A sent message may still be waiting to be serialized: never change one, copy it.
+            batch = batch.Clone();
+            batch.Incarnation = _incarnation;
+            _pending[index] = batch;
+        }
+
+        _aggregator!.Tell(batch);
+    }
+
+    private void ArmAckTimer() => Timers.StartSingleTimer(ResendTimer, Resend.Instance, _settings.AckTimeout);
+
+    private void AfterProgress()
+    {
+        if (_pending.Count == 0)
+        {
+            Timers.Cancel(ResendTimer);
+        }
+        else if (_aggregator is not null && _unavailableSince is null)
+        {
+            ArmAckTimer();
+        }
+
+        if (_offerer is not null && _pending.Count < _settings.MaxInFlight)
+        {
+            _offerer.Tell(OfferAccepted.Instance);
+            _offerer = null;
+        }
+
+        if (_finisher is not null && _pending.Count == 0 && _started)
+        {
+            _finisher.Tell(new Finished(_acknowledged, _applied, _duplicates, _confirmedByPosition, _longestWait));
+            _finisher = null;
+        }
+    }
+
+    private void FailDeleted() => FailWith(new ListDeletedException(_list, _acknowledged));
+
+    private void FailWith(AggregatorException reason)
+    {
+        var failure = new AppendFailed(reason);
+        Timers.CancelAll();
+        foreach (var waiting in new[] { _starter, _offerer, _finisher })
+        {
+            waiting?.Tell(failure);
+        }
+
+        _starter = _offerer = _finisher = null;
+        Become(() => Failed(failure));
+    }
+}
