@@ -1,9 +1,9 @@
 // The client library's rows of bench/run.sh, in one process:
 //
-//   ClientBench produce CONTACTS LIST FILE...   one producer per items file (one line an item), all of one
-//                                               client, at once; prints items and seconds from the first
-//                                               add to the last acknowledgement, after checking every
-//                                               producer's count
+//   ClientBench produce CONTACTS LIST FILE...   one producer per items file (one line an item, read as UTF-8
+//                                               bytes, as the Worker does), all of one client, at once;
+//                                               prints items and seconds from the first add to the last
+//                                               acknowledgement, after checking every producer's count
 //   ClientBench latency CONTACTS COUNT           COUNT one-shot AppendAsync calls one after another, then COUNT
 //                                               Identify round trips (PingAsync); prints both p50 and p99 in µs
 using System.Diagnostics;
@@ -31,7 +31,7 @@ switch (args[0])
         var results = await Task.WhenAll(files.Select((file, i) => Task.Run(async () =>
         {
             await using var producer = producers[i];
-            foreach (var line in File.ReadLines(file))
+            await foreach (var line in Utf8Lines(file))
             {
                 await producer.AddAsync(line);
             }
@@ -67,6 +67,42 @@ switch (args[0])
     default:
         Console.Error.WriteLine($"ClientBench: unknown mode '{args[0]}'");
         return 2;
+}
+
+// The file's lines as UTF-8 bytes, as the Worker reads its input (no strings in between);
+// each line's memory is valid until the next one is asked for.
+static async IAsyncEnumerable<ReadOnlyMemory<byte>> Utf8Lines(string path)
+{
+    await using var stream = File.OpenRead(path);
+    var buffer = new byte[1 << 20];
+    int start = 0, end = 0;
+    while (true)
+    {
+        var newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
+        if (newline >= 0)
+        {
+            yield return buffer.AsMemory(start, newline);
+            start += newline + 1;
+            continue;
+        }
+
+        // Move the partial line to the front, then read more.
+        buffer.AsSpan(start, end - start).CopyTo(buffer);
+        end -= start;
+        start = 0;
+        var read = await stream.ReadAsync(buffer.AsMemory(end));
+        if (read == 0)
+        {
+            if (end > 0)
+            {
+                yield return buffer.AsMemory(0, end);
+            }
+
+            yield break;
+        }
+
+        end += read;
+    }
 }
 
 // COUNT timed calls after 200 untimed ones; the samples in µs, sorted.

@@ -42,7 +42,7 @@ public sealed class AggregatorClientOptions
     public TimeSpan RetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Unacknowledged batches a producer keeps in flight at most: its memory is bounded by this times <see cref="BatchMaxBytes"/>.</summary>
-    public int MaxInFlight { get; set; } = 8;
+    public int MaxInFlight { get; set; } = 16;
 
     /// <summary>Items per batch at most.</summary>
     public int BatchMaxItems { get; set; } = 16_384;

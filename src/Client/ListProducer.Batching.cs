@@ -145,9 +145,18 @@ public sealed partial class ListProducer
     /// <summary>Hands the open batch to the producer actor, waiting while its window is full.</summary>
     private async Task SendAsync(CancellationToken cancellationToken)
     {
+        if (TakeBatch() is { } batch)
+        {
+            Expect<ProducerActor.OfferAccepted>(await AskAsync(new ProducerActor.Offer(batch), cancellationToken));
+        }
+    }
+
+    /// <summary>The open batch, closed (null if it holds nothing).</summary>
+    private AppendBatch? TakeBatch()
+    {
         if (_count == 0)
         {
-            return;
+            return null;
         }
 
         var batch = new AppendBatch
@@ -162,7 +171,7 @@ public sealed partial class ListProducer
         _length = 0;
         _batchGeneration++;
         _linger.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        Expect<ProducerActor.OfferAccepted>(await AskAsync(new ProducerActor.Offer(batch), cancellationToken));
+        return batch;
     }
 
     /// <summary>The linger time of the open batch is up: it goes as it is, unless it went meanwhile.</summary>

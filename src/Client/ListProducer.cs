@@ -126,8 +126,9 @@ public sealed partial class ListProducer : IAsyncDisposable
         try
         {
             await StartedAsync(cancellationToken);
-            await SendAsync(cancellationToken);
-            var finished = Expect<ProducerActor.Finished>(await AskAsync(new ProducerActor.Finish(), cancellationToken));
+
+            // The open batch goes with the request to finish: one round trip to the actor, not two.
+            var finished = Expect<ProducerActor.Finished>(await AskAsync(new ProducerActor.Finish(TakeBatch()), cancellationToken));
             ClientDiagnostics.Took("flush", started);
             return new ProducerResult(finished.NextOffset, finished.Applied + finished.ConfirmedByPosition, finished.Duplicates, AlreadyStored,
                 finished.LongestWait);

@@ -22,8 +22,11 @@ internal sealed partial class ProducerActor
         public static readonly OfferAccepted Instance = new();
     }
 
-    /// <summary>No more input: answered with <see cref="Finished"/> once everything is acknowledged.</summary>
-    public sealed record Finish : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// No more input for now, with the last batch if there is one (taken as an offer that needs
+    /// no answer of its own): answered with <see cref="Finished"/> once everything is acknowledged.
+    /// </summary>
+    public sealed record Finish(AppendBatch? Last = null) : INoSerializationVerificationNeeded;
 
     /// <summary>
     /// The end of the run: every offset below NextOffset is acknowledged; of those sent in

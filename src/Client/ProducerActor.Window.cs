@@ -10,7 +10,21 @@ internal sealed partial class ProducerActor
 {
     private void OnOffer(Offer offer, bool send)
     {
-        _pending.Add(offer.Batch);
+        Take(offer.Batch, send);
+        if (_pending.Count < _settings.MaxInFlight)
+        {
+            Sender.Tell(OfferAccepted.Instance);
+        }
+        else
+        {
+            _offerer = Sender;
+        }
+    }
+
+    /// <summary>Puts a batch in the window and sends it, unless not connected yet or the aggregator cannot store.</summary>
+    private void Take(AppendBatch batch, bool send)
+    {
+        _pending.Add(batch);
         _waitingSince ??= Now;
         if (send && _unavailableSince is null)
         {
@@ -19,15 +33,6 @@ internal sealed partial class ProducerActor
             {
                 ArmAckTimer();
             }
-        }
-
-        if (_pending.Count < _settings.MaxInFlight)
-        {
-            Sender.Tell(OfferAccepted.Instance);
-        }
-        else
-        {
-            _offerer = Sender;
         }
     }
 

@@ -187,8 +187,13 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
             }
         });
         Receive<Offer>(offer => OnOffer(offer, sendOffers));
-        Receive<Finish>(_ =>
+        Receive<Finish>(finish =>
         {
+            if (finish.Last is { } last)
+            {
+                Take(last, sendOffers);
+            }
+
             _finisher = Sender;
             onFinish?.Invoke();
             AfterProgress();

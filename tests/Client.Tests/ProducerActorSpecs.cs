@@ -25,6 +25,21 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     }
 
     [Fact]
+    public async Task ProducerActor_should_send_the_last_batch_that_comes_with_finish_and_answer_once_it_is_acknowledged()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+
+        producer.Tell(new ProducerActor.Finish(Offer(0, 2).Batch));
+
+        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        Assert.Equal((0ul, 2u), (batch.FirstOffset, batch.Count));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // not before the acknowledgement
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
+        var finished = await ExpectMsgAsync<ProducerActor.Finished>();
+        Assert.Equal((2ul, 2ul), (finished.NextOffset, finished.Applied));
+    }
+
+    [Fact]
     public async Task ProducerActor_should_hold_back_an_offer_while_the_window_is_full()
     {
         var producer = await StartAsync(resumeAt: 0);
