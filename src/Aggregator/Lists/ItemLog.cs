@@ -6,9 +6,9 @@ namespace Aggregator.Lists;
 /// The items of one list, stored in the wire's packed form (varint length + UTF-8 bytes)
 /// in large segments, with a sparse index: one position for every <see cref="Stride"/>
 /// items. A 13-byte item costs 14 bytes plus half a byte of index, instead of a .NET
-/// string's ~50; an append is a validated copy, a read a copy of contiguous runs.
-/// A segment is sealed once the next one starts: from then on it never changes, so it can
-/// be journaled once (<see cref="Segment"/>) and taken back whole (<see cref="AdoptSegment"/>).
+/// string's ~50; an append is a validated copy, a read a copy of contiguous runs. Segments
+/// (1 MiB) and index chunks (64 Ki entries, the first one growing to that) are large objects
+/// that are never moved nor copied once full: a growing list leaves almost no garbage behind.
 /// Not thread-safe: owned by one actor.
 /// </summary>
 public sealed class ItemLog
@@ -18,11 +18,13 @@ public sealed class ItemLog
 
     public const int DefaultSegmentBytes = 1 << 20;
 
+    /// <summary>Index entries per chunk: 512 KiB, for 1 Mi items.</summary>
+    private const int ChunkEntries = 1 << 16;
+
     private readonly int _segmentBytes;
     private readonly List<byte[]> _segments = [];
     private readonly List<int> _used = [];
-    private readonly List<long> _firsts = [];
-    private long[] _index = new long[256];
+    private readonly List<long[]> _index = [];
     private byte[] _current = [];
     private int _currentUsed;
     private long _count;
@@ -44,7 +46,7 @@ public sealed class ItemLog
     {
         get
         {
-            long total = _index.LongLength * sizeof(long);
+            long total = _index.Sum(chunk => (long)chunk.Length * sizeof(long));
             foreach (var segment in _segments)
             {
                 total += segment.Length;
@@ -105,7 +107,8 @@ public sealed class ItemLog
             return ([], 0);
         }
 
-        var entry = _index[from / Stride];
+        var slot = from / Stride;
+        var entry = _index[(int)(slot / ChunkEntries)][slot % ChunkEntries];
         var segment = (int)(entry >> 32);
         var offset = (int)entry;
         for (var skip = from % Stride; skip > 0; skip--)
@@ -156,96 +159,12 @@ public sealed class ItemLog
         return (result, count);
     }
 
-    /// <summary>
-    /// The items from segment <paramref name="fromSegment"/> on as packed runs, one per
-    /// segment, without copying them (for a snapshot).
-    /// They stay valid and unchanged whatever the log does next: a segment is only ever
-    /// appended to past what a run covers, and <see cref="Clear"/> lets go of segments
-    /// rather than reusing them.
-    /// </summary>
-    public IReadOnlyList<ReadOnlyMemory<byte>> Runs(int fromSegment = 0)
-    {
-        var runs = new ReadOnlyMemory<byte>[Math.Max(0, _segments.Count - fromSegment)];
-        for (var i = 0; i < runs.Length; i++)
-        {
-            runs[i] = _segments[fromSegment + i].AsMemory(0, _used[fromSegment + i]);
-        }
-
-        return runs;
-    }
-
-    /// <summary>
-    /// How many segments from the first are sealed and hold only items below
-    /// <paramref name="length"/> (the durable length): those that can be journaled. The
-    /// search starts at <paramref name="atLeast"/>, a count already known to qualify.
-    /// </summary>
-    public int SealedSegmentsBelow(long length, int atLeast = 0)
-    {
-        var sealedCount = _segments.Count - 1;
-        var k = atLeast;
-        while (k < sealedCount && _firsts[k + 1] <= length)
-        {
-            k++;
-        }
-
-        return k;
-    }
-
-    /// <summary>How many items the segments before segment <paramref name="index"/> hold.</summary>
-    public long ItemsBefore(int index) => index < _firsts.Count ? _firsts[index] : _count;
-
-    /// <summary>Segment <paramref name="index"/>: its packed items (not copied), the index of its first item and its item count.</summary>
-    public (ReadOnlyMemory<byte> Packed, long FirstItem, long Count) Segment(int index)
-    {
-        var end = index + 1 < _firsts.Count ? _firsts[index + 1] : _count;
-        return (_segments[index].AsMemory(0, _used[index]), _firsts[index], end - _firsts[index]);
-    }
-
-    /// <summary>
-    /// Takes <paramref name="packed"/>'s first <paramref name="used"/> bytes (<paramref name="count"/>
-    /// items, checked when journaled) as a sealed segment, without copying them: items
-    /// appended after it start a new segment.
-    /// </summary>
-    public void AdoptSegment(byte[] packed, int used, long count)
-    {
-        if (_current.Length > 0)
-        {
-            _used[^1] = _currentUsed;
-        }
-
-        var segment = _segments.Count;
-        _segments.Add(packed);
-        _used.Add(used);
-        _firsts.Add(_count);
-        var offset = 0;
-        for (long n = 0; n < count; n++)
-        {
-            if (_count % Stride == 0)
-            {
-                AddIndex(segment, offset);
-            }
-
-            offset += offset < used ? ItemSize(packed, offset) : 1;
-            _count++;
-        }
-
-        if (offset != used)
-        {
-            throw new InvalidDataException($"a segment of {used} bytes does not hold exactly {count} packed items");
-        }
-
-        _bytes += used;
-        _current = [];
-        _currentUsed = 0;
-    }
-
     /// <summary>Forgets every item.</summary>
     public void Clear()
     {
         _segments.Clear();
         _used.Clear();
-        _firsts.Clear();
-        _index = new long[256];
+        _index.Clear();
         _current = [];
         _currentUsed = 0;
         _count = 0;
@@ -269,17 +188,24 @@ public sealed class ItemLog
         _currentUsed = 0;
         _segments.Add(_current);
         _used.Add(0);
-        _firsts.Add(_count);
     }
 
     private void AddIndex(int segment, int offset)
     {
+        // The first chunk grows (a small list keeps a small index); the next ones are whole.
         var slot = _count / Stride;
-        if (slot == _index.LongLength)
+        var (chunk, within) = ((int)(slot / ChunkEntries), (int)(slot % ChunkEntries));
+        if (chunk == _index.Count)
         {
-            Array.Resize(ref _index, _index.Length * 2);
+            _index.Add(new long[chunk == 0 ? 256 : ChunkEntries]);
+        }
+        else if (within == _index[chunk].Length)
+        {
+            var grown = _index[chunk];
+            Array.Resize(ref grown, Math.Min(grown.Length * 2, ChunkEntries));
+            _index[chunk] = grown;
         }
 
-        _index[slot] = ((long)segment << 32) | (uint)offset;
+        _index[chunk][within] = ((long)segment << 32) | (uint)offset;
     }
 }
