@@ -43,3 +43,9 @@ catch (AggregatorException e)
     Console.Error.WriteLine($"SeedScenario: {e.Message}");
     return e is AggregatorUnreachableException ? 3 : 1;
 }
+catch (ArgumentException e)
+{
+    // A contact that is not HOST:PORT, or an option out of range.
+    Console.Error.WriteLine($"SeedScenario: {e.Message}");
+    return 2;
+}

@@ -18,10 +18,11 @@ namespace Actors.Client;
 /// await producer.FlushAsync();
 /// </code>
 /// </example>
-public sealed class AggregatorClient : IAsyncDisposable
+public sealed class AggregatorClient : IAsyncDisposable, IDisposable
 {
     private readonly bool _ownsSystem;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SharedAppender> _appenders = new();
+    private readonly System.Collections.Concurrent.ConcurrentBag<IActorRef> _producerActors = [];
     private int _producers;
 
     private AggregatorClient(AggregatorClientOptions options, ActorSystem system, bool ownsSystem)
@@ -151,7 +152,11 @@ public sealed class AggregatorClient : IAsyncDisposable
         return Stopwatch.GetElapsedTime(started);
     }
 
-    /// <summary>Stops the client's own actor system (not one the application gave it).</summary>
+    /// <summary>
+    /// Stops the client's own actor system; in an actor system the application gave it, stops
+    /// the actors the client started there (its producers and its watch on the aggregator) and
+    /// leaves the system running.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_ownsSystem)
@@ -159,8 +164,18 @@ public sealed class AggregatorClient : IAsyncDisposable
             // The transport's shutdown chatter is no news to the application.
             System.EventStream.SetLogLevel(Akka.Event.LogLevel.ErrorLevel);
             await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        Requests.Close();
+        foreach (var actor in _producerActors)
+        {
+            System.Stop(actor);
         }
     }
+
+    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (it waits up to 10 s).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>This client's own id, part of the producer ids of its <see cref="AggregatorList.AppendAsync"/> calls.</summary>
     internal string InstanceId { get; } = Guid.NewGuid().ToString("N")[..12];
@@ -168,8 +183,16 @@ public sealed class AggregatorClient : IAsyncDisposable
     /// <summary>The producer every <see cref="AggregatorList.AppendAsync"/> call of this client on <paramref name="list"/> goes through.</summary>
     internal SharedAppender Appender(string list) => _appenders.GetOrAdd(list, name => new SharedAppender(this, name));
 
-    /// <summary>A name for the next producer actor of this client (several may run at once).</summary>
-    internal string NextProducerName() => $"producer-{Interlocked.Increment(ref _producers)}";
+    /// <summary>
+    /// Starts a producer actor, named after this client (several clients may share one actor
+    /// system, and one client may run several producers), and stops it when the client is disposed.
+    /// </summary>
+    internal IActorRef StartProducer(Props props)
+    {
+        var actor = System.ActorOf(props, $"producer-{InstanceId}-{Interlocked.Increment(ref _producers)}");
+        _producerActors.Add(actor);
+        return actor;
+    }
 }
 
 /// <summary>What <see cref="AggregatorClient.StatsAsync"/> found: the node that answered, its version, and the lists.</summary>

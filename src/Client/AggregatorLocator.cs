@@ -7,8 +7,8 @@ namespace Actors.Client;
 /// <summary>
 /// Finds an aggregator's lists actor by <c>ActorSelection</c> + <c>Identify</c>: one
 /// contact, or several nodes of a cluster tried in turn (any node routes to every list),
-/// round after round with exponential back-off until a deadline. Immutable: the append
-/// actor pipes its result to itself, the read commands await it; each remembers which
+/// round after round with exponential back-off until a deadline. Immutable: the producer
+/// actor pipes its result to itself, <see cref="Requests"/> awaits it; each remembers which
 /// contact answered, to start from the next one after a loss.
 /// </summary>
 internal sealed class AggregatorLocator
@@ -52,7 +52,7 @@ internal sealed class AggregatorLocator
     public string Path(int index) => _paths[index % _paths.Length];
 
     /// <param name="startAt">the contact to try first (the one after a lost contact).</param>
-    /// <param name="announce">say once, on stderr, that no aggregator answers yet.</param>
+    /// <param name="announce">say once, in the client's log (a warning), that no aggregator answers yet.</param>
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
     public async Task<Located> LocateAsync(TimeSpan timeout, int startAt = 0, CancellationToken cancellation = default, bool announce = true)
     {

@@ -136,7 +136,7 @@ public sealed partial class ListProducer
             return resumeAt;
         }
 
-        _actor ??= _client.System.ActorOf(ProducerActor.Props(List, ProducerId, _options, _client.Locator), _client.NextProducerName());
+        _actor ??= _client.StartProducer(ProducerActor.Props(List, ProducerId, _options, _client.Locator));
         var started = Expect<ProducerActor.Started>(await AskAsync(new ProducerActor.Start(), cancellationToken));
         _resumeAt = started.ResumeOffset;
         return started.ResumeOffset;

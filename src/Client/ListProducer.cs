@@ -147,7 +147,17 @@ public sealed partial class ListProducer : IAsyncDisposable
             return new ProducerProgress(0, 0, 0, false, null);
         }
 
-        var progress = await _actor.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(5), cancellationToken);
+        ProducerActor.Progress progress;
+        try
+        {
+            progress = await _actor.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            // The producer actor stopped (it failed, or the client was disposed) or is swamped.
+            throw _failed ?? new AggregatorUnavailableException($"the producer {ProducerId} of list {List} did not say where it is within 5 s", 0);
+        }
+
         return new ProducerProgress(progress.Acknowledged, progress.Applied, progress.Duplicates, progress.Connected, progress.Unavailable);
     }
 

@@ -61,7 +61,7 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
             _found = (located.Lists, located.Index, gone);
         }
 
-        locator.System.ActorOf(Props.Create(() => new LossWatcher(located.Lists, this)).WithDeploy(Deploy.Local));
+        locator.System.ActorOf(Props.Create(() => new LossWatcher(located.Lists, gone.Task, this)).WithDeploy(Deploy.Local));
         return (located.Lists, gone.Task);
     }
 
@@ -140,17 +140,41 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
         }
     }
 
-    /// <summary>Watches a found lists actor and tells <see cref="Requests"/> when it is gone, then stops.</summary>
+    /// <summary>The client is disposed: the watch on the contact found ends.</summary>
+    internal void Close()
+    {
+        lock (_gate)
+        {
+            if (_found is { } found)
+            {
+                _found = null;
+                found.Gone.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Watches a found lists actor and tells <see cref="Requests"/> when it is gone, then stops;
+    /// stops as well once that contact is given up for another reason (a request time-out, the
+    /// client disposed), so that watchers do not pile up.
+    /// </summary>
     private sealed class LossWatcher : ReceiveActor
     {
-        public LossWatcher(IActorRef lists, Requests requests)
+        public LossWatcher(IActorRef lists, Task givenUp, Requests requests)
         {
             Context.Watch(lists);
+            givenUp.PipeTo(Self, success: () => GivenUp.Instance);
             Receive<Terminated>(_ =>
             {
                 requests.Lost(lists);
                 Context.Stop(Self);
             });
+            Receive<GivenUp>(_ => Context.Stop(Self));
+        }
+
+        private sealed class GivenUp : INoSerializationVerificationNeeded
+        {
+            public static readonly GivenUp Instance = new();
         }
     }
 }

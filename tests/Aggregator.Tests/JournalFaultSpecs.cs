@@ -10,8 +10,8 @@ using ItemRange = Protocol.Messages.Range;
 namespace Aggregator.Tests;
 
 /// <summary>
-/// Journaled lists against a journal and a snapshot store that fail, reject, stall and
-/// drop on command (Akka.Persistence.TestKit, plus <see cref="FaultyJournal"/> for deletes):
+/// Journaled lists against a journal that fails, rejects, stalls and
+/// drops on command (Akka.Persistence.TestKit, plus <see cref="FaultyJournal"/> for deletes):
 /// deletes that stay deleted, failures answered instead of swallowed, readers that see only
 /// durable items, and a recovery that refuses a hole.
 /// </summary>
@@ -357,7 +357,7 @@ public sealed class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    /// <summary>Recovers a persistence id and reports how many events and snapshots it was given.</summary>
+    /// <summary>Recovers a persistence id and reports how many events it was given.</summary>
     private sealed class RecoveryCounter : ReceivePersistentActor
     {
         public RecoveryCounter(string persistenceId, IActorRef report)

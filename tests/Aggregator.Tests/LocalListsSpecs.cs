@@ -21,7 +21,7 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
 
     private readonly IActorRef _lists;
 
-    public LocalListsSpecs(ITestOutputHelper output) : base(Specs.System("listsactor-specs", lists: Settings), output)
+    public LocalListsSpecs(ITestOutputHelper output) : base(Specs.System("local-lists-specs", lists: Settings), output)
     {
         _lists = Specs.Entry(Sys); // the production /user/lists, with the settings above
     }

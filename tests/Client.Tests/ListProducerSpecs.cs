@@ -17,9 +17,12 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
     [Fact]
     public async Task ListProducer_should_cut_batches_by_item_count_and_by_bytes_without_losing_or_reordering_an_item()
     {
-        await using var client = Client(o => (o.BatchMaxItems, o.BatchMaxBytes, o.MaxItemBytes) = (64, 200, 100));
+        // Short items first (16 of them fit in 200 bytes: cut by count), then long ones (about
+        // 8 fit: cut by bytes).
+        await using var client = Client(o => (o.BatchMaxItems, o.BatchMaxBytes, o.MaxItemBytes) = (16, 200, 100));
         await using var producer = client.List("orders").CreateProducer("p1");
-        var items = Enumerable.Range(0, 1000).Select(i => $"item-{i}").ToArray();
+        var items = Enumerable.Range(0, 500).Select(i => $"i{i}")
+            .Concat(Enumerable.Range(0, 500).Select(i => $"a-longer-item-{i:D6}")).ToArray();
         var adding = Task.Run(async () =>
         {
             foreach (var item in items)
@@ -32,20 +35,22 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         await ResumeAtAsync(0);
 
         var received = new List<string>();
-        var batches = 0;
+        var batches = new List<(uint Count, int Bytes)>();
         while (received.Count < items.Length)
         {
             var batch = await AckNextAsync();
-            Assert.InRange(batch.Count, 1u, 64u);
+            Assert.InRange(batch.Count, 1u, 16u);
             Assert.InRange(batch.Items.Length, 1, 200);
             Assert.Equal((ulong)received.Count, batch.FirstOffset);
             received.AddRange(PackedItems.Decode(batch.Items.Span));
-            batches++;
+            batches.Add((batch.Count, batch.Items.Length));
         }
 
         var result = await adding.WaitAsync(RemainingOrDefault);
         Assert.Equal(items, received);
-        Assert.True(batches > items.Length / 64, $"{batches} batches: some were cut by bytes");
+        Assert.Contains(batches, b => b.Count == 16);
+        // A batch of long items (21 bytes packed) cut because the next one would not fit.
+        Assert.Contains(batches.SkipLast(1), b => b.Count < 16 && b.Bytes + 21 > 200);
         Assert.Equal((1000ul, 1000ul, 0ul), (result.Acknowledged, result.Appended, result.Duplicates));
     }
 
@@ -129,8 +134,19 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         Assert.Equal("item 0 is 6 bytes; the limit is 4 bytes (Parameter 'item')", large.Message);
         Assert.StartsWith("item 0 is not valid Unicode", broken.Message);
         Assert.StartsWith("item 0 is not valid UTF-8", bytes.Message);
-        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
         Assert.Equal(0ul, producer.Added);
+
+        // The producer goes on: its first batch holds the next good item alone, at offset 0.
+        var flushing = Task.Run(async () =>
+        {
+            await producer.AddAsync("ok");
+            return await producer.FlushAsync();
+        });
+        await ResumeAtAsync(0);
+        var batch = await AckNextAsync();
+        Assert.Equal(0ul, batch.FirstOffset);
+        Assert.Equal(["ok"], PackedItems.Decode(batch.Items.Span));
+        Assert.Equal(1ul, (await flushing.WaitAsync(RemainingOrDefault)).Acknowledged);
     }
 
     private AggregatorClient Client(Action<AggregatorClientOptions> change)

@@ -82,7 +82,6 @@ public sealed class PostgresFactAttribute : FactAttribute
         File.WriteAllText(path, $$"""
             {{shipped}}
             akka.persistence.journal.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
-            akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
             """);
         return path;
     }

@@ -35,9 +35,6 @@ public sealed class ItemLog
     /// <summary>Number of items.</summary>
     public long Count => _count;
 
-    /// <summary>Segments, the last one (still written to) included.</summary>
-    public int SegmentCount => _segments.Count;
-
     /// <summary>Packed bytes stored (lengths and items), not counting slack and index.</summary>
     public long PackedBytes => _bytes;
 

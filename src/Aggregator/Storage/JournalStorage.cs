@@ -28,10 +28,10 @@ public sealed class JournalStorage : IDisposable
     /// <summary>For the log: where the lists live.</summary>
     public string Description { get; }
 
-    /// <summary>Akka.Persistence.Sql's provider name (SQLite.MS, PostgreSQL.15, …); null in memory.</summary>
+    /// <summary>The journal's database, as its <c>provider-name</c> (SQLite.MS, PostgreSQL.15, …: the names Akka.Persistence.Sql used, kept for existing configuration); null in memory.</summary>
     public string? Provider { get; }
 
-    /// <summary>The journal's and snapshot store's connection string; null in memory.</summary>
+    /// <summary>The journal's connection string; null in memory.</summary>
     public string? ConnectionString { get; }
 
     /// <summary>
