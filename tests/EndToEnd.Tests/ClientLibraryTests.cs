@@ -209,10 +209,30 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
+            // Two clients on one system at once, each with its producer actors there.
             await using (var client = AggregatorClient.Create(new AggregatorClientOptions { Contacts = _aggregator.Endpoint, ActorSystem = system }))
+            await using (var other = AggregatorClient.Create(new AggregatorClientOptions { Contacts = _aggregator.Endpoint, ActorSystem = system }))
             {
-                await client.List("hosted").AppendAsync(["from", "the host"], Bound);
+                await Task.WhenAll(
+                    client.List("hosted").AppendAsync(["from", "the host"], Bound),
+                    other.List("hosted-too").AppendAsync(["and", "its", "neighbour"], Bound));
                 Assert.Equal(["from", "the host"], await ReadAllAsync(client.List("hosted")));
+                Assert.Equal(["and", "its", "neighbour"], await ReadAllAsync(other.List("hosted-too")));
+            }
+
+            // Disposed, they leave no producer actor behind in the host's system.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (true)
+            {
+                var left = await system.ActorSelection("/user/producer-*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(1))
+                    .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.Subject : null);
+                if (left is null)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"{left.Path} still runs 10 s after its client was disposed");
+                await Task.Delay(100);
             }
 
             // The client added a serializer for the wire's messages only, and left the host's system running.
