@@ -163,7 +163,8 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         {
             // The transport's shutdown chatter is no news to the application.
             System.EventStream.SetLogLevel(Akka.Event.LogLevel.ErrorLevel);
-            await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+            // No continuation on the caller's context: Dispose() blocks on this.
+            await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             return;
         }
 
