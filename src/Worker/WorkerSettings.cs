@@ -44,6 +44,12 @@ public static class WorkerSettings
                 $"{options.MaxItemBytes} does not fit in one batch (batch-max-bytes = {options.BatchMaxBytes})");
         }
 
+        if (options.RetryMaxBackoff < options.RetryMinBackoff)
+        {
+            throw new ConfigurationException(file.Path, null, prefix + "retry-max-backoff",
+                $"{options.RetryMaxBackoff.TotalSeconds:0.###} s is below retry-min-backoff ({options.RetryMinBackoff.TotalSeconds:0.###} s)");
+        }
+
         return options;
     }
 }

@@ -395,8 +395,9 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
 
     private async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
     {
-        var locator = new AggregatorLocator(Sys, [Contact], Settings);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings ?? Settings, locator));
+        settings ??= Settings;
+        var locator = new AggregatorLocator(Sys, [Contact], settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings, locator));
         producer.Tell(new ProducerActor.Start());
         var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
         Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
