@@ -22,7 +22,6 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
 {
     private readonly bool _ownsSystem;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SharedAppender> _appenders = new();
-    private readonly System.Collections.Concurrent.ConcurrentBag<IActorRef> _producerActors = [];
     private int _producers;
 
     private AggregatorClient(AggregatorClientOptions options, ActorSystem system, bool ownsSystem)
@@ -169,10 +168,8 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         }
 
         Requests.Close();
-        foreach (var actor in _producerActors)
-        {
-            System.Stop(actor);
-        }
+        // Every producer actor of this client carries its id in its name (StartProducer).
+        System.ActorSelection($"/user/producer-{InstanceId}-*").Tell(PoisonPill.Instance);
     }
 
     /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (it waits up to 10 s).</summary>
@@ -186,14 +183,10 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Starts a producer actor, named after this client (several clients may share one actor
-    /// system, and one client may run several producers), and stops it when the client is disposed.
+    /// system, and one client may run several producers); disposing the client stops them by that name.
     /// </summary>
-    internal IActorRef StartProducer(Props props)
-    {
-        var actor = System.ActorOf(props, $"producer-{InstanceId}-{Interlocked.Increment(ref _producers)}");
-        _producerActors.Add(actor);
-        return actor;
-    }
+    internal IActorRef StartProducer(Props props) =>
+        System.ActorOf(props, $"producer-{InstanceId}-{Interlocked.Increment(ref _producers)}");
 }
 
 /// <summary>What <see cref="AggregatorClient.StatsAsync"/> found: the node that answered, its version, and the lists.</summary>
