@@ -12,13 +12,7 @@ namespace Aggregator.Tests;
 /// <summary>One list: appends exactly once per producer offset, reads, followers, limits, deletes, retention, incarnations.</summary>
 public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly ListSettings Settings = Specs.Lists with
-    {
-        MaxLists = 3,
-        MaxProducersPerList = 4,
-        MaxItemBytes = 1000,
-        FollowWait = TimeSpan.FromMilliseconds(300),
-    };
+    private static readonly ListSettings Settings = Specs.SmallLists;
 
     private readonly IActorRef _lists;
 
@@ -30,7 +24,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_append_a_batch_and_acknowledge_it()
     {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b", "c"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "a", "b", "c"));
 
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal(("orders", "w1", 0ul, 3ul, 3u, 0u, 3ul),
@@ -41,10 +35,10 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_acknowledge_a_duplicate_without_applying_it_again()
     {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "a", "b"));
         await ExpectMsgAsync<BatchAppended>();
 
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "a", "b"));
 
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((0u, 2u, 2ul, 2ul), (ack.Applied, ack.Duplicates, ack.NextOffset, ack.Length));
@@ -54,10 +48,10 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_apply_only_the_new_part_of_an_overlapping_batch()
     {
-        _lists.Tell(Batch("orders", "w1", 0, "0", "1", "2"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "0", "1", "2"));
         await ExpectMsgAsync<BatchAppended>();
 
-        _lists.Tell(Batch("orders", "w1", 1, "1", "2", "3", "4"));
+        _lists.Tell(Specs.Batch("orders", "w1", 1, "1", "2", "3", "4"));
 
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((2u, 2u, 5ul), (ack.Applied, ack.Duplicates, ack.NextOffset));
@@ -67,10 +61,10 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_refuse_a_gap_naming_the_offset_it_expects()
     {
-        _lists.Tell(Batch("orders", "w1", 0, "0", "1"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "0", "1"));
         await ExpectMsgAsync<BatchAppended>();
 
-        _lists.Tell(Batch("orders", "w1", 5, "5"));
+        _lists.Tell(Specs.Batch("orders", "w1", 5, "5"));
 
         var refused = await ExpectMsgAsync<AppendRefused>();
         Assert.Equal((Refusal.Gap, 2ul, 5ul), (refused.Reason, refused.ExpectedOffset, refused.FirstOffset));
@@ -82,8 +76,8 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         for (var i = 0; i < 10; i++)
         {
-            _lists.Tell(Batch("mixed", "a", (ulong)i, $"a{i}"));
-            _lists.Tell(Batch("mixed", "b", (ulong)i * 2, $"b{i * 2}", $"b{(i * 2) + 1}"));
+            _lists.Tell(Specs.Batch("mixed", "a", (ulong)i, $"a{i}"));
+            _lists.Tell(Specs.Batch("mixed", "b", (ulong)i * 2, $"b{i * 2}", $"b{(i * 2) + 1}"));
         }
 
         await ExpectAcksAsync(20);
@@ -97,7 +91,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_tell_a_producer_where_to_resume()
     {
-        _lists.Tell(Batch("orders", "w1", 0, "a", "b", "c"));
+        _lists.Tell(Specs.Batch("orders", "w1", 0, "a", "b", "c"));
         await ExpectMsgAsync<BatchAppended>();
 
         _lists.Tell(new GetResumePosition { List = "orders", Producer = "w1" });
@@ -116,7 +110,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         const int total = 200_000;
         for (var start = 0; start < total; start += 5000)
         {
-            _lists.Tell(Batch("big", "w", (ulong)start, Enumerable.Range(start, 5000).Select(i => $"it-0-{i:D8}").ToArray()));
+            _lists.Tell(Specs.Batch("big", "w", (ulong)start, Enumerable.Range(start, 5000).Select(i => $"it-0-{i:D8}").ToArray()));
         }
 
         await ExpectAcksAsync(total / 5000);
@@ -140,7 +134,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_answer_a_range_with_at_most_max_count_items()
     {
-        _lists.Tell(Batch("orders", "w", 0, "a", "b", "c", "d"));
+        _lists.Tell(Specs.Batch("orders", "w", 0, "a", "b", "c", "d"));
         await ExpectMsgAsync<BatchAppended>();
 
         _lists.Tell(new GetRange { List = "orders", From = 1, MaxCount = 2 });
@@ -155,13 +149,13 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         // A follow wait far longer than the test: the page can only come from the append.
         var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
-        lists.Tell(Batch("live", "w", 0, "old"));
+        lists.Tell(Specs.Batch("live", "w", 0, "old"));
         await ExpectMsgAsync<BatchAppended>();
         var follower = CreateTestProbe();
 
         lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
         await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
-        lists.Tell(Batch("live", "w", 1, "new1", "new2"));
+        lists.Tell(Specs.Batch("live", "w", 1, "new1", "new2"));
 
         var page = await follower.ExpectMsgAsync<ItemRange>();
         Assert.Equal(1ul, page.From);
@@ -182,7 +176,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_refuse_an_item_over_the_size_limit_and_apply_nothing()
     {
-        _lists.Tell(Batch("orders", "w", 0, "fine", new string('x', 1001)));
+        _lists.Tell(Specs.Batch("orders", "w", 0, "fine", new string('x', 1001)));
 
         var refused = await ExpectMsgAsync<AppendRefused>();
         Assert.Equal(Refusal.ItemTooLarge, refused.Reason);
@@ -207,11 +201,11 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         for (var i = 0; i < 4; i++)
         {
-            _lists.Tell(Batch("orders", $"w{i}", 0, "x"));
+            _lists.Tell(Specs.Batch("orders", $"w{i}", 0, "x"));
             await ExpectMsgAsync<BatchAppended>();
         }
 
-        _lists.Tell(Batch("orders", "w4", 0, "x"));
+        _lists.Tell(Specs.Batch("orders", "w4", 0, "x"));
 
         Assert.Equal(Refusal.TooManyProducers, (await ExpectMsgAsync<AppendRefused>()).Reason);
     }
@@ -222,11 +216,11 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var lists = Sys.ActorOf(Specs.ListsProps(Settings with { ProducerRetention = TimeSpan.FromDays(7), MaxProducersPerList = 2 }, clock),
             "retained-lists");
-        lists.Tell(Batch("kept", "p1", 0, "a", "b"));
-        lists.Tell(Batch("kept", "p2", 0, "c"));
+        lists.Tell(Specs.Batch("kept", "p1", 0, "a", "b"));
+        lists.Tell(Specs.Batch("kept", "p2", 0, "c"));
         await ExpectAcksAsync(2);
         clock.Advance(TimeSpan.FromDays(6));
-        lists.Tell(Batch("kept", "p1", 2, "d"));
+        lists.Tell(Specs.Batch("kept", "p1", 2, "d"));
         await ExpectMsgAsync<BatchAppended>();
 
         clock.Advance(TimeSpan.FromDays(2)); // p2 last appended 8 days ago, p1 2 days ago
@@ -236,15 +230,15 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(3ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
 
         // p2 starts again: its old input is appended again, not skipped as duplicates.
-        lists.Tell(Batch("kept", "p2", 0, "c"));
+        lists.Tell(Specs.Batch("kept", "p2", 0, "c"));
         var again = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((1u, 0u), (again.Applied, again.Duplicates));
 
         // Positions expired no longer count toward the limit of 2.
-        lists.Tell(Batch("kept", "p3", 0, "e"));
+        lists.Tell(Specs.Batch("kept", "p3", 0, "e"));
         Assert.Equal(Refusal.TooManyProducers, (await ExpectMsgAsync<AppendRefused>()).Reason);
         clock.Advance(TimeSpan.FromDays(7)); // p1 and p2 both expire
-        lists.Tell(Batch("kept", "p3", 0, "e"));
+        lists.Tell(Specs.Batch("kept", "p3", 0, "e"));
         Assert.Equal(1u, (await ExpectMsgAsync<BatchAppended>()).Applied);
         Assert.Equal(["a", "b", "c", "d", "c", "e"], await ReadAllAsync(lists, "kept"));
     }
@@ -252,19 +246,19 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListActor_should_refuse_a_batch_for_an_incarnation_deleted_in_memory_but_not_one_made_by_another_aggregator()
     {
-        _lists.Tell(Batch("mem", "p", 0, "a"));
+        _lists.Tell(Specs.Batch("mem", "p", 0, "a"));
         var incarnation = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
         _lists.Tell(new DeleteList { List = "mem" });
         await ExpectMsgAsync<ListDeleted>();
 
-        var late = Batch("mem", "p", 1, "b");
+        var late = Specs.Batch("mem", "p", 1, "b");
         late.Incarnation = incarnation;
         _lists.Tell(late);
         Assert.Equal(Refusal.ListDeleted, (await ExpectMsgAsync<AppendRefused>()).Reason);
 
         // An incarnation this process never made was lost with an aggregator that restarted
         // in memory: not a delete. The producer hears a gap, and finds out it lost items.
-        var foreign = Batch("mem", "q", 1, "b");
+        var foreign = Specs.Batch("mem", "q", 1, "b");
         foreign.Incarnation = (1UL << 63) | 5; // its high half is no process's instance
         _lists.Tell(foreign);
         var refused = await ExpectMsgAsync<AppendRefused>();
@@ -283,7 +277,7 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task ListActor_in_memory_should_keep_an_empty_list_that_handed_out_its_incarnation()
     {
         var lists = Sys.ActorOf(Specs.ListsProps(Settings with { EmptyListPassivation = TimeSpan.FromMilliseconds(100) }), "short-lived-lists");
-        lists.Tell(Batch("kept", "a", 0, "x"));
+        lists.Tell(Specs.Batch("kept", "a", 0, "x"));
         await ExpectMsgAsync<BatchAppended>();
         lists.Tell(new DeleteList { List = "kept" });
         await ExpectMsgAsync<ListDeleted>();
@@ -292,16 +286,13 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.NotEqual(0ul, position.Incarnation);
 
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500)); // five idle checks: an empty list would have stopped
-        var first = Batch("kept", "b", 0, "y");
+        var first = Specs.Batch("kept", "b", 0, "y");
         first.Incarnation = position.Incarnation;
         lists.Tell(first);
 
         var ack = await ExpectMsgAsync<BatchAppended>();
         Assert.Equal((1u, position.Incarnation), (ack.Applied, ack.Incarnation));
     }
-
-    private static AppendBatch Batch(string list, string producer, ulong first, params string[] items) =>
-        Specs.Batch(list, producer, first, items);
 
     private Task<List<string>> ReadAllAsync(string list) => this.ReadListAsync(_lists, list);
 

@@ -11,13 +11,7 @@ namespace Aggregator.Tests;
 /// <summary>The lists actor: routing by name, names, the list limit, passivation of empty lists.</summary>
 public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly ListSettings Settings = Specs.Lists with
-    {
-        MaxLists = 3,
-        MaxProducersPerList = 4,
-        MaxItemBytes = 1000,
-        FollowWait = TimeSpan.FromMilliseconds(300),
-    };
+    private static readonly ListSettings Settings = Specs.SmallLists;
 
     private readonly IActorRef _lists;
 
@@ -29,8 +23,8 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task LocalLists_should_keep_named_lists_apart_and_answer_unknown_lists_as_empty()
     {
-        _lists.Tell(Batch("one", "w", 0, "1"));
-        _lists.Tell(Batch("two", "w", 0, "2a", "2b"));
+        _lists.Tell(Specs.Batch("one", "w", 0, "1"));
+        _lists.Tell(Specs.Batch("two", "w", 0, "2a", "2b"));
         await ExpectAcksAsync(2);
 
         Assert.Equal(["1"], await ReadAllAsync("one"));
@@ -44,10 +38,10 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task LocalLists_should_refuse_invalid_names()
     {
-        _lists.Tell(Batch("bad/name", "w", 0, "x"));
+        _lists.Tell(Specs.Batch("bad/name", "w", 0, "x"));
         Assert.Equal(Refusal.InvalidName, (await ExpectMsgAsync<AppendRefused>()).Reason);
 
-        _lists.Tell(Batch("orders", "bad id", 0, "x"));
+        _lists.Tell(Specs.Batch("orders", "bad id", 0, "x"));
         Assert.Equal(Refusal.InvalidName, (await ExpectMsgAsync<AppendRefused>()).Reason);
 
         _lists.Tell(new GetLength { List = "" });
@@ -59,11 +53,11 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
     {
         foreach (var name in new[] { "l1", "l2", "l3" })
         {
-            _lists.Tell(Batch(name, "w", 0, "x"));
+            _lists.Tell(Specs.Batch(name, "w", 0, "x"));
             await ExpectMsgAsync<BatchAppended>();
         }
 
-        _lists.Tell(Batch("l4", "w", 0, "x"));
+        _lists.Tell(Specs.Batch("l4", "w", 0, "x"));
 
         var refused = await ExpectMsgAsync<AppendRefused>();
         Assert.Equal(Refusal.TooManyLists, refused.Reason);
@@ -73,7 +67,7 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task LocalLists_should_delete_a_list_so_its_name_starts_again_from_empty()
     {
-        _lists.Tell(Batch("orders", "w", 0, "a", "b"));
+        _lists.Tell(Specs.Batch("orders", "w", 0, "a", "b"));
         await ExpectMsgAsync<BatchAppended>();
         var follower = CreateTestProbe();
         _lists.Tell(new GetRange { List = "orders", From = 2, Wait = true }, follower.Ref);
@@ -84,7 +78,7 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("orders", (await follower.ExpectMsgAsync<ListDeleted>()).List);
         _lists.Tell(new GetResumePosition { List = "orders", Producer = "w" });
         Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
-        _lists.Tell(Batch("orders", "w", 0, "fresh"));
+        _lists.Tell(Specs.Batch("orders", "w", 0, "fresh"));
         Assert.Equal(1ul, (await ExpectMsgAsync<BatchAppended>()).Length);
         Assert.Equal(["fresh"], await ReadAllAsync("orders"));
 
@@ -97,9 +91,9 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var lists = Sys.ActorOf(Specs.ListsProps(Settings with { MaxLists = 1, EmptyListPassivation = TimeSpan.FromMilliseconds(100) }),
             "passivating-lists");
-        lists.Tell(Batch("first", "p", 0, "a"));
+        lists.Tell(Specs.Batch("first", "p", 0, "a"));
         await ExpectMsgAsync<BatchAppended>();
-        lists.Tell(Batch("second", "p", 0, "b"));
+        lists.Tell(Specs.Batch("second", "p", 0, "b"));
         Assert.Equal(Refusal.TooManyLists, (await ExpectMsgAsync<AppendRefused>()).Reason);
 
         lists.Tell(new DeleteList { List = "first" });
@@ -107,7 +101,7 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
 
         await AwaitAssertAsync(async () =>
         {
-            lists.Tell(Batch("second", "p", 0, "b"));
+            lists.Tell(Specs.Batch("second", "p", 0, "b"));
             Assert.IsType<BatchAppended>(await ExpectMsgAsync<object>());
         }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
         Assert.Equal(["b"], await ReadAllAsync(lists, "second"));
@@ -121,9 +115,6 @@ public sealed class LocalListsSpecs : Akka.TestKit.Xunit2.TestKit
             await ExpectMsgAsync<BatchAppended>();
         }
     }
-
-    private static AppendBatch Batch(string list, string producer, ulong first, params string[] items) =>
-        Specs.Batch(list, producer, first, items);
 
     private Task<List<string>> ReadAllAsync(string list) => this.ReadListAsync(_lists, list);
 

@@ -38,6 +38,15 @@ internal static class Specs
     /// <summary>The settings of the shipped aggregator.hocon, in memory.</summary>
     public static ListSettings Lists { get; } = ListSettings.From(HoconFile.Shipped("aggregator.hocon"), durable: false);
 
+    /// <summary>Small limits that specs reach with a few messages: 3 lists, 4 producers a list, 1000-byte items, a 300 ms follow wait.</summary>
+    public static ListSettings SmallLists { get; } = Lists with
+    {
+        MaxLists = 3,
+        MaxProducersPerList = 4,
+        MaxItemBytes = 1000,
+        FollowWait = TimeSpan.FromMilliseconds(300),
+    };
+
     /// <summary><paramref name="config"/> in front of <see cref="Config"/>, with the wire serializer bound: for a system that is not an aggregator's.</summary>
     public static ActorSystemSetup Setup(Config? config = null) =>
         BootstrapSetup.Create().WithConfig((config ?? ConfigurationFactory.Empty).WithFallback(Config)).And(ProtocolSerializer.Setup);
