@@ -49,12 +49,7 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
         await using var node = await StartClusterNodeAsync(clusterPort);
         var list = $"kept{Guid.NewGuid():N}"[..12];
         await node.WorkerAsync("append", "--list", list, "--id", "k", "kept-1", "kept-2");
-        var intruder = ActorSystem.Create("intruder", ConfigurationFactory.ParseString("""
-            akka.actor.provider = remote
-            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
-            akka.loglevel = WARNING
-            akka.coordinated-shutdown.exit-clr = off
-            """));
+        var intruder = StartIntruder();
         try
         {
             var victim = Address.Parse($"akka.tcp://{ActorNames.ClusterSystem}@127.0.0.1:{clusterPort}");
@@ -98,10 +93,12 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
         var port = Port(aggregator);
         var input = _files.Write("items.txt", "good", ItemsPerRun);
         var lists = aggregator.Address + "/user/lists";
-        // One small batch in flight at a time, so that a run lasts while the garbage arrives.
+        // One small batch in flight at a time, so that a run lasts while the garbage arrives
+        // (10,000 round trips; with batches of 100 a run took under a second and could end
+        // before the follower printed its first item).
         var slow = Path.Combine(_files.Directory, "slow-worker.hocon");
         await File.WriteAllTextAsync(slow, await File.ReadAllTextAsync(Path.Combine(Executables.RepositoryRoot, "config", "worker.hocon"))
-            + "\nactors.worker { batch-max-items = 100, max-in-flight = 1 }\n");
+            + "\nactors.worker { batch-max-items = 10, max-in-flight = 1 }\n");
         var started = new List<Task<Completed>>();
         Task<Completed> Run() => aggregator.WorkerAsync("append", "--list", list, "--id", $"run-{started.Count}", "--config", slow, "--file", input);
 
@@ -112,7 +109,7 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
             var current = Run();
             started.Add(current);
             await follow.ReadLineAsync(KillScenario.Long);
-            Assert.False(current.IsCompleted, "the first run ended before the garbage began");
+            Assert.False(current.IsCompleted, $"the first run ended before the garbage began: {(current.IsCompletedSuccessfully ? $"exit {current.Result.ExitCode}, {current.Result.Stderr}" : current.Exception?.Message)}");
 
             // Workers append run after run for as long as the hostile connections last.
             var hostile = SendHostileTrafficAsync(port, lists);
@@ -171,12 +168,7 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, (await aggregator.WorkerAsync("append", "--list", "kept", "kept-1", "kept-2")).ExitCode);
 
         // Plain Akka.NET: anything without a binding travels as JSON naming its .NET type.
-        var intruder = ActorSystem.Create("intruder", ConfigurationFactory.ParseString("""
-            akka.actor.provider = remote
-            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
-            akka.loglevel = WARNING
-            akka.coordinated-shutdown.exit-clr = off
-            """));
+        var intruder = StartIntruder();
         try
         {
             var lists = (await intruder.ActorSelection(aggregator.Address + "/user/lists")
@@ -281,4 +273,12 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
 
     /// <summary>A message type the aggregator has never heard of.</summary>
     public sealed record Intrusion(string Text, int Number);
+
+    /// <summary>A plain Akka.NET system on loopback, with Akka's default serializers: a foreign peer.</summary>
+    private static ActorSystem StartIntruder() => ActorSystem.Create("intruder", ConfigurationFactory.ParseString("""
+        akka.actor.provider = remote
+        akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+        akka.loglevel = WARNING
+        akka.coordinated-shutdown.exit-clr = off
+        """));
 }
