@@ -41,7 +41,8 @@ public sealed class ItemLogSpecs
         for (var batch = 0; batch < 60; batch++)
         {
             var items = Enumerable.Range(0, random.Next(0, 20))
-                .Select(_ => new string((char)('a' + random.Next(26)), random.Next(0, 40)))
+                // One item in eight is 128 bytes or more: a length of two bytes, and often a segment of its own.
+                .Select(_ => new string((char)('a' + random.Next(26)), random.Next(8) == 0 ? random.Next(128, 200) : random.Next(0, 40)))
                 .ToArray();
             log.AppendPacked(PackedItems.Encode(items).Span, items.Length);
             expected.AddRange(items);

@@ -54,6 +54,11 @@ public sealed class ItemLog
     }
 
     /// <summary>Appends <paramref name="count"/> items from a packed run already validated.</summary>
+    /// <remarks>
+    /// The hot loop of both appends and recovery: one pass over the items' lengths, copying
+    /// contiguous runs. The length of an item under 128 bytes is one byte, read here without a
+    /// call (the general reader lives in another assembly, which ReadyToRun code cannot inline).
+    /// </remarks>
     public void AppendPacked(ReadOnlySpan<byte> packed, long count)
     {
         if (count == 0)
@@ -63,29 +68,41 @@ public sealed class ItemLog
 
         var position = 0;
         var runStart = 0;
+        var stored = _count;
+        var room = _current.Length - _currentUsed;
         for (long n = 0; n < count; n++)
         {
-            PackedItems.TryReadVarint(packed[position..], out var length, out var consumed);
-            var size = consumed + (int)length;
-            var runLength = position - runStart;
-            if (_currentUsed + runLength + size > _current.Length)
+            int size = packed[position];
+            if (size < 0x80)
             {
+                size++;
+            }
+            else
+            {
+                PackedItems.TryReadVarint(packed[position..], out var length, out var consumed);
+                size = consumed + (int)length;
+            }
+
+            if (position - runStart + size > room)
+            {
+                var runLength = position - runStart;
                 packed.Slice(runStart, runLength).CopyTo(_current.AsSpan(_currentUsed));
                 _currentUsed += runLength;
                 runStart = position;
-                runLength = 0;
                 NewSegment(size);
+                room = _current.Length;
             }
 
-            if (_count % Stride == 0)
+            if (stored % Stride == 0)
             {
-                AddIndex(_segments.Count - 1, _currentUsed + runLength);
+                AddIndex(stored, _segments.Count - 1, _currentUsed + position - runStart);
             }
 
             position += size;
-            _count++;
+            stored++;
         }
 
+        _count = stored;
         packed[runStart..position].CopyTo(_current.AsSpan(_currentUsed));
         _currentUsed += position - runStart;
         _used[^1] = _currentUsed;
@@ -181,16 +198,17 @@ public sealed class ItemLog
             _used[^1] = _currentUsed;
         }
 
-        _current = new byte[Math.Max(_segmentBytes, atLeast)];
+        // Every byte of a segment is written before it is read: no need to clear it first.
+        _current = GC.AllocateUninitializedArray<byte>(Math.Max(_segmentBytes, atLeast));
         _currentUsed = 0;
         _segments.Add(_current);
         _used.Add(0);
     }
 
-    private void AddIndex(int segment, int offset)
+    private void AddIndex(long item, int segment, int offset)
     {
         // The first chunk grows (a small list keeps a small index); the next ones are whole.
-        var slot = _count / Stride;
+        var slot = item / Stride;
         var (chunk, within) = ((int)(slot / ChunkEntries), (int)(slot % ChunkEntries));
         if (chunk == _index.Count)
         {
