@@ -114,6 +114,43 @@ public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.Syste
         Assert.Equal(3L, probe.ExpectMsg<WriteMessageRejected>().Persistent.SequenceNr);
     }
 
+    /// <summary>
+    /// What load-lists-at-start asks: the ids that hold events, in order, a deleted one not
+    /// among them; and only ids that truly start with the prefix, though LIKE takes its "_"
+    /// for any character. Items come back whole. On SQLite, and on PostgreSQL when given.
+    /// </summary>
+    [Fact]
+    public Task JournalStore_should_name_the_ids_that_hold_events_and_read_their_items_whole_on_SQLite() =>
+        IdsAndItemsAsync("SQLite.MS", $"Data Source={_database}");
+
+    [PostgresTheory]
+    [InlineData("PostgreSQL.15")]
+    public Task JournalStore_should_name_the_ids_that_hold_events_and_read_their_items_whole_on_PostgreSQL(string provider) =>
+        IdsAndItemsAsync(provider, PostgresTheoryAttribute.ConnectionString!);
+
+    private static async Task IdsAndItemsAsync(string provider, string connection)
+    {
+        await using var store = JournalStore.Create(provider, connection);
+        await store.InitializeAsync(default);
+        var run = $"ids{Guid.NewGuid():N}"[..12];
+        var items = PackedItems.Encode(Enumerable.Range(0, 30_000).Select(i => $"item-{i:D6}"));
+        foreach (var id in new[] { "b", "a", "x_y", "xzy", "deleted" }.Select(name => $"{run}-{name}").Append($"other-{run}"))
+        {
+            var (epoch, _) = await store.ClaimAsync(id, default);
+            await store.WriteAsync([new(id, epoch, [new JournalRow(1, 7, "m", [0], items.ToByteArray())])], default);
+            if (id.EndsWith("deleted", StringComparison.Ordinal))
+            {
+                Assert.True(await store.DeleteToAsync(id, epoch, 1, default));
+            }
+        }
+
+        Assert.Equal([$"{run}-a", $"{run}-b", $"{run}-x_y", $"{run}-xzy"], await store.PersistenceIdsAsync($"{run}-", default));
+        Assert.Equal([$"{run}-x_y"], await store.PersistenceIdsAsync($"{run}-x_", default));
+        var read = new List<JournalRow>();
+        await store.ReplayAsync($"{run}-a", 1, long.MaxValue, long.MaxValue, read.Add, default);
+        Assert.Equal(items.ToByteArray(), Assert.Single(read).Items);
+    }
+
     protected override void AfterAll()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -173,6 +173,40 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["a0", "a1", "b0", "a2"], await this.ReadListAsync(lists, "moves"));
     }
 
+    /// <summary>
+    /// load-lists-at-start: a new lists actor loads every list that has events (a deleted one
+    /// has none) before any request names it, so stats show them at once; max-lists bounds it.
+    /// </summary>
+    [Fact]
+    public async Task LocalLists_should_load_every_journaled_list_at_start_up_to_max_lists()
+    {
+        var settings = Specs.Lists with { Durable = true };
+        var lists = Start(settings);
+        await this.AppendAsync(lists, "alpha", "w", 0, "a0", "a1");
+        await this.AppendAsync(lists, "beta", "w", 0, "b0");
+        await this.AppendAsync(lists, "gone", "w", 0, "g0");
+        lists.Tell(new DeleteList { List = "gone" });
+        await ExpectMsgAsync<ListDeleted>();
+        Sys.EventStream.Subscribe(TestActor, typeof(ListsLoaded));
+
+        lists = await RestartAsync(lists, settings with { LoadAtStart = true });
+        Assert.Equal(new ListsLoaded(2, 0), await ExpectMsgAsync<ListsLoaded>());
+        Assert.Equal(["alpha:2", "beta:1"], await LoadedListsAsync(lists));
+        Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "alpha"));
+
+        lists = await RestartAsync(lists, settings with { LoadAtStart = true, MaxLists = 1 });
+        Assert.Equal(new ListsLoaded(1, 0), await ExpectMsgAsync<ListsLoaded>());
+        Assert.Equal(["alpha:2"], await LoadedListsAsync(lists));
+    }
+
+    /// <summary>The lists the lists actor holds now, as name:length, from its stats.</summary>
+    private async Task<List<string>> LoadedListsAsync(IActorRef lists)
+    {
+        lists.Tell(new GetStats(), TestActor);
+        var stats = await ExpectMsgAsync<Stats>();
+        return stats.Lists.Select(list => $"{list.List}:{list.Length}").ToList();
+    }
+
     [Fact]
     public async Task The_journal_warm_up_should_write_its_one_event_at_the_first_start_and_only_read_it_after()
     {

@@ -30,6 +30,9 @@ public sealed record ListSettings(
     /// <summary>Bytes of packed items per segment of a list's items in memory.</summary>
     public int SegmentBytes { get; init; } = ItemLog.DefaultSegmentBytes;
 
+    /// <summary>Journaled on a single node: load every journaled list right after start, not at its first request.</summary>
+    public bool LoadAtStart { get; init; }
+
     /// <summary><see cref="ProducerRetention"/> in milliseconds.</summary>
     public long RetentionMs => (long)ProducerRetention.TotalMilliseconds;
 
@@ -62,6 +65,7 @@ public sealed record ListSettings(
             file.GetTimeSpan(prefix + "empty-list-passivation"))
         {
             SegmentBytes = file.GetInt(prefix + "segment-bytes", 4096, 1 << 30),
+            LoadAtStart = file.GetBoolean(prefix + "load-lists-at-start"),
         };
 
         // Envelope room: list name, producer id, offsets, Akka's own framing.

@@ -48,6 +48,15 @@ public sealed class LocalLists : ReceiveActor
     public static Props Props(ListSettings settings, AggregatorMetrics metrics, Func<string, Props> listProps, IMessageExtractor extractor) =>
         Akka.Actor.Props.Create(() => new LocalLists(settings, metrics, listProps, extractor));
 
+    /// <summary>Journaled, with load-lists-at-start: every list the journal holds starts loading now (<see cref="ListLoader"/>).</summary>
+    protected override void PreStart()
+    {
+        if (_settings.Durable && _settings.LoadAtStart)
+        {
+            Context.ActorOf(ListLoader.Props(Self, _settings.MaxLists), "loader");
+        }
+    }
+
     /// <summary>
     /// A list actor that throws keeps its state and goes on: every handler validates before
     /// it changes anything, and restarting would empty an in-memory list.

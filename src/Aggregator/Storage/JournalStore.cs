@@ -133,6 +133,28 @@ public sealed class JournalStore : IAsyncDisposable
         return true;
     }, cancellation);
 
+    /// <summary>The persistence ids starting with <paramref name="prefix"/> that hold events, in order, on a connection of its own.</summary>
+    public async Task<IReadOnlyList<string>> PersistenceIdsAsync(string prefix, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Command(connection, null,
+            "SELECT DISTINCT persistence_id FROM list_events WHERE persistence_id LIKE @prefix ORDER BY persistence_id",
+            ("prefix", prefix + "%"));
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        var ids = new List<string>();
+        while (await reader.ReadAsync(cancellation))
+        {
+            // LIKE would also take a wildcard in the prefix as one: only the ids that truly start with it.
+            var id = reader.GetString(0);
+            if (id.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
+    }
+
     /// <summary>Reads the events from <paramref name="from"/> to <paramref name="to"/> (at most <paramref name="max"/>), in order, on a connection of its own.</summary>
     public async Task ReplayAsync(string persistenceId, long from, long to, long max, Action<JournalRow> onRow, CancellationToken cancellation)
     {
@@ -163,9 +185,31 @@ public sealed class JournalStore : IAsyncDisposable
             var serializer = reader.GetInt32(1);
             var manifest = reader.GetString(2);
             var payload = reader.GetFieldValue<byte[]>(3);
-            var items = await reader.IsDBNullAsync(4, cancellation) ? null : reader.GetFieldValue<byte[]>(4);
+            var items = await reader.IsDBNullAsync(4, cancellation) ? null : ReadItems(reader);
             onRow(new JournalRow(sequenceNr, serializer, manifest, payload, items));
         }
+    }
+
+    /// <summary>
+    /// The packed items of a row, in an array of their exact length that is not cleared first
+    /// (the copy fills it): recovery reads every stored item through here.
+    /// </summary>
+    private static byte[] ReadItems(DbDataReader reader)
+    {
+        var items = GC.AllocateUninitializedArray<byte>(checked((int)reader.GetBytes(4, 0, null, 0, 0)));
+        var read = 0;
+        while (read < items.Length)
+        {
+            var n = (int)reader.GetBytes(4, read, items, read, items.Length - read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"the journal's row ended after {read} of its {items.Length} bytes of items");
+            }
+
+            read += n;
+        }
+
+        return items;
     }
 
     public async ValueTask DisposeAsync()

@@ -79,6 +79,12 @@ public sealed class ListJournal : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<ReplayMessages>(Enqueue);
         Receive<DeleteMessagesTo>(Enqueue);
         Receive<Done>(Completed);
+        Receive<JournaledIds>(query =>
+        {
+            // A read beside the writes, like a replay.
+            Run(() => _store.PersistenceIdsAsync(query.Prefix, _stopping.Token)).PipeTo(Sender,
+                success: ids => new JournaledIdsFound(ids));
+        });
         Receive<Terminated>(terminated =>
         {
             foreach (var (id, writer) in _writers.Where(w => w.Value.Actor.Equals(terminated.ActorRef)).ToList())
@@ -221,6 +227,12 @@ public sealed class ListJournal : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private sealed record Initialized(Exception? Failure) : INoSerializationVerificationNeeded;
 }
+
+/// <summary>Asks the lists' journal which persistence ids starting with <see cref="Prefix"/> hold events: <see cref="JournaledIdsFound"/>, or a <see cref="Status.Failure"/>.</summary>
+public sealed record JournaledIds(string Prefix) : INoSerializationVerificationNeeded;
+
+/// <summary>The persistence ids that hold events, in ordinal order.</summary>
+public sealed record JournaledIdsFound(IReadOnlyList<string> Ids) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// A write of a list whose actor no longer owns it: a newer recovery of the list, on this node
