@@ -63,6 +63,63 @@ public sealed class ItemLogSpecs
         }
     }
 
+    /// <summary>
+    /// Recovery keeps large events' arrays as segments (<see cref="ItemLog.Adopt"/>) between
+    /// small ones it copies: every range reads back the same, whichever kind it spans.
+    /// </summary>
+    [Fact]
+    public void ItemLog_should_read_back_any_range_across_adopted_and_copied_runs()
+    {
+        var random = new Random(11);
+        var expected = new List<string>();
+        var log = new ItemLog(segmentBytes: 4096);
+        var adopted = 0;
+        for (var batch = 0; batch < 40; batch++)
+        {
+            var items = Enumerable.Range(0, random.Next(3) > 0 ? random.Next(1500, 2500) : random.Next(0, 30))
+                .Select(_ => new string((char)('a' + random.Next(26)), random.Next(16) == 0 ? random.Next(128, 200) : random.Next(0, 20)))
+                .ToArray();
+            var packed = PackedItems.Encode(items).ToByteArray();
+            if (ItemLog.CanAdopt(packed) is { } whole)
+            {
+                log.Adopt(whole, items.Length);
+                adopted++;
+            }
+            else
+            {
+                log.AppendPacked(packed, items.Length);
+            }
+
+            expected.AddRange(items);
+        }
+
+        Assert.InRange(adopted, 15, 35);
+        Assert.Equal(expected.Count, log.Count);
+        for (var from = 0; from < expected.Count; from += random.Next(1, 40))
+        {
+            var (packed, count) = log.Read(from, random.Next(1, 3000), random.Next(1, 40_000));
+            Assert.Equal(expected.Skip(from).Take(count), PackedItems.Decode(packed));
+        }
+    }
+
+    [Fact]
+    public void ItemLog_should_adopt_only_a_whole_array_of_at_least_16_KiB_and_leave_no_slack_behind_the_segment_before()
+    {
+        var large = PackedItems.Encode(Enumerable.Range(0, 2000).Select(i => $"item-{i:D6}")).ToByteArray();
+        Assert.Same(large, ItemLog.CanAdopt(large));
+        Assert.Null(ItemLog.CanAdopt(large.AsMemory(0, large.Length - 12)));
+        Assert.Null(ItemLog.CanAdopt(large.AsMemory(12)));
+        Assert.Null(ItemLog.CanAdopt(PackedItems.Encode(["small"]).ToByteArray()));
+
+        var log = new ItemLog();
+        log.AppendPacked(PackedItems.Encode(["a", "b"]).Span, 2);
+        log.Adopt(large, 2000);
+
+        // The 1 MiB segment of "a" and "b" was cut to their 4 bytes; the index's first chunk is 256 entries.
+        Assert.Equal(4 + large.Length + (256 * sizeof(long)), log.AllocatedBytes);
+        Assert.Equal(["b", "item-000000"], PackedItems.Decode(log.Read(1, 2, 1000).Packed));
+    }
+
     [Fact]
     public void ItemLog_should_hold_an_item_larger_than_a_segment()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Protocol;
 
 namespace Aggregator.Lists;
@@ -17,6 +18,9 @@ public sealed class ItemLog
     public const int Stride = 16;
 
     public const int DefaultSegmentBytes = 1 << 20;
+
+    /// <summary>The smallest run of items <see cref="Adopt"/> takes as a segment of its own.</summary>
+    public const int AdoptMinBytes = 16 << 10;
 
     /// <summary>Index entries per chunk: 512 KiB, for 1 Mi items.</summary>
     private const int ChunkEntries = 1 << 16;
@@ -110,6 +114,64 @@ public sealed class ItemLog
     }
 
     /// <summary>
+    /// The array behind <paramref name="packed"/> when a list may keep it as a segment of its
+    /// own: exactly that array, and at least <see cref="AdoptMinBytes"/> long (a smaller run is
+    /// copied, so that a list of small batches keeps few, full segments). Null otherwise.
+    /// </summary>
+    public static byte[]? CanAdopt(ReadOnlyMemory<byte> packed) =>
+        packed.Length >= AdoptMinBytes && MemoryMarshal.TryGetArray(packed, out var whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length
+            ? whole.Array
+            : null;
+
+    /// <summary>
+    /// Keeps <paramref name="packed"/>, <paramref name="count"/> items already validated, as a
+    /// segment of its own instead of copying it: for an array that nothing else holds or
+    /// changes, such as the one the journal read a recovered event's items into (allocated on
+    /// the pinned object heap, so the GC never copies it either). The segment being filled
+    /// before it is cut to its used length, so that it holds no slack behind the new one.
+    /// </summary>
+    public void Adopt(byte[] packed, long count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (_currentUsed > 0 && _currentUsed < _current.Length)
+        {
+            var used = GC.AllocateUninitializedArray<byte>(_currentUsed);
+            _current.AsSpan(0, _currentUsed).CopyTo(used);
+            _segments[^1] = used;
+        }
+
+        if (_current.Length > 0)
+        {
+            _used[^1] = _currentUsed;
+        }
+
+        _segments.Add(packed);
+        _used.Add(packed.Length);
+        _current = packed;
+        _currentUsed = packed.Length;
+        var segment = _segments.Count - 1;
+        var position = 0;
+        var stored = _count;
+        for (long n = 0; n < count; n++)
+        {
+            if (stored % Stride == 0)
+            {
+                AddIndex(stored, segment, position);
+            }
+
+            position += ItemSize(packed, position);
+            stored++;
+        }
+
+        _count = stored;
+        _bytes += position;
+    }
+
+    /// <summary>
     /// Copies up to <paramref name="maxCount"/> items from index <paramref name="from"/>, at
     /// most <paramref name="maxBytes"/> packed bytes (at least one item if any), into a new
     /// array; returns it and the number of items.
@@ -185,8 +247,15 @@ public sealed class ItemLog
         _bytes = 0;
     }
 
+    /// <summary>The packed size of the item at <paramref name="offset"/>: its length's bytes and its own.</summary>
     private static int ItemSize(byte[] segment, int offset)
     {
+        int first = segment[offset];
+        if (first < 0x80)
+        {
+            return first + 1;
+        }
+
         PackedItems.TryReadVarint(segment.AsSpan(offset), out var length, out var consumed);
         return consumed + (int)length;
     }

@@ -28,7 +28,7 @@ public sealed partial class ListActor
             return; // nothing after a hole can be trusted
         }
 
-        if (_state.Apply(appended) is { } next)
+        if (_state.ApplyRecovered(appended) is { } next)
         {
             _hole = $"list '{_name}' cannot be recovered: event {LastSequenceNr} of persistence id '{PersistenceId}' starts producer '{appended.Producer}' at offset {appended.FirstOffset}, but its events before end at offset {next}; the list refuses every request until it is deleted";
         }

@@ -54,7 +54,17 @@ public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentB
     /// producer that starts, or starts again after its position expired). Returns null, or
     /// (nothing applied) the producer's next offset that the event does not continue.
     /// </summary>
-    public ulong? Apply(ItemsAppended appended)
+    public ulong? Apply(ItemsAppended appended) => Apply(appended, adopt: false);
+
+    /// <summary>
+    /// <see cref="Apply(ItemsAppended)"/> for an event read back from the journal: a large
+    /// event's items array, which the journal read for this list alone and nothing changes
+    /// any more, becomes one of the list's segments instead of being copied into one
+    /// (<see cref="ItemLog.Adopt"/>). Never for a live append, whose items may share an array with its sender.
+    /// </summary>
+    public ulong? ApplyRecovered(ItemsAppended appended) => Apply(appended, adopt: true);
+
+    private ulong? Apply(ItemsAppended appended, bool adopt)
     {
         var next = _producers.TryGetValue(appended.Producer, out var position) ? position.Next : 0;
         if (appended.FirstOffset != 0 && appended.FirstOffset != next)
@@ -67,7 +77,15 @@ public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentB
             Incarnation = appended.Incarnation;
         }
 
-        _items.AppendPacked(appended.Items.Span, appended.Count);
+        if (adopt && ItemLog.CanAdopt(appended.Items.Memory) is { } whole)
+        {
+            _items.Adopt(whole, appended.Count);
+        }
+        else
+        {
+            _items.AppendPacked(appended.Items.Span, appended.Count);
+        }
+
         _producers[appended.Producer] = new Position(appended.FirstOffset + appended.Count, appended.UnixMs);
         return null;
     }

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using Aggregator.Lists;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -192,11 +193,14 @@ public sealed class JournalStore : IAsyncDisposable
 
     /// <summary>
     /// The packed items of a row, in an array of their exact length that is not cleared first
-    /// (the copy fills it): recovery reads every stored item through here.
+    /// (the copy fills it): recovery reads every stored item through here. An array a
+    /// recovering list will keep as a segment (<see cref="ItemLog.AdoptMinBytes"/> or more)
+    /// goes to the pinned object heap, where the GC never copies it.
     /// </summary>
     private static byte[] ReadItems(DbDataReader reader)
     {
-        var items = GC.AllocateUninitializedArray<byte>(checked((int)reader.GetBytes(4, 0, null, 0, 0)));
+        var length = checked((int)reader.GetBytes(4, 0, null, 0, 0));
+        var items = GC.AllocateUninitializedArray<byte>(length, pinned: length >= ItemLog.AdoptMinBytes);
         var read = 0;
         while (read < items.Length)
         {
