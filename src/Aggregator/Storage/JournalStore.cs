@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using Aggregator.Lists;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -174,46 +173,14 @@ public sealed class JournalStore : IAsyncDisposable
     private async Task ReadAsync(string persistenceId, long from, long to, long max, Action<JournalRow> onRow, CancellationToken cancellation)
     {
         await using var connection = await OpenAsync(cancellation);
-        await using var command = Command(connection, null, """
-            SELECT sequence_nr, serializer_id, manifest, payload, items FROM list_events
-            WHERE persistence_id = @pid AND sequence_nr >= @from AND sequence_nr <= @to
-            ORDER BY sequence_nr LIMIT @max
-            """, ("pid", persistenceId), ("from", from), ("to", to), ("max", max));
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellation);
-        while (await reader.ReadAsync(cancellation))
+        if (connection is SqliteConnection sqlite)
         {
-            var sequenceNr = reader.GetInt64(0);
-            var serializer = reader.GetInt32(1);
-            var manifest = reader.GetString(2);
-            var payload = reader.GetFieldValue<byte[]>(3);
-            var items = await reader.IsDBNullAsync(4, cancellation) ? null : ReadItems(reader);
-            onRow(new JournalRow(sequenceNr, serializer, manifest, payload, items));
+            JournalRows.ReadSqlite(sqlite, persistenceId, from, to, max, onRow, cancellation);
         }
-    }
-
-    /// <summary>
-    /// The packed items of a row, in an array of their exact length that is not cleared first
-    /// (the copy fills it): recovery reads every stored item through here. An array a
-    /// recovering list will keep as a segment (<see cref="ItemLog.AdoptMinBytes"/> or more)
-    /// goes to the pinned object heap, where the GC never copies it.
-    /// </summary>
-    private static byte[] ReadItems(DbDataReader reader)
-    {
-        var length = checked((int)reader.GetBytes(4, 0, null, 0, 0));
-        var items = GC.AllocateUninitializedArray<byte>(length, pinned: length >= ItemLog.AdoptMinBytes);
-        var read = 0;
-        while (read < items.Length)
+        else
         {
-            var n = (int)reader.GetBytes(4, read, items, read, items.Length - read);
-            if (n == 0)
-            {
-                throw new InvalidDataException($"the journal's row ended after {read} of its {items.Length} bytes of items");
-            }
-
-            read += n;
+            await JournalRows.ReadPostgresAsync(connection, persistenceId, from, to, max, onRow, cancellation);
         }
-
-        return items;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,143 @@
+using System.Data;
+using System.Data.Common;
+using Aggregator.Lists;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Aggregator.Storage;
+
+/// <summary>
+/// Reads a replay's rows (<see cref="JournalStore.ReplayAsync"/>), the recovery's hot path:
+/// every stored item passes here once. Each event's items land in an array of their exact
+/// length, copied once from the database's buffer and not cleared first; an array a
+/// recovering list will keep as a segment (<see cref="ItemLog.AdoptMinBytes"/> or more) is
+/// allocated on the pinned object heap, where the GC never copies it either.
+/// </summary>
+internal static class JournalRows
+{
+    private const string Sql = """
+        SELECT sequence_nr, serializer_id, manifest, payload, items FROM list_events
+        WHERE persistence_id = ?1 AND sequence_nr >= ?2 AND sequence_nr <= ?3
+        ORDER BY sequence_nr LIMIT ?4
+        """;
+
+    /// <summary>
+    /// SQLite, through SQLite's own API on the connection's handle: Microsoft.Data.Sqlite's
+    /// reader gives a BLOB out only as a copy of its own (and GetBytes copies that copy
+    /// again), where SQLite hands over a span of its buffer.
+    /// </summary>
+    public static void ReadSqlite(SqliteConnection connection, string persistenceId, long from, long to, long max,
+        Action<JournalRow> onRow, CancellationToken cancellation)
+    {
+        var db = connection.Handle!;
+        Check(raw.sqlite3_prepare_v2(db, Sql, out var statement), db);
+        using (statement)
+        {
+            Check(raw.sqlite3_bind_text(statement, 1, persistenceId), db);
+            Check(raw.sqlite3_bind_int64(statement, 2, from), db);
+            Check(raw.sqlite3_bind_int64(statement, 3, to), db);
+            Check(raw.sqlite3_bind_int64(statement, 4, max), db);
+            for (var rows = 0L; ; rows++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var step = Step(statement, db, retry: rows == 0, cancellation);
+                if (step == raw.SQLITE_DONE)
+                {
+                    return;
+                }
+
+                byte[]? items = null;
+                if (raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL)
+                {
+                    var blob = raw.sqlite3_column_blob(statement, 4);
+                    items = Allocate(blob.Length);
+                    blob.CopyTo(items);
+                }
+
+                onRow(new JournalRow(raw.sqlite3_column_int64(statement, 0), raw.sqlite3_column_int(statement, 1),
+                    raw.sqlite3_column_text(statement, 2).utf8_to_string(), raw.sqlite3_column_blob(statement, 3).ToArray(), items));
+            }
+        }
+    }
+
+    /// <summary>PostgreSQL, through Npgsql's reader, which streams a column into the caller's array.</summary>
+    public static async Task ReadPostgresAsync(DbConnection connection, string persistenceId, long from, long to, long max,
+        Action<JournalRow> onRow, CancellationToken cancellation)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = Sql.Replace("?1", "@pid").Replace("?2", "@from").Replace("?3", "@to").Replace("?4", "@max");
+        foreach (var (name, value) in new (string, object)[] { ("pid", persistenceId), ("from", from), ("to", to), ("max", max) })
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            var sequenceNr = reader.GetInt64(0);
+            var serializer = reader.GetInt32(1);
+            var manifest = reader.GetString(2);
+            var payload = reader.GetFieldValue<byte[]>(3);
+            var items = await reader.IsDBNullAsync(4, cancellation) ? null : ReadColumn(reader, 4);
+            onRow(new JournalRow(sequenceNr, serializer, manifest, payload, items));
+        }
+    }
+
+    private static byte[] ReadColumn(DbDataReader reader, int ordinal)
+    {
+        var items = Allocate(checked((int)reader.GetBytes(ordinal, 0, null, 0, 0)));
+        var read = 0;
+        while (read < items.Length)
+        {
+            var n = (int)reader.GetBytes(ordinal, read, items, read, items.Length - read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"the journal's row ended after {read} of its {items.Length} bytes of items");
+            }
+
+            read += n;
+        }
+
+        return items;
+    }
+
+    private static byte[] Allocate(int length) =>
+        GC.AllocateUninitializedArray<byte>(length, pinned: length >= ItemLog.AdoptMinBytes);
+
+    /// <summary>
+    /// The next row (SQLITE_ROW) or the end (SQLITE_DONE). Before the first row, while another
+    /// connection holds a lock, tries again for up to 30 s (after it, starting again would
+    /// hand rows over twice: the error goes to the recovery, which fails and is tried again).
+    /// </summary>
+    private static int Step(sqlite3_stmt statement, sqlite3 db, bool retry, CancellationToken cancellation)
+    {
+        var deadline = Environment.TickCount64 + 30_000;
+        while (true)
+        {
+            var rc = raw.sqlite3_step(statement);
+            if (rc == raw.SQLITE_ROW || rc == raw.SQLITE_DONE)
+            {
+                return rc;
+            }
+
+            if (!retry || (rc != raw.SQLITE_BUSY && rc != raw.SQLITE_LOCKED) || Environment.TickCount64 > deadline)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            raw.sqlite3_reset(statement);
+            cancellation.WaitHandle.WaitOne(1);
+        }
+    }
+
+    private static void Check(int rc, sqlite3 db)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+}
