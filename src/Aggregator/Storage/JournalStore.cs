@@ -133,12 +133,12 @@ public sealed class JournalStore : IAsyncDisposable
         return true;
     }, cancellation);
 
-    /// <summary>The persistence ids starting with <paramref name="prefix"/> that hold events, in order, on a connection of its own.</summary>
+    /// <summary>The persistence ids starting with <paramref name="prefix"/> that hold events, in ordinal order, on a connection of its own.</summary>
     public async Task<IReadOnlyList<string>> PersistenceIdsAsync(string prefix, CancellationToken cancellation)
     {
         await using var connection = await OpenAsync(cancellation);
         await using var command = Command(connection, null,
-            "SELECT DISTINCT persistence_id FROM list_events WHERE persistence_id LIKE @prefix ORDER BY persistence_id",
+            "SELECT DISTINCT persistence_id FROM list_events WHERE persistence_id LIKE @prefix",
             ("prefix", prefix + "%"));
         await using var reader = await command.ExecuteReaderAsync(cancellation);
         var ids = new List<string>();
@@ -152,6 +152,8 @@ public sealed class JournalStore : IAsyncDisposable
             }
         }
 
+        // In ordinal order whatever the database's collation.
+        ids.Sort(StringComparer.Ordinal);
         return ids;
     }
 
