@@ -5,13 +5,38 @@ using System.Net;
 namespace EndToEnd.Tests;
 
 /// <summary>
-/// What an operator's tooling sees: Prometheus's own linter on a real scrape, and readiness
-/// that follows the journal's database while the aggregator is idle.
+/// What an operator's tooling sees: Prometheus's own linter on a real scrape, readiness
+/// that follows the journal's database while the aggregator is idle, and stats that show
+/// every journaled list right after a restart.
 /// </summary>
 public sealed class OperatorTests : IDisposable
 {
     private readonly ItemFiles _files = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>
+    /// load-lists-at-start: an aggregator restarted after a SIGKILL loads every journaled list
+    /// before any request names one, so <c>Worker stats</c> (the lists held) shows them all.
+    /// </summary>
+    [Fact]
+    public async Task A_restarted_aggregator_should_load_every_journaled_list_before_any_request_names_it()
+    {
+        var data = Path.Combine(_files.Directory, "data");
+        var port = Executables.FreePort();
+        await using (var aggregator = await ServedAggregator.StartDurableAsync(data, port))
+        {
+            await aggregator.WorkerAsync("append", "--list", "alpha", "--id", "w", "a0", "a1");
+            await aggregator.WorkerAsync("append", "--list", "beta", "--id", "w", "b0");
+        }
+
+        await using var restarted = await ServedAggregator.StartDurableAsync(data, port);
+        await restarted.Process.WaitForStderrAsync("Loaded 2 lists from the journal", TimeSpan.FromSeconds(30));
+        var stats = await restarted.WorkerAsync("stats");
+
+        Assert.Matches(@"alpha\s+2\s+1\s", stats.Stdout);
+        Assert.Matches(@"beta\s+1\s+1\s", stats.Stdout);
+        restarted.AssertNoErrorsOrWarnings();
+    }
 
     [PromtoolFact]
     public async Task A_scrape_should_pass_promtool_check_metrics()
