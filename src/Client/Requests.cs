@@ -127,26 +127,26 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
     }
 
     /// <summary>The contact stopped answering: the next request looks again, from the next contact.</summary>
-    internal void Lost(IActorRef lists)
-    {
-        lock (_gate)
-        {
-            if (_found is { } found && found.Lists.Equals(lists))
-            {
-                _next = found.Contact + 1;
-                _found = null;
-                found.Gone.TrySetResult();
-            }
-        }
-    }
+    internal void Lost(IActorRef lists) => GiveUp(lists);
 
     /// <summary>The client is disposed: the watch on the contact found ends.</summary>
-    internal void Close()
+    internal void Close() => GiveUp(null);
+
+    /// <summary>
+    /// Forgets the contact found and ends its watch: <paramref name="lists"/>, which stopped
+    /// answering (the next lookup starts at the contact after it), or whichever it is (null).
+    /// </summary>
+    private void GiveUp(IActorRef? lists)
     {
         lock (_gate)
         {
-            if (_found is { } found)
+            if (_found is { } found && (lists is null || found.Lists.Equals(lists)))
             {
+                if (lists is not null)
+                {
+                    _next = found.Contact + 1;
+                }
+
                 _found = null;
                 found.Gone.TrySetResult();
             }

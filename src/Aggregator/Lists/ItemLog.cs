@@ -58,11 +58,7 @@ public sealed class ItemLog
     }
 
     /// <summary>Appends <paramref name="count"/> items from a packed run already validated.</summary>
-    /// <remarks>
-    /// The hot loop of both appends and recovery: one pass over the items' lengths, copying
-    /// contiguous runs. The length of an item under 128 bytes is one byte, read here without a
-    /// call (the general reader lives in another assembly, which ReadyToRun code cannot inline).
-    /// </remarks>
+    /// <remarks>The hot loop of appends and of recovery's small events: one pass over the items' lengths, copying contiguous runs.</remarks>
     public void AppendPacked(ReadOnlySpan<byte> packed, long count)
     {
         if (count == 0)
@@ -76,17 +72,7 @@ public sealed class ItemLog
         var room = _current.Length - _currentUsed;
         for (long n = 0; n < count; n++)
         {
-            int size = packed[position];
-            if (size < 0x80)
-            {
-                size++;
-            }
-            else
-            {
-                PackedItems.TryReadVarint(packed[position..], out var length, out var consumed);
-                size = consumed + (int)length;
-            }
-
+            var size = ItemSize(packed, position);
             if (position - runStart + size > room)
             {
                 var runLength = position - runStart;
@@ -247,16 +233,21 @@ public sealed class ItemLog
         _bytes = 0;
     }
 
-    /// <summary>The packed size of the item at <paramref name="offset"/>: its length's bytes and its own.</summary>
-    private static int ItemSize(byte[] segment, int offset)
+    /// <summary>
+    /// The packed size of the item at <paramref name="offset"/>: its length's bytes and its
+    /// own. A length under 128 is one byte, read here without a call: the general reader lives
+    /// in Protocol, which ReadyToRun code cannot inline.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int ItemSize(ReadOnlySpan<byte> items, int offset)
     {
-        int first = segment[offset];
+        int first = items[offset];
         if (first < 0x80)
         {
             return first + 1;
         }
 
-        PackedItems.TryReadVarint(segment.AsSpan(offset), out var length, out var consumed);
+        PackedItems.TryReadVarint(items[offset..], out var length, out var consumed);
         return consumed + (int)length;
     }
 

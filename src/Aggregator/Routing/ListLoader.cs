@@ -25,6 +25,9 @@ public sealed class ListLoader : ReceiveActor, IWithTimers
     /// <summary>How long one list may take to answer before the loader goes on without it (it then loads at its next request).</summary>
     public static readonly TimeSpan ListTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>What every list's persistence id starts with.</summary>
+    private static readonly string Prefix = ListActor.PersistenceIdOf(string.Empty);
+
     private readonly IActorRef _lists;
     private readonly int _maxLists;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -65,16 +68,15 @@ public sealed class ListLoader : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Context.SetReceiveTimeout(ListTimeout);
-        Persistence.Instance.Apply(Context.System).JournalFor(null).Tell(new JournaledIds(ListActor.PersistenceIdOf(string.Empty)));
+        Persistence.Instance.Apply(Context.System).JournalFor(null).Tell(new JournaledIds(Prefix));
     }
 
     private void Found(JournaledIdsFound found)
     {
         Context.SetReceiveTimeout(null);
-        var prefix = ListActor.PersistenceIdOf(string.Empty).Length;
         foreach (var id in found.Ids.Take(_maxLists))
         {
-            _pending.Enqueue(id[prefix..]);
+            _pending.Enqueue(id[Prefix.Length..]);
         }
 
         if (found.Ids.Count > _maxLists)

@@ -15,10 +15,11 @@ namespace Aggregator.Storage;
 /// </summary>
 internal static class JournalRows
 {
+    /// <summary>The replay's query; SQLite numbers its parameters 1 to 4 in the order they first appear.</summary>
     private const string Sql = """
         SELECT sequence_nr, serializer_id, manifest, payload, items FROM list_events
-        WHERE persistence_id = ?1 AND sequence_nr >= ?2 AND sequence_nr <= ?3
-        ORDER BY sequence_nr LIMIT ?4
+        WHERE persistence_id = @pid AND sequence_nr >= @from AND sequence_nr <= @to
+        ORDER BY sequence_nr LIMIT @max
         """;
 
     /// <summary>
@@ -64,16 +65,7 @@ internal static class JournalRows
     public static async Task ReadPostgresAsync(DbConnection connection, string persistenceId, long from, long to, long max,
         Action<JournalRow> onRow, CancellationToken cancellation)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = Sql.Replace("?1", "@pid").Replace("?2", "@from").Replace("?3", "@to").Replace("?4", "@max");
-        foreach (var (name, value) in new (string, object)[] { ("pid", persistenceId), ("from", from), ("to", to), ("max", max) })
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
+        await using var command = JournalStore.Command(connection, null, Sql, ("pid", persistenceId), ("from", from), ("to", to), ("max", max));
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellation);
         while (await reader.ReadAsync(cancellation))
         {

@@ -247,7 +247,7 @@ public sealed class JournalStore : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellation);
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
