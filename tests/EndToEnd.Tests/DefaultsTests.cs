@@ -2,7 +2,7 @@ namespace EndToEnd.Tests;
 
 /// <summary>
 /// What both programs do with nothing said: their version, the aggregator's default port and
-/// the worker's default aggregator ($ACTORS_AGGREGATOR, else 127.0.0.1:25520).
+/// GC, and the worker's default aggregator ($ACTORS_AGGREGATOR, else 127.0.0.1:25520).
 /// </summary>
 public sealed class DefaultsTests
 {
@@ -54,6 +54,26 @@ public sealed class DefaultsTests
         Assert.Equal(["3"], fromVariable.Lines);
         Assert.True(optionWins.ExitCode == 0, optionWins.Stderr);
         Assert.Equal(["3"], optionWins.Lines);
+    }
+
+    [Fact]
+    public void The_aggregator_should_run_the_server_GC_and_the_worker_the_workstation_GC()
+    {
+        // Their runtimeconfig.json, as the runtime reads it at start: the MSBuild property is
+        // ServerGarbageCollection, and a misspelt one is silently ignored (it was, until
+        // 2026-12-06). The server GC keeps the aggregator's young generation small
+        // (docs/operations.md, Memory).
+        Assert.True(ServerGc(Executables.Aggregator));
+        Assert.False(ServerGc(Executables.Worker));
+    }
+
+    private static bool ServerGc(string dll)
+    {
+        var path = Path.ChangeExtension(dll, ".runtimeconfig.json");
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        Assert.True(config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").TryGetProperty("System.GC.Server", out var server),
+            $"{path} does not set System.GC.Server");
+        return server.GetBoolean();
     }
 
     /// <summary>The version Directory.Build.props sets, read from the file the build reads.</summary>
