@@ -162,8 +162,19 @@ public sealed partial class ListActor
         }
     }
 
+    /// <summary>
+    /// The lists gauge counts list actors, whoever started them: LocalLists on a single node,
+    /// the shard region in a cluster.
+    /// </summary>
+    protected override void PreStart()
+    {
+        _metrics.ListStarted();
+        base.PreStart();
+    }
+
     protected override void PostStop()
     {
+        _metrics.ListStopped();
         _metrics.Followers(-_followers.Count);
         base.PostStop();
     }

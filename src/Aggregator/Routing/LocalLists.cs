@@ -96,7 +96,6 @@ public sealed class LocalLists : ReceiveActor
             Context.Watch(actor);
             _lists[name] = actor;
             _names[actor] = name;
-            _metrics.ListStarted();
             actor.Tell(message, sender);
         }
     }
@@ -140,7 +139,6 @@ public sealed class LocalLists : ReceiveActor
         }
 
         _lists.Remove(name);
-        _metrics.ListStopped();
         if (_held.Remove(name, out var held))
         {
             foreach (var (message, sender) in held)
