@@ -88,6 +88,20 @@ public sealed class AggregatorUnavailableException : AggregatorException
 /// </summary>
 public sealed class AggregatorLostItemsException(string message) : AggregatorException(message);
 
+/// <summary>
+/// The aggregator named an offset past everything this producer gave it: another producer of
+/// the same id appends to the list at the same time. One id is one producer at a time; what
+/// this one had acknowledged is stored.
+/// </summary>
+public sealed class ProducerConflictException : AggregatorException
+{
+    /// <summary>A conflict found after <paramref name="acknowledged"/> acknowledged items.</summary>
+    public ProducerConflictException(string message, ulong acknowledged) : base(message) => Acknowledged = acknowledged;
+
+    /// <summary>Items of the producer's input acknowledged before the conflict was found.</summary>
+    public ulong Acknowledged { get; }
+}
+
 /// <summary>A TLS file that cannot be used: which one, and why.</summary>
 public sealed class AggregatorTlsException(AggregatorTlsFile file, string message) : AggregatorException(message)
 {

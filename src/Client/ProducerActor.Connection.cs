@@ -59,7 +59,7 @@ internal sealed partial class ProducerActor
 
         if (!_started)
         {
-            _acknowledged = position.NextOffset;
+            _acknowledged = _taken = position.NextOffset;
             _started = true;
             if (_starter is not null)
             {
@@ -75,6 +75,11 @@ internal sealed partial class ProducerActor
         {
             FailWith(new AggregatorLostItemsException(
                 $"the aggregator expects offset {position.NextOffset} but had acknowledged up to {_acknowledged}: it lost acknowledged items (restarted without a journal?)"));
+            return;
+        }
+
+        if (Conflicts(position.NextOffset))
+        {
             return;
         }
 

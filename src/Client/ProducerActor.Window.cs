@@ -25,6 +25,7 @@ internal sealed partial class ProducerActor
     private void Take(AppendBatch batch, bool send)
     {
         _pending.Add(batch);
+        _taken = Math.Max(_taken, batch.FirstOffset + batch.Count);
         _waitingSince ??= Now;
         if (send && _unavailableSince is null)
         {
@@ -64,6 +65,11 @@ internal sealed partial class ProducerActor
             return; // an answer to a batch sent twice: already counted.
         }
 
+        if (Conflicts(ack.NextOffset))
+        {
+            return;
+        }
+
         // Of the newly acknowledged offsets, the batch's applied items are the last ones.
         var newlyAcknowledged = ack.NextOffset - _acknowledged;
         var applied = Math.Min(ack.Applied, newlyAcknowledged);
@@ -84,6 +90,8 @@ internal sealed partial class ProducerActor
                 // it. Asking where to resume, with the incarnation, tells which.
                 Become(Resuming);
                 AskResumePosition();
+                return;
+            case Refusal.Gap when Conflicts(refused.ExpectedOffset):
                 return;
             case Refusal.Gap:
                 Advance(refused.ExpectedOffset, byPosition: true);
@@ -263,6 +271,25 @@ internal sealed partial class ProducerActor
     }
 
     private void FailDeleted() => FailWith(new ListDeletedException(_list, _acknowledged));
+
+    /// <summary>
+    /// Whether the aggregator names <paramref name="offset"/> past every offset this producer
+    /// took in: only another producer of the same id can have appended those (failed then).
+    /// Without this, the producer would wait for ever for acknowledgements of offsets the
+    /// list has already passed, which it answers as duplicates.
+    /// </summary>
+    private bool Conflicts(ulong offset)
+    {
+        if (offset <= _taken)
+        {
+            return false;
+        }
+
+        FailWith(new ProducerConflictException(
+            $"another producer with id '{_producer}' is appending to list '{_list}': the aggregator is at offset {offset}, past the {_taken} items this producer gave it; use one id for one producer at a time ({_acknowledged} items of this one acknowledged)",
+            _acknowledged));
+        return true;
+    }
 
     private void FailWith(AggregatorException reason)
     {

@@ -56,6 +56,9 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
 
     private ulong _acknowledged;
 
+    /// <summary>The end of the offsets this producer has taken in: the aggregator can name no offset past it.</summary>
+    private ulong _taken;
+
     private ulong _applied;
 
     private ulong _duplicates;

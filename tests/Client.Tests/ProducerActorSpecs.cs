@@ -10,7 +10,6 @@ namespace Client.Tests;
 /// <summary>The producer actor against a scripted aggregator.</summary>
 public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
 {
-    private static readonly AggregatorClientOptions Settings = Options(_ => { });
 
     [Fact]
     public async Task ProducerActor_should_start_from_the_position_theAggregator_names()
@@ -171,7 +170,7 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     [Fact]
     public async Task ProducerActor_should_give_up_with_unreachable_after_the_connect_timeout()
     {
-        var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], Settings);
+        var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], DefaultOptions);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(1)), nobody));
 
         producer.Tell(new ProducerActor.Start());
@@ -185,7 +184,7 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     public async Task ProducerActor_should_reach_theAggregator_through_the_next_contact_when_the_first_does_not_answer()
     {
         var locator = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort()), Contact],
-            Settings);
+            DefaultOptions);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(20)), locator));
 
         producer.Tell(new ProducerActor.Start());
@@ -200,7 +199,7 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     [Fact]
     public async Task ProducerActor_should_ask_again_for_its_resume_position_when_the_reply_is_lost()
     {
-        var locator = new AggregatorLocator(Sys, [Contact], Settings);
+        var locator = new AggregatorLocator(Sys, [Contact], DefaultOptions);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }), locator));
         producer.Tell(new ProducerActor.Start());
         await Aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
@@ -379,53 +378,6 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     }
 
     /// <summary>The shipped defaults with a window of 2, a long ack time-out and short back-off, then <paramref name="change"/>.</summary>
-    private static AggregatorClientOptions Options(Action<AggregatorClientOptions> change)
-    {
-        var options = new AggregatorClientOptions
-        {
-            MaxInFlight = 2,
-            AckTimeout = TimeSpan.FromSeconds(30),
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            RetryMinBackoff = TimeSpan.FromMilliseconds(10),
-            RetryMaxBackoff = TimeSpan.FromMilliseconds(100),
-        };
-        change(options);
-        return options;
-    }
-
-    private async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
-    {
-        settings ??= Settings;
-        var locator = new AggregatorLocator(Sys, [Contact], settings);
-        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings, locator));
-        producer.Tell(new ProducerActor.Start());
-        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
-        Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
-        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
-        Assert.Equal(resumeAt, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
-        return producer;
-    }
-
-    private static ProducerActor.Offer Offer(ulong first, int count) => new(new AppendBatch
-    {
-        List = "orders",
-        Producer = "p1",
-        FirstOffset = first,
-        Count = (uint)count,
-        Items = PackedItems.Encode(Enumerable.Range((int)first, count).Select(i => $"item-{i}")),
-    });
-
-    private static BatchAppended Ack(ulong first, uint count, uint applied, uint duplicates = 0, ulong incarnation = 0) => new()
-    {
-        List = "orders",
-        Producer = "p1",
-        FirstOffset = first,
-        NextOffset = first + count,
-        Applied = applied,
-        Duplicates = duplicates,
-        Incarnation = incarnation,
-    };
-
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

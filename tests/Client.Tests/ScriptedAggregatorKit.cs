@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
 using Protocol;
+using Protocol.Messages;
 using Xunit.Abstractions;
 
 namespace Client.Tests;
@@ -39,6 +40,59 @@ public abstract class ScriptedAggregatorKit : Akka.TestKit.Xunit2.TestKit
 
     /// <summary>This system's HOST:PORT.</summary>
     protected Endpoint Contact => new(Address.Host!, Address.Port!.Value);
+
+    protected static AggregatorClientOptions DefaultOptions { get; } = Options(_ => { });
+
+    /// <summary>The specs' producer options: a window of 2, quick back-off, <paramref name="change"/> applied.</summary>
+    protected static AggregatorClientOptions Options(Action<AggregatorClientOptions> change)
+    {
+        var options = new AggregatorClientOptions
+        {
+            MaxInFlight = 2,
+            AckTimeout = TimeSpan.FromSeconds(30),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            RetryMinBackoff = TimeSpan.FromMilliseconds(10),
+            RetryMaxBackoff = TimeSpan.FromMilliseconds(100),
+        };
+        change(options);
+        return options;
+    }
+
+    /// <summary>A producer of list orders, id p1, started at <paramref name="resumeAt"/> as the scripted aggregator names it.</summary>
+    protected async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
+    {
+        settings ??= DefaultOptions;
+        var locator = new AggregatorLocator(Sys, [Contact], settings);
+        var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings, locator));
+        producer.Tell(new ProducerActor.Start());
+        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
+        Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
+        Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
+        Assert.Equal(resumeAt, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);
+        return producer;
+    }
+
+    /// <summary>Offsets first to first + count - 1 of p1, offered to the producer.</summary>
+    private protected static ProducerActor.Offer Offer(ulong first, int count) => new(new AppendBatch
+    {
+        List = "orders",
+        Producer = "p1",
+        FirstOffset = first,
+        Count = (uint)count,
+        Items = PackedItems.Encode(Enumerable.Range((int)first, count).Select(i => $"item-{i}")),
+    });
+
+    /// <summary>The aggregator's acknowledgement of p1's batch at <paramref name="first"/>.</summary>
+    protected static BatchAppended Ack(ulong first, uint count, uint applied, uint duplicates = 0, ulong incarnation = 0) => new()
+    {
+        List = "orders",
+        Producer = "p1",
+        FirstOffset = first,
+        NextOffset = first + count,
+        Applied = applied,
+        Duplicates = duplicates,
+        Incarnation = incarnation,
+    };
 
     /// <summary>Hands everything to the probe, keeping the sender.</summary>
     protected sealed class Forwarder : ReceiveActor

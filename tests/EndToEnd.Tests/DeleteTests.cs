@@ -31,7 +31,7 @@ public sealed class DeleteTests : IDisposable
                 await worker.WriteStdinAsync(Lines(ItemFiles.Items(producer, half)));
             }
 
-            await WaitForCountAsync(aggregator, "doomed", atLeast: 3 * 16_384);
+            await aggregator.WaitForCountAsync("doomed", atLeast: 3 * 16_384, Long);
             var delete = await aggregator.WorkerAsync("delete", "--list", "doomed");
             Assert.True(delete.ExitCode == 0, delete.Stderr);
             Assert.Equal("deleted list 'doomed'", delete.Stdout.Trim());
@@ -81,16 +81,6 @@ public sealed class DeleteTests : IDisposable
     }
 
     private static string Lines(IEnumerable<string> items) => string.Concat(items.Select(i => i + "\n"));
-
-    /// <summary>Polls count until the list holds at least <paramref name="atLeast"/> items (bounded by <see cref="Long"/>).</summary>
-    private static async Task WaitForCountAsync(ServedAggregator aggregator, string list, long atLeast)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (Count(await aggregator.WorkerAsync("count", "--list", list)) < atLeast)
-        {
-            Assert.True(clock.Elapsed < Long, $"list '{list}' did not reach {atLeast} items within {Long}");
-        }
-    }
 
     public void Dispose() => _files.Dispose();
 }

@@ -417,6 +417,16 @@ internal sealed class ServedAggregator : IAsyncDisposable
         return run;
     }
 
+    /// <summary>Polls count until <paramref name="list"/> holds at least <paramref name="atLeast"/> items, for at most <paramref name="timeout"/>.</summary>
+    public async Task WaitForCountAsync(string list, long atLeast, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (KillScenario.Count(await WorkerAsync("count", "--list", list)) < atLeast)
+        {
+            Assert.True(clock.Elapsed < timeout, $"list '{list}' did not reach {atLeast} items within {timeout}");
+        }
+    }
+
     /// <summary>Runs a worker command against this aggregator whatever its end: the caller asserts the exit code.</summary>
     public Task<Completed> UncheckedWorkerAsync(params string[] args) =>
         Executables.RunWorkerAsync([args[0], "--aggregator", Endpoint, .. args[1..]]);

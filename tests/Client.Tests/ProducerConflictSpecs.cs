@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Protocol.Messages;
+using Xunit.Abstractions;
+
+namespace Client.Tests;
+
+/// <summary>
+/// Two producers of one id at once: the one that hears of offsets it never sent stops with
+/// <see cref="ProducerConflictException"/> instead of waiting for ever for acknowledgements
+/// the list answers as duplicates.
+/// </summary>
+public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
+{
+    [Fact]
+    public async Task A_producer_should_stop_naming_the_conflict_when_an_acknowledgement_passes_everything_it_sent()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 3));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        // The other producer of p1 appended offsets 0-9 first: this batch's items are "duplicates".
+        producer.Tell(Ack(0, 10, applied: 0, duplicates: 3), Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        var conflict = Assert.IsType<ProducerConflictException>(failed.Reason);
+        Assert.Equal(0ul, conflict.Acknowledged);
+        Assert.Contains("another producer with id 'p1' is appending to list 'orders'", conflict.Message);
+        Assert.Contains("at offset 10, past the 3 items", conflict.Message);
+    }
+
+    [Fact]
+    public async Task A_producer_should_stop_naming_the_conflict_when_a_gap_names_an_offset_it_never_sent()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
+        producer.Tell(Offer(2, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 7, Reason = Refusal.Gap },
+            Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var conflict = Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
+        Assert.Equal(2ul, conflict.Acknowledged);
+        Assert.Contains("at offset 7, past the 4 items", conflict.Message);
+    }
+
+    [Fact]
+    public async Task A_producer_should_take_an_acknowledgement_up_to_the_end_of_what_it_sent_as_its_own()
+    {
+        var producer = await StartAsync(resumeAt: 5);
+        producer.Tell(Offer(5, 3));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(Ack(5, 3, applied: 3), Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        Assert.Equal(8ul, (await ExpectMsgAsync<ProducerActor.Finished>()).NextOffset);
+    }
+}
