@@ -19,7 +19,10 @@ internal static class Terminal
     /// <summary>Starts <c>Worker ARGS</c> on a new pseudo-terminal; fails (never skips) without util-linux script.</summary>
     public static RunningProcess StartWorker(params string[] args)
     {
-        var command = "exec " + string.Join(' ', new[] { "dotnet", Executables.Worker }.Concat(args).Select(Quote));
+        // A user's terminal delivers Ctrl+C to a program that has SIGINT at its default. A test
+        // run started in the background or under nohup has it ignored, and every process below
+        // inherits that (the worker would then never see Ctrl+C): env puts it back.
+        var command = "exec " + string.Join(' ', new[] { "env", "--default-signal=INT", "dotnet", Executables.Worker }.Concat(args).Select(Quote));
         return RunningProcess.StartProgram(Script, ["-qfec", command, "/dev/null"], redirectStdin: true,
             environment: new Dictionary<string, string> { ["TERM"] = "xterm" }, rawStdout: true);
     }
