@@ -115,8 +115,8 @@ public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.Syste
     }
 
     /// <summary>
-    /// What load-lists-at-start asks: the ids that hold events, in order, a deleted one not
-    /// among them; and only ids that truly start with the prefix, though LIKE takes its "_"
+    /// What load-lists-at-start asks: the ids that hold events, in order, a deleted one and one
+    /// only claimed not among them; and only ids that truly start with the prefix, though LIKE takes its "_"
     /// for any character. Items come back whole. On SQLite, and on PostgreSQL when given.
     /// </summary>
     [Fact]
@@ -143,6 +143,8 @@ public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.Syste
                 Assert.True(await store.DeleteToAsync(id, epoch, 1, default));
             }
         }
+
+        await store.ClaimAsync($"{run}-claimed", default); // recovered once, never written: no events
 
         Assert.Equal([$"{run}-a", $"{run}-b", $"{run}-x_y", $"{run}-xzy"], await store.PersistenceIdsAsync($"{run}-", default));
         Assert.Equal([$"{run}-x_y"], await store.PersistenceIdsAsync($"{run}-x_", default));

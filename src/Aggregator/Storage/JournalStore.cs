@@ -133,12 +133,20 @@ public sealed class JournalStore : IAsyncDisposable
         return true;
     }, cancellation);
 
-    /// <summary>The persistence ids starting with <paramref name="prefix"/> that hold events, in ordinal order, on a connection of its own.</summary>
+    /// <summary>
+    /// The persistence ids starting with <paramref name="prefix"/> that hold events, in ordinal
+    /// order, on a connection of its own. Every write is fenced, so every id with events has
+    /// its writer's row: the query walks those rows (one a list) and looks each up in the
+    /// events' key, where a DISTINCT over the events would read every event's key entry.
+    /// </summary>
     public async Task<IReadOnlyList<string>> PersistenceIdsAsync(string prefix, CancellationToken cancellation)
     {
         await using var connection = await OpenAsync(cancellation);
         await using var command = Command(connection, null,
-            "SELECT DISTINCT persistence_id FROM list_events WHERE persistence_id LIKE @prefix",
+            """
+            SELECT w.persistence_id FROM list_writers w WHERE w.persistence_id LIKE @prefix
+            AND EXISTS (SELECT 1 FROM list_events e WHERE e.persistence_id = w.persistence_id)
+            """,
             ("prefix", prefix + "%"));
         await using var reader = await command.ExecuteReaderAsync(cancellation);
         var ids = new List<string>();
