@@ -286,7 +286,7 @@ internal sealed partial class ProducerActor
         }
 
         FailWith(new ProducerConflictException(
-            $"another producer with id '{_producer}' is appending to list '{_list}': the aggregator is at offset {offset}, past the {_taken} items this producer gave it; use one id for one producer at a time ({_acknowledged} items of this one acknowledged)",
+            $"another producer with id '{_producer}' is appending to list '{_list}': the aggregator is at offset {offset}, past offset {_taken}, the end of what this producer sent; use one id for one producer at a time ({_acknowledged} items of this one acknowledged)",
             _acknowledged));
         return true;
     }

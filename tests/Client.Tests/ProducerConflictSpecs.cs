@@ -27,7 +27,7 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
         var conflict = Assert.IsType<ProducerConflictException>(failed.Reason);
         Assert.Equal(0ul, conflict.Acknowledged);
         Assert.Contains("another producer with id 'p1' is appending to list 'orders'", conflict.Message);
-        Assert.Contains("at offset 10, past the 3 items", conflict.Message);
+        Assert.Contains("at offset 10, past offset 3, the end of what this producer sent", conflict.Message);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
 
         var conflict = Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
         Assert.Equal(2ul, conflict.Acknowledged);
-        Assert.Contains("at offset 7, past the 4 items", conflict.Message);
+        Assert.Contains("at offset 7, past offset 4, the end of what this producer sent", conflict.Message);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class ProducerConflictTests
         var run = await first.WaitForExitAsync(Long);
 
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains("another producer with id 'twice' is appending to list 'shared': the aggregator is at offset 10, past the 5 items this producer gave it", run.Stderr);
+        Assert.Contains("another producer with id 'twice' is appending to list 'shared': the aggregator is at offset 10, past offset 5, the end of what this producer sent", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
         var get = await aggregator.WorkerAsync("get", "--list", "shared");
         Assert.Equal(["a0", "a1", "a2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"], get.Lines);
