@@ -59,7 +59,7 @@ internal sealed partial class ProducerActor
 
         if (!_started)
         {
-            _acknowledged = _taken = position.NextOffset;
+            _acknowledged = position.NextOffset;
             _started = true;
             if (_starter is not null)
             {

@@ -62,16 +62,22 @@ internal sealed partial class ProducerActor
     /// </summary>
     private bool Conflicts(ulong offset)
     {
-        if (offset <= _taken)
+        if (offset <= SentEnd)
         {
             return false;
         }
 
         FailWith(new ProducerConflictException(
-            $"another producer with id '{_producer}' is appending to list '{_list}': the aggregator is at offset {offset}, past offset {_taken}, the end of what this producer sent; use one id for one producer at a time ({_acknowledged} items of this one acknowledged)",
+            $"another producer with id '{_producer}' is appending to list '{_list}': the aggregator is at offset {offset}, past offset {SentEnd}, the end of what this producer sent; use one id for one producer at a time ({_acknowledged} items of this one acknowledged)",
             _acknowledged));
         return true;
     }
+
+    /// <summary>
+    /// The end of the offsets this producer has taken in: its last pending batch's end, or,
+    /// with nothing pending, what is acknowledged (batches are taken in offset order).
+    /// </summary>
+    private ulong SentEnd => _pending.Count > 0 ? _pending[^1].FirstOffset + _pending[^1].Count : _acknowledged;
 
     private void FailWith(AggregatorException reason)
     {

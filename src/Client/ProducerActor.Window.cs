@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Event;
-using Akka.Remote;
 using Protocol.Messages;
 
 namespace Actors.Client;
@@ -25,7 +24,6 @@ internal sealed partial class ProducerActor
     private void Take(AppendBatch batch, bool send)
     {
         _pending.Add(batch);
-        _taken = Math.Max(_taken, batch.FirstOffset + batch.Count);
         _waitingSince ??= Now;
         if (send && _unavailableSince is null)
         {

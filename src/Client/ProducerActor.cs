@@ -56,9 +56,6 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
 
     private ulong _acknowledged;
 
-    /// <summary>The end of the offsets this producer has taken in: the aggregator can name no offset past it.</summary>
-    private ulong _taken;
-
     private ulong _applied;
 
     private ulong _duplicates;

@@ -133,11 +133,6 @@ public sealed class ItemLog
             _segments[^1] = used;
         }
 
-        if (_current.Length > 0)
-        {
-            _used[^1] = _currentUsed;
-        }
-
         _segments.Add(packed);
         _used.Add(packed.Length);
         _current = packed;
