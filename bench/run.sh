@@ -89,7 +89,9 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # Items "it-W-00000000": 13 bytes each.
 items_file() {
   local worker=$1 count=$2 file="$work/items-$1-$2.txt"
-  [ -f "$file" ] || awk -v w="$worker" -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "it-%d-%08d\n", w, i }' > "$file"
+  # Written once, and flushed to disk then, not by the kernel during a measured run.
+  [ -f "$file" ] || { awk -v w="$worker" -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "it-%d-%08d\n", w, i }' > "$file.tmp" \
+    && sync "$file.tmp" && mv "$file.tmp" "$file"; }
   echo "$file"
 }
 
@@ -122,6 +124,9 @@ rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 # $work/LIST-wW.json and .err.
 launch_workers() {
   local aggregator=$1 list=$2 workers=$3 count=$4 own=${5:-} w target
+  # Every worker's input exists before the first worker starts: written while a worker
+  # already sends, a file of millions of lines took a core from the run it was measured in.
+  for w in $(seq 0 $((workers - 1))); do items_file "$w" "$count" > /dev/null; done
   wpids=()
   for w in $(seq 0 $((workers - 1))); do
     local file; file=$(items_file "$w" "$count")
