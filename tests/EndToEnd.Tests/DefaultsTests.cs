@@ -63,17 +63,26 @@ public sealed class DefaultsTests
         // ServerGarbageCollection, and a misspelt one is silently ignored (it was, until
         // 2026-12-06). The server GC keeps the aggregator's young generation small
         // (docs/operations.md, Memory).
-        Assert.True(ServerGc(Executables.Aggregator));
-        Assert.False(ServerGc(Executables.Worker));
+        Assert.True(RuntimeSetting(Executables.Aggregator, "System.GC.Server"));
+        Assert.False(RuntimeSetting(Executables.Worker, "System.GC.Server"));
     }
 
-    private static bool ServerGc(string dll)
+    [Fact]
+    public void The_worker_should_run_without_dynamic_PGO_and_the_aggregator_with_it()
+    {
+        // A worker's run is too short for profiling its hot methods to pay off (docs/benchmarks.md);
+        // the aggregator is a service, and keeps the default.
+        Assert.False(RuntimeSetting(Executables.Worker, "System.Runtime.TieredPGO"));
+        Assert.True(RuntimeSetting(Executables.Aggregator, "System.Runtime.TieredPGO"));
+    }
+
+    private static bool RuntimeSetting(string dll, string name)
     {
         var path = Path.ChangeExtension(dll, ".runtimeconfig.json");
         using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-        Assert.True(config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").TryGetProperty("System.GC.Server", out var server),
-            $"{path} does not set System.GC.Server");
-        return server.GetBoolean();
+        Assert.True(config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").TryGetProperty(name, out var value),
+            $"{path} does not set {name}");
+        return value.GetBoolean();
     }
 
     /// <summary>The version Directory.Build.props sets, read from the file the build reads.</summary>
