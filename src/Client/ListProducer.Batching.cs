@@ -45,7 +45,7 @@ public sealed partial class ListProducer
     private bool TryAddNow(PendingItem item)
     {
         if (_resumeAt is not { } resumeAt || _offset < resumeAt || _count == 0 || _count + 1 >= _options.BatchMaxItems
-            || _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length || !_gate.Wait(0))
+            || _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length || !_gate.TryEnterNow())
         {
             return false;
         }
@@ -63,13 +63,13 @@ public sealed partial class ListProducer
         }
         finally
         {
-            _gate.Release();
+            _gate.ExitNow();
         }
     }
 
     private async ValueTask AddSlowAsync(PendingItem item, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.EnterAsync(cancellationToken);
         try
         {
             var resumeAt = await StartedAsync(cancellationToken);
@@ -86,7 +86,8 @@ public sealed partial class ListProducer
 
             if (_count == 0)
             {
-                _batch = new byte[_options.BatchMaxBytes];
+                // Not zeroed: only what Write packs, up to _length, is ever read or sent.
+                _batch = GC.AllocateUninitializedArray<byte>(_options.BatchMaxBytes);
                 _batchFirst = _offset;
                 _length = 0;
                 _linger.Change(_options.Linger, Timeout.InfiniteTimeSpan);
@@ -100,7 +101,7 @@ public sealed partial class ListProducer
         }
         finally
         {
-            _gate.Release();
+            _gate.Exit();
         }
     }
 
@@ -178,15 +179,7 @@ public sealed partial class ListProducer
     private async Task LingerAsync()
     {
         var generation = Interlocked.Read(ref _batchGeneration);
-        try
-        {
-            await _gate.WaitAsync();
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
-
+        await _gate.EnterAsync();
         try
         {
             if (!_disposed && _failed is null && generation == _batchGeneration)
@@ -200,7 +193,7 @@ public sealed partial class ListProducer
         }
         finally
         {
-            _gate.Release();
+            _gate.Exit();
         }
     }
 

@@ -28,7 +28,7 @@ public sealed partial class ListProducer : IAsyncDisposable
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly AggregatorClient _client;
     private readonly AggregatorClientOptions _options;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly BatchGate _gate = new();
     private readonly TimeSpan _askTimeout;
     private readonly ITimer _linger;
     private IActorRef? _actor;
@@ -71,14 +71,14 @@ public sealed partial class ListProducer : IAsyncDisposable
     /// <exception cref="AggregatorException">the aggregator is unreachable, refused, or the list was deleted.</exception>
     public async Task<ulong> StartAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.EnterAsync(cancellationToken);
         try
         {
             return await StartedAsync(cancellationToken);
         }
         finally
         {
-            _gate.Release();
+            _gate.Exit();
         }
     }
 
@@ -122,7 +122,7 @@ public sealed partial class ListProducer : IAsyncDisposable
     {
         using var activity = ClientDiagnostics.Start("flush", List);
         var started = Stopwatch.GetTimestamp();
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.EnterAsync(cancellationToken);
         try
         {
             await StartedAsync(cancellationToken);
@@ -135,7 +135,7 @@ public sealed partial class ListProducer : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _gate.Exit();
         }
     }
 
