@@ -530,8 +530,12 @@ cluster_rows() {
   } > "$work/cluster.hocon"
   local spread=() run; run=$(date +%s%N | tail -c 7)
   # Each node: the workers' port, and the port of its traffic with the other nodes (the seeds).
+  # Chosen in 10000-16000, below the kernel's range for outgoing connections
+  # (ip_local_port_range, 32768 and up by default): a port in that range can be the local end
+  # of any process's connection, and a node could not bind it ("Address already in use",
+  # seen once in CI). Node i's ports are 2i and 2i+1 modulo 6, so no two nodes share one.
   cluster_ports=(); node_ports=(); local i
-  for i in 0 1 2; do cluster_ports+=($((30000 + (RANDOM % 20000)))); node_ports+=($((cluster_ports[i] + 1))); done
+  for i in 0 1 2; do cluster_ports+=($((10000 + 2 * i + 6 * (RANDOM % 1000)))); node_ports+=($((cluster_ports[i] + 1))); done
 
   for nodes in 1 3; do
     start_cluster "$nodes"

@@ -81,13 +81,17 @@ public sealed class BatchGateSpecs
 
         void Leaving() => Interlocked.Decrement(ref inside);
 
-        const int TimerEntries = 2_000;
-        var adding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Each of the timer's turns lasts until it has kept the adder out (refused on the hot
+        // path, or waiting for its own turn), so the two race on every turn whatever the
+        // scheduler does; or until the deadline: a gate that let the adder in would show as an
+        // overlap, not hang the spec.
+        const int TimerEntries = 500;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         var timerDone = 0;
-        long hot = 0, refused = 0;
+        long hot = 0, refused = 0, contested = 0;
+        var adderWaits = 0;
         var adder = Task.Run(async () =>
         {
-            adding.TrySetResult();
             while (Volatile.Read(ref timerDone) == 0)
             {
                 if (gate.TryEnterNow())
@@ -99,8 +103,10 @@ public sealed class BatchGateSpecs
                     continue;
                 }
 
-                refused++;
+                Interlocked.Increment(ref refused);
+                Volatile.Write(ref adderWaits, 1);
                 await gate.EnterAsync();
+                Volatile.Write(ref adderWaits, 0);
                 Entered();
                 Leaving();
                 gate.Exit();
@@ -108,12 +114,24 @@ public sealed class BatchGateSpecs
         });
         var timer = Task.Run(async () =>
         {
-            await adding.Task;
             for (var i = 0; i < TimerEntries; i++)
             {
+                // Only the timer's turns refuse the adder (the adder never tries the hot path while
+                // it holds the gate itself), so a refusal from here on is this turn's.
+                var before = Interlocked.Read(ref refused);
                 await gate.EnterAsync();
                 Entered();
-                await Task.Yield();
+                bool Kept() => Interlocked.Read(ref refused) != before || Volatile.Read(ref adderWaits) == 1;
+                while (!Kept() && DateTime.UtcNow < deadline)
+                {
+                    await Task.Yield();
+                }
+
+                if (Kept())
+                {
+                    contested++;
+                }
+
                 Leaving();
                 gate.Exit();
             }
@@ -124,8 +142,10 @@ public sealed class BatchGateSpecs
         await Task.WhenAll(adder, timer).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, overlaps);
-        // They did race: the adder entered by the hot path, and was refused while the timer held the gate.
-        Assert.True(hot > 0 && refused > 0, $"{hot} hot-path entries, {refused} refused");
+        // Every turn of the timer's kept the adder out; the adder also entered by the hot path
+        // in between.
+        Assert.Equal(TimerEntries, contested);
+        Assert.True(hot > 0, $"{hot} hot-path entries, {refused} refused");
         Assert.True(gate.TryEnterNow(), "the gate is free at the end");
     }
 }
