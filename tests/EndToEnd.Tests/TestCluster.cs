@@ -117,15 +117,34 @@ internal sealed partial class TestCluster : IAsyncDisposable
         throw new InvalidOperationException($"no list of these names is on node {mustHoldOne}");
     }
 
-    /// <summary>The node of each of <paramref name="lists"/>, as <c>stats</c> says.</summary>
+    /// <summary>
+    /// The node of each of <paramref name="lists"/>, as <c>stats</c> says. Stats gathers what
+    /// each node's region answers within its time-out, so a list can be missing from one
+    /// answer (seen right after a node rejoined): asked again, for up to 20 s.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, int>> WhereAsync(IEnumerable<string> lists)
     {
-        var stats = await WorkerAsync("stats", "--json");
-        using var json = JsonDocument.Parse(stats.Stdout);
-        var nodes = json.RootElement.GetProperty("lists").EnumerateArray().ToDictionary(l => l.GetProperty("list").GetString()!, l => l.GetProperty("node").GetString()!);
-        return lists.ToDictionary(list => list, list => nodes.TryGetValue(list, out var node)
-            ? NodeOf(node)
-            : throw new InvalidOperationException($"stats does not show list '{list}' (a node's region did not answer in time?):\n{stats.Stdout}"));
+        var wanted = lists.ToArray();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var stats = await WorkerAsync("stats", "--json");
+            using var json = JsonDocument.Parse(stats.Stdout);
+            var nodes = json.RootElement.GetProperty("lists").EnumerateArray()
+                .ToDictionary(l => l.GetProperty("list").GetString()!, l => l.GetProperty("node").GetString()!);
+            var missing = wanted.FirstOrDefault(list => !nodes.ContainsKey(list));
+            if (missing is null)
+            {
+                return wanted.ToDictionary(list => list, list => NodeOf(nodes[list]));
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                throw new InvalidOperationException($"stats has not shown list '{missing}' for 20 s:\n{stats.Stdout}");
+            }
+
+            await Task.Delay(200);
+        }
     }
 
     /// <returns>the count that reached <paramref name="atLeast"/>.</returns>
