@@ -123,13 +123,13 @@ rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 # to LIST or, with "own", worker W to LIST-W; their pids in $wpids, their output in
 # $work/LIST-wW.json and .err.
 launch_workers() {
-  local aggregator=$1 list=$2 workers=$3 count=$4 own=${5:-} w target
+  local aggregator=$1 list=$2 workers=$3 count=$4 own=${5:-} w target files=()
   # Every worker's input exists before the first worker starts: written while a worker
   # already sends, a file of millions of lines took a core from the run it was measured in.
-  for w in $(seq 0 $((workers - 1))); do items_file "$w" "$count" > /dev/null; done
+  for w in $(seq 0 $((workers - 1))); do files+=("$(items_file "$w" "$count")"); done
   wpids=()
   for w in $(seq 0 $((workers - 1))); do
-    local file; file=$(items_file "$w" "$count")
+    local file=${files[$w]}
     target=$list; [ -n "$own" ] && target="$list-$w"
     dotnet "$wrk" append --aggregator "$aggregator" --list "$target" --id "w$w" --file "$file" --json \
       > "$work/$list-w$w.json" 2> "$work/$list-w$w.err" &
