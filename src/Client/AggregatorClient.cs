@@ -123,22 +123,34 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         return new AggregatorList(this, name);
     }
 
-    /// <summary>The lists the aggregator (or the cluster) holds now, with the node that answered and its version.</summary>
+    /// <summary>
+    /// The lists the aggregator (or the cluster) holds now, with the node that answered and its
+    /// version, and what it could not say in time: lists that did not give their figures, and
+    /// in a cluster the nodes that did not say which lists they hold.
+    /// </summary>
     public async Task<AggregatorStats> StatsAsync(CancellationToken cancellationToken = default)
     {
         using var activity = ClientDiagnostics.Start("stats", null);
         var lists = new List<ListStatistics>();
+        var unanswered = new List<string>();
+        var silentNodes = new SortedSet<string>(StringComparer.Ordinal);
         var after = string.Empty;
         while (true)
         {
             var stats = (Stats)await Requests.AskAsync(new GetStats { After = after }, cancellation: cancellationToken);
             lists.AddRange(stats.Lists.Select(ListStatistics.Of));
-            if (!stats.More || stats.Lists.Count == 0)
+            unanswered.AddRange(stats.Unanswered);
+            silentNodes.UnionWith(stats.SilentNodes);
+
+            // The page goes on after its last name, answered or not.
+            var last = new[] { stats.Lists.LastOrDefault()?.List, stats.Unanswered.LastOrDefault() }.Max(StringComparer.Ordinal);
+            if (!stats.More || last is null)
             {
-                return new AggregatorStats(stats.Node, stats.Version, lists);
+                unanswered.Sort(StringComparer.Ordinal);
+                return new AggregatorStats(stats.Node, stats.Version, lists, unanswered, silentNodes.ToList());
             }
 
-            after = stats.Lists[^1].List;
+            after = last;
         }
     }
 
@@ -192,8 +204,15 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
 /// <summary>What <see cref="AggregatorClient.StatsAsync"/> found: the node that answered, its version, and the lists.</summary>
 /// <param name="Node">the answering node's address.</param>
 /// <param name="Version">its product version.</param>
-/// <param name="Lists">every list held now, in name order.</param>
-public sealed record AggregatorStats(string Node, string Version, IReadOnlyList<ListStatistics> Lists);
+/// <param name="Lists">every list held now that gave its figures, in name order.</param>
+/// <param name="Unanswered">lists held now that did not give their figures within the aggregator's time-out (5 s), in name order.</param>
+/// <param name="SilentNodes">in a cluster, nodes that did not say within the time-out which lists they hold: their lists are missing.</param>
+public sealed record AggregatorStats(string Node, string Version, IReadOnlyList<ListStatistics> Lists,
+    IReadOnlyList<string> Unanswered, IReadOnlyList<string> SilentNodes)
+{
+    /// <summary>Every list held now gave its figures, and every node said which lists it holds.</summary>
+    public bool Complete => Unanswered.Count == 0 && SilentNodes.Count == 0;
+}
 
 /// <summary>One list's figures.</summary>
 /// <param name="List">its name.</param>

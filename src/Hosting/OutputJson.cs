@@ -45,8 +45,12 @@ public sealed record ListDeletion(string List, bool Deleted);
 public sealed record LatencyReport(int Count, double P50Us, double P90Us, double P99Us, double MaxUs, double MeanUs,
     double IdentifyP50Us, double IdentifyP99Us);
 
-/// <summary><c>stats --json</c>: the node that answered, its version, and every list with the node that holds it.</summary>
-public sealed record StatsReport(string Node, string Version, ListStatsRow[] Lists);
+/// <summary>
+/// <c>stats --json</c>: the node that answered, its version, and every list with the node that
+/// holds it; the lists that did not give their figures in time, and the nodes that did not say
+/// which lists they hold (both empty when the report is complete).
+/// </summary>
+public sealed record StatsReport(string Node, string Version, ListStatsRow[] Lists, string[] Unanswered, string[] SilentNodes);
 
 /// <summary>One list of <c>stats --json</c>: the node that holds it and that node's version.</summary>
 public sealed record ListStatsRow(string List, ulong Length, uint Producers, uint Followers, string Node, string Version);

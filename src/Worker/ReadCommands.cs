@@ -53,9 +53,21 @@ public static class ReadCommands
     {
         var stats = await client.StatsAsync();
         var rows = stats.Lists.Select(l => new ListStatsRow(l.List, l.Length, l.Producers, l.Followers, l.Node, l.Version)).ToArray();
+        if (stats.Unanswered.Count > 0)
+        {
+            await Console.Error.WriteLineAsync(
+                $"Worker: stats: {stats.Unanswered.Count} list(s) did not give their figures in time (busy, recovering, or on a node that does not answer): {string.Join(", ", stats.Unanswered)}");
+        }
+
+        if (stats.SilentNodes.Count > 0)
+        {
+            await Console.Error.WriteLineAsync(
+                $"Worker: stats: {stats.SilentNodes.Count} node(s) did not say in time which lists they hold; their lists are missing: {string.Join(", ", stats.SilentNodes)}");
+        }
+
         if (line.Json)
         {
-            await stdout.WriteLineAsync(OutputJson.Serialize(new StatsReport(stats.Node, stats.Version, rows)));
+            await stdout.WriteLineAsync(OutputJson.Serialize(new StatsReport(stats.Node, stats.Version, rows, [.. stats.Unanswered], [.. stats.SilentNodes])));
             return ExitCodes.Success;
         }
 

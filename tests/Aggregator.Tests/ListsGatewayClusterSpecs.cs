@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Protocol.Messages;
 using Xunit.Abstractions;
@@ -9,7 +10,8 @@ namespace Aggregator.Tests;
 /// <summary>
 /// The gateway of a cluster node, in a real two-node cluster of two actor systems: once its
 /// node shuts down, requests go to the other node's gateway, with their sender, instead of
-/// to its own shard region, which is about to stop.
+/// to its own shard region, which is about to stop; stats name a node that does not say
+/// which lists it holds.
 /// </summary>
 public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
 {
@@ -50,6 +52,35 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
 
         await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
     }
+
+    [Fact]
+    public async Task Stats_should_name_the_node_whose_region_did_not_say_which_lists_it_holds()
+    {
+        using var other = ActorSystem.Create(Sys.Name, Specs.Setup(ClusterConfig));
+        var self = Cluster.Get(Sys);
+        await self.JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
+        await Cluster.Get(other).JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
+        await AwaitConditionAsync(() => Task.FromResult(self.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), TimeSpan.FromSeconds(20));
+
+        // This node runs the lists' region (no list in it yet), which answers; the other node
+        // runs none, so nothing there answers.
+        var region = await ClusterSharding.Get(Sys).StartAsync(ListsGateway.RegionName, Props.Create<Idle>(),
+            ClusterShardingSettings.Create(Sys), new ListMessageExtractor(10));
+        var gateway = Sys.ActorOf(ListsGateway.Props(region, new AggregatorMetrics()));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        gateway.Tell(new GetStats());
+
+        var stats = await ExpectMsgAsync<Stats>(TimeSpan.FromSeconds(20));
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(4.9), $"answered after {clock.Elapsed}, before the 5 s time-out");
+        Assert.Empty(stats.Lists);
+        Assert.Empty(stats.Unanswered);
+        Assert.Equal([Cluster.Get(other).SelfAddress.ToString()], stats.SilentNodes);
+
+        await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>A list entity that is never started here.</summary>
+    private sealed class Idle : ReceiveActor;
 
     /// <summary>Stands for the other node's gateway: hands what it gets to a probe, with its sender.</summary>
     private sealed class Forwarder : ReceiveActor

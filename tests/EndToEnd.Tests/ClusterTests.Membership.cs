@@ -194,5 +194,7 @@ public sealed partial class ClusterTests
         Assert.Equal(["one", "two", "three"], await cluster.ReadAllAsync(list));
         var stats = await cluster.WorkerAsync("stats", "--json");
         Assert.Contains(list, stats.Stdout);
+        // Every node said which lists it holds (each region's answer is matched to its node).
+        Assert.Empty(System.Text.Json.JsonDocument.Parse(stats.Stdout).RootElement.GetProperty("silentNodes").EnumerateArray());
     }
 }

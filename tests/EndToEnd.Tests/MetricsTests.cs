@@ -84,6 +84,8 @@ public sealed class MetricsTests : IDisposable
         var version = report.GetProperty("version").GetString();
         Assert.Matches(@"^\d+\.\d+\.\d+", version);
         Assert.Equal(aggregator.Address, report.GetProperty("node").GetString());
+        Assert.Empty(report.GetProperty("unanswered").EnumerateArray());
+        Assert.Empty(report.GetProperty("silentNodes").EnumerateArray());
         var row = Assert.Single(report.GetProperty("lists").EnumerateArray());
         Assert.Equal(("measured", 2 * perWorker, 2, aggregator.Address, version),
             (row.GetProperty("list").GetString(), row.GetProperty("length").GetInt64(), row.GetProperty("producers").GetInt32(),

@@ -29,7 +29,11 @@ public sealed class ProtocolSerializerSpecs : IDisposable
         new GetStats { After = "orders" },
         new ListStats { List = "orders", Length = 3, Producers = 1, Followers = 2, Node = "akka.tcp://aggregator@127.0.0.1:25520", Version = "0.9.0" },
         new GetListStats { List = "orders" },
-        new Stats { Lists = { new ListStats { List = "orders", Length = 3 } }, More = true, Node = "akka.tcp://aggregator@127.0.0.1:25520", Version = "0.9.0" },
+        new Stats
+        {
+            Lists = { new ListStats { List = "orders", Length = 3 } }, More = true, Node = "akka.tcp://aggregator@127.0.0.1:25520", Version = "0.9.0",
+            Unanswered = { "payments" }, SilentNodes = { "akka.tcp://aggregator@127.0.0.1:25521" },
+        },
     ];
 
     private readonly ActorSystem _system = ActorSystem.Create("serializer-specs", BootstrapSetup.Create().WithConfig(

@@ -34,7 +34,7 @@ public sealed class ListsGateway : ReceiveActor
         Receive<Leaving>(_ => Leave());
         Receive<GetStats>(m => Context.ActorOf(RegionStates.Props(m.After, Sender, TimeSpan.FromSeconds(5))));
         Receive<StatsPage>(page => Context.ActorOf(StatsCollector.Props(page.Names.Select(name => (_region, name)).ToList(),
-            page.More, page.Requester, Cluster.Get(Context.System).SelfAddress.ToString(), TimeSpan.FromSeconds(5))));
+            page.More, page.Requester, Cluster.Get(Context.System).SelfAddress.ToString(), TimeSpan.FromSeconds(5), page.SilentNodes)));
     }
 
     public static Props Props(IActorRef region, AggregatorMetrics metrics) =>
@@ -95,8 +95,9 @@ public sealed class ListsGateway : ReceiveActor
         public static readonly Leaving Instance = new();
     }
 
-    /// <summary><see cref="RegionStates"/> -> gateway: the names of one stats page, to gather through the region.</summary>
-    internal sealed record StatsPage(IReadOnlyList<string> Names, bool More, IActorRef Requester) : INoSerializationVerificationNeeded;
+    /// <summary><see cref="RegionStates"/> -> gateway: the names of one stats page, to gather through the region, and the nodes that did not say theirs.</summary>
+    internal sealed record StatsPage(IReadOnlyList<string> Names, bool More, IActorRef Requester, IReadOnlyList<string> SilentNodes)
+        : INoSerializationVerificationNeeded;
 }
 
 /// <summary>The key of the lists' shard region in the <c>ActorRegistry</c>.</summary>

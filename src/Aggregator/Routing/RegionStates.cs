@@ -7,15 +7,16 @@ namespace Aggregator.Routing;
 
 /// <summary>
 /// Asks the shard region of every member for the lists it holds now, and hands the
-/// gateway one page of their names; a region that does not answer in time is left out.
+/// gateway one page of their names; a region that does not answer in time is left out, and
+/// its node named as silent.
 /// </summary>
 internal sealed class RegionStates : ReceiveActor, IWithTimers
 {
     private readonly SortedSet<string> _names = new(StringComparer.Ordinal);
     private readonly string _after;
     private readonly IActorRef _requester;
-    private int _waiting;
-
+    private readonly HashSet<Address> _waiting = [];
+    private readonly HashSet<Address> _silent = [];
     private readonly TimeSpan _timeout;
 
     public RegionStates(string after, IActorRef requester, TimeSpan timeout)
@@ -23,21 +24,7 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
         _after = after;
         _requester = requester;
         _timeout = timeout;
-        Receive<CurrentShardRegionState>(state =>
-        {
-            foreach (var name in state.Shards.SelectMany(shard => shard.EntityIds))
-            {
-                if (string.CompareOrdinal(name, _after) > 0)
-                {
-                    _names.Add(name);
-                }
-            }
-
-            if (--_waiting == 0)
-            {
-                Done();
-            }
-        });
+        Receive<RegionAnswer>(Collect);
         Receive<TimeUp>(_ => Done());
     }
 
@@ -51,13 +38,44 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
         var members = Cluster.Get(Context.System).State.Members.Where(m => m.Status == MemberStatus.Up).ToList();
         foreach (var member in members)
         {
-            Context.ActorSelection(new RootActorPath(member.Address) / "system" / "sharding" / ListsGateway.RegionName)
-                .Tell(GetShardRegionState.Instance);
+            // A region answers through a task piped to the asker, with no sender: each ask
+            // carries the member it went to.
+            var node = member.Address;
+            Context.ActorSelection(new RootActorPath(node) / "system" / "sharding" / ListsGateway.RegionName)
+                .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, _timeout)
+                .PipeTo(Self, success: state => new RegionAnswer(node, state), failure: _ => new RegionAnswer(node, null));
+            _waiting.Add(node);
         }
 
-        _waiting = members.Count;
         Timers.StartSingleTimer(nameof(TimeUp), TimeUp.Instance, _timeout);
-        if (_waiting == 0)
+        if (_waiting.Count == 0)
+        {
+            Done();
+        }
+    }
+
+    private void Collect(RegionAnswer answer)
+    {
+        if (!_waiting.Remove(answer.Node))
+        {
+            return;
+        }
+
+        // No answer, or some of its shards did not answer the region: its lists are not all named.
+        if (answer.State is null || answer.State.Failed.Count > 0)
+        {
+            _silent.Add(answer.Node);
+        }
+
+        foreach (var name in answer.State?.Shards.SelectMany(shard => shard.EntityIds) ?? [])
+        {
+            if (string.CompareOrdinal(name, _after) > 0)
+            {
+                _names.Add(name);
+            }
+        }
+
+        if (_waiting.Count == 0)
         {
             Done();
         }
@@ -67,9 +85,12 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
     {
         var page = _names.Take(ListRouting.StatsPage + 1).ToList();
         var more = page.Count > ListRouting.StatsPage;
-        Context.Parent.Tell(new ListsGateway.StatsPage(more ? page[..ListRouting.StatsPage] : page, more, _requester));
+        var silent = _silent.Concat(_waiting).Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList();
+        Context.Parent.Tell(new ListsGateway.StatsPage(more ? page[..ListRouting.StatsPage] : page, more, _requester, silent));
         Context.Stop(Self);
     }
+
+    private sealed record RegionAnswer(Address Node, CurrentShardRegionState? State) : INoSerializationVerificationNeeded;
 
     private sealed class TimeUp : INoSerializationVerificationNeeded
     {
