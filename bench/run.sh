@@ -366,19 +366,23 @@ row "aggregator start to ready line, in memory (s, median of $startup_runs)" "$(
 # build with nothing changed, and a second `dotnet run … demo` against the built binary's demo.
 if [ "$smoke" = 0 ]; then
   time_in() { local dir=$1 s; shift; s=$(now); (cd "$dir" && "$@") > /dev/null 2>&1 || fail "$* in $dir"; elapsed "$s" "$(now)"; echo; }
-  build_rows() { # LABEL DIR
-    local dir=$2
-    (cd "$dir" && dotnet build > /dev/null 2>&1) || fail "$1: dotnet build"
-    (cd "$dir" && dotnet run --project src/Aggregator -- demo > /dev/null 2>&1) || fail "$1: dotnet run"
+  build_once() { # LABEL DIR: the first build and run, untimed
+    (cd "$2" && dotnet build > /dev/null 2>&1) || fail "$1: dotnet build"
+    (cd "$2" && dotnet run --project src/Aggregator -- demo > /dev/null 2>&1) || fail "$1: dotnet run"
     : > "$work/nobuild-$1"; : > "$work/run-$1"; : > "$work/debugbin-$1"
-    for _ in $(seq 1 "$startup_runs"); do
-      time_in "$dir" dotnet build >> "$work/nobuild-$1"
-      time_in "$dir" dotnet run --project src/Aggregator -- demo >> "$work/run-$1"
-      time_in "$dir" dotnet src/Aggregator/bin/Debug/net10.0/Aggregator.dll demo >> "$work/debugbin-$1"
-    done
   }
-  build_rows ours "$root"
-  [ -n "$baseline_agg" ] && build_rows base "$work/baseline"
+  build_round() { # LABEL DIR: one timed round
+    time_in "$2" dotnet build >> "$work/nobuild-$1"
+    time_in "$2" dotnet run --project src/Aggregator -- demo >> "$work/run-$1"
+    time_in "$2" dotnet src/Aggregator/bin/Debug/net10.0/Aggregator.dll demo >> "$work/debugbin-$1"
+  }
+  build_once ours "$root"
+  [ -n "$baseline_agg" ] && build_once base "$work/baseline"
+  # Ours and the baseline alternate round by round, as the demo rows above do.
+  for _ in $(seq 1 "$startup_runs"); do
+    build_round ours "$root"
+    [ -n "$baseline_agg" ] && build_round base "$work/baseline"
+  done
   for who in ours base; do
     [ -s "$work/run-$who" ] || continue
     label=$([ "$who" = ours ] && echo "" || echo ", baseline ${BENCH_BASELINE}")
