@@ -27,11 +27,7 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task ListsGateway_should_send_requests_to_another_Up_nodes_gateway_once_its_node_shuts_down()
     {
-        using var other = ActorSystem.Create(Sys.Name, Specs.Setup(ClusterConfig));
-        var self = Cluster.Get(Sys);
-        await self.JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
-        await Cluster.Get(other).JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
-        await AwaitConditionAsync(() => Task.FromResult(self.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), TimeSpan.FromSeconds(20));
+        using var other = await JoinOtherNodeAsync();
 
         var elsewhere = CreateTestProbe();
         other.ActorOf(Props.Create(() => new Forwarder(elsewhere.Ref)), Protocol.ActorNames.Lists);
@@ -46,7 +42,7 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
         gateway.Tell(batch);
         gateway.Tell(new GetLength { List = "orders" });
         Assert.Equal(batch, await elsewhere.ExpectMsgAsync<AppendBatch>());
-        Assert.Equal(TestActor.Path.ToStringWithAddress(self.SelfAddress), elsewhere.LastSender.Path.ToString());
+        Assert.Equal(TestActor.Path.ToStringWithAddress(Cluster.Get(Sys).SelfAddress), elsewhere.LastSender.Path.ToString());
         await elsewhere.ExpectMsgAsync<GetLength>();
         await region.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
 
@@ -56,11 +52,7 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Stats_should_name_the_node_whose_region_did_not_say_which_lists_it_holds()
     {
-        using var other = ActorSystem.Create(Sys.Name, Specs.Setup(ClusterConfig));
-        var self = Cluster.Get(Sys);
-        await self.JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
-        await Cluster.Get(other).JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
-        await AwaitConditionAsync(() => Task.FromResult(self.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), TimeSpan.FromSeconds(20));
+        using var other = await JoinOtherNodeAsync();
 
         // This node runs the lists' region (no list in it yet), which answers; the other node
         // runs none, so nothing there answers.
@@ -77,6 +69,25 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([Cluster.Get(other).SelfAddress.ToString()], stats.SilentNodes);
 
         await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>A second actor system, and both Up in one cluster with this one as the seed.</summary>
+    private async Task<ActorSystem> JoinOtherNodeAsync()
+    {
+        var other = ActorSystem.Create(Sys.Name, Specs.Setup(ClusterConfig));
+        try
+        {
+            var self = Cluster.Get(Sys);
+            await self.JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
+            await Cluster.Get(other).JoinAsync(self.SelfAddress).WaitAsync(TimeSpan.FromSeconds(20));
+            await AwaitConditionAsync(() => Task.FromResult(self.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), TimeSpan.FromSeconds(20));
+            return other;
+        }
+        catch
+        {
+            other.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A list entity that is never started here.</summary>
