@@ -35,12 +35,57 @@ internal static class Executables
         return await worker.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>
+    /// A TCP port free on loopback now, below the kernel's range for outgoing connections
+    /// (<c>net.ipv4.ip_local_port_range</c>): a node killed and restarted on it cannot find it
+    /// taken meanwhile by some process's outgoing connection, as a port the kernel picks can be.
+    /// Never the same port twice in one run of the tests.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = Random.Shared.Next(20_000, EphemeralPorts.Value);
+                if (HandedOut.Contains(port))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    continue; // in use
+                }
+
+                HandedOut.Add(port);
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("no free TCP port found below the ephemeral range in 1000 tries");
     }
+
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>The first port of the kernel's range for outgoing connections (32768 when it cannot be read).</summary>
+    private static readonly Lazy<int> EphemeralPorts = new(() =>
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
+            return Math.Max(int.Parse(first, System.Globalization.CultureInfo.InvariantCulture), 21_000);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 32_768;
+        }
+    });
 
     private static string Metadata(string key) =>
         typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
