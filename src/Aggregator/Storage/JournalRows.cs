@@ -15,6 +15,9 @@ namespace Aggregator.Storage;
 /// </summary>
 internal static class JournalRows
 {
+    /// <summary>How long a replay waits, before its first row, for another connection's lock to go.</summary>
+    private const int LockWaitMs = 30_000;
+
     /// <summary>The replay's query; SQLite numbers its parameters 1 to 4 in the order they first appear.</summary>
     private const string Sql = """
         SELECT sequence_nr, serializer_id, manifest, payload, items FROM list_events
@@ -31,33 +34,48 @@ internal static class JournalRows
         Action<JournalRow> onRow, CancellationToken cancellation)
     {
         var db = connection.Handle!;
-        Check(raw.sqlite3_prepare_v2(db, Sql, out var statement), db);
-        using (statement)
+        var deadline = Environment.TickCount64 + LockWaitMs;
+        sqlite3_stmt? prepared = null;
+        // Preparing reads the schema, which a lock keeps out as it does the first row.
+        var rc = UntilUnlocked(() =>
         {
-            Check(raw.sqlite3_bind_text(statement, 1, persistenceId), db);
-            Check(raw.sqlite3_bind_int64(statement, 2, from), db);
-            Check(raw.sqlite3_bind_int64(statement, 3, to), db);
-            Check(raw.sqlite3_bind_int64(statement, 4, max), db);
-            for (var rows = 0L; ; rows++)
+            prepared?.Dispose();
+            return raw.sqlite3_prepare_v2(db, Sql, out prepared);
+        }, deadline, cancellation);
+        using var statement = prepared!;
+        Check(rc, db);
+        Check(raw.sqlite3_bind_text(statement, 1, persistenceId), db);
+        Check(raw.sqlite3_bind_int64(statement, 2, from), db);
+        Check(raw.sqlite3_bind_int64(statement, 3, to), db);
+        Check(raw.sqlite3_bind_int64(statement, 4, max), db);
+        for (var rows = 0L; ; rows++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            // Before the first row only: after it, starting again would hand rows over twice
+            // (the error goes to the recovery, which fails and is tried again).
+            var step = rows == 0
+                ? UntilUnlocked(() => raw.sqlite3_step(statement), deadline, cancellation, () => raw.sqlite3_reset(statement))
+                : raw.sqlite3_step(statement);
+            if (step == raw.SQLITE_DONE)
             {
-                cancellation.ThrowIfCancellationRequested();
-                var step = Step(statement, db, retry: rows == 0, cancellation);
-                if (step == raw.SQLITE_DONE)
-                {
-                    return;
-                }
-
-                byte[]? items = null;
-                if (raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL)
-                {
-                    var blob = raw.sqlite3_column_blob(statement, 4);
-                    items = Allocate(blob.Length);
-                    blob.CopyTo(items);
-                }
-
-                onRow(new JournalRow(raw.sqlite3_column_int64(statement, 0), raw.sqlite3_column_int(statement, 1),
-                    raw.sqlite3_column_text(statement, 2).utf8_to_string(), raw.sqlite3_column_blob(statement, 3).ToArray(), items));
+                return;
             }
+
+            if (step != raw.SQLITE_ROW)
+            {
+                SqliteException.ThrowExceptionForRC(step, db);
+            }
+
+            byte[]? items = null;
+            if (raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL)
+            {
+                var blob = raw.sqlite3_column_blob(statement, 4);
+                items = Allocate(blob.Length);
+                blob.CopyTo(items);
+            }
+
+            onRow(new JournalRow(raw.sqlite3_column_int64(statement, 0), raw.sqlite3_column_int(statement, 1),
+                raw.sqlite3_column_text(statement, 2).utf8_to_string(), raw.sqlite3_column_blob(statement, 3).ToArray(), items));
         }
     }
 
@@ -100,27 +118,23 @@ internal static class JournalRows
         GC.AllocateUninitializedArray<byte>(length, pinned: length >= ItemLog.AdoptMinBytes);
 
     /// <summary>
-    /// The next row (SQLITE_ROW) or the end (SQLITE_DONE). Before the first row, while another
-    /// connection holds a lock, tries again for up to 30 s (after it, starting again would
-    /// hand rows over twice: the error goes to the recovery, which fails and is tried again).
+    /// Calls <paramref name="call"/> again, after <paramref name="reset"/>, while another
+    /// connection holds a lock (SQLITE_BUSY, SQLITE_LOCKED: a checkpoint, a recovery of the WAL,
+    /// another process), every millisecond until <paramref name="deadline"/> or until
+    /// cancelled; returns its last result.
     /// </summary>
-    private static int Step(sqlite3_stmt statement, sqlite3 db, bool retry, CancellationToken cancellation)
+    private static int UntilUnlocked(Func<int> call, long deadline, CancellationToken cancellation, Action? reset = null)
     {
-        var deadline = Environment.TickCount64 + 30_000;
         while (true)
         {
-            var rc = raw.sqlite3_step(statement);
-            if (rc == raw.SQLITE_ROW || rc == raw.SQLITE_DONE)
+            var rc = call();
+            if ((rc != raw.SQLITE_BUSY && rc != raw.SQLITE_LOCKED) || Environment.TickCount64 > deadline)
             {
                 return rc;
             }
 
-            if (!retry || (rc != raw.SQLITE_BUSY && rc != raw.SQLITE_LOCKED) || Environment.TickCount64 > deadline)
-            {
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
-
-            raw.sqlite3_reset(statement);
+            reset?.Invoke();
+            cancellation.ThrowIfCancellationRequested();
             cancellation.WaitHandle.WaitOne(1);
         }
     }
