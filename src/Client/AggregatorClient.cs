@@ -131,6 +131,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     public async Task<AggregatorStats> StatsAsync(CancellationToken cancellationToken = default)
     {
         using var activity = ClientDiagnostics.Start("stats", null);
+        var started = Stopwatch.GetTimestamp();
         var lists = new List<ListStatistics>();
         var unanswered = new List<string>();
         var silentNodes = new SortedSet<string>(StringComparer.Ordinal);
@@ -147,6 +148,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
             if (!stats.More || last is null)
             {
                 unanswered.Sort(StringComparer.Ordinal);
+                ClientDiagnostics.Took("stats", started);
                 return new AggregatorStats(stats.Node, stats.Version, lists, unanswered, silentNodes.ToList());
             }
 

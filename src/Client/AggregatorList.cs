@@ -188,7 +188,9 @@ public sealed class AggregatorList
     public async Task<ListStatistics> StatsAsync(CancellationToken cancellationToken = default)
     {
         using var activity = ClientDiagnostics.Start("stats", Name);
+        var started = Stopwatch.GetTimestamp();
         var stats = (ListStats)await _client.Requests.AskAsync(new GetListStats { List = Name }, cancellation: cancellationToken);
+        ClientDiagnostics.Took("stats", started);
         return ListStatistics.Of(stats);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Protocol.Messages;
 using Xunit.Abstractions;
 
@@ -31,18 +32,41 @@ public sealed class AggregatorStatsSpecs(ITestOutputHelper output) : ScriptedAgg
     }
 
     [Fact]
-    public async Task StatsAsync_should_be_complete_when_every_list_and_node_answered()
+    public async Task StatsAsync_should_be_complete_when_every_list_and_node_answered_and_record_its_duration()
     {
+        var durations = new System.Collections.Concurrent.ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ClientDiagnostics.Name && instrument.Name == "actors.client.operation.duration")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "operation", Value: "stats" })
+                {
+                    durations.Enqueue(value);
+                }
+            }
+        });
+        listener.Start();
         await using var client = AggregatorClient.Create(new AggregatorClientOptions { ActorSystem = Sys, Contacts = Contact.ToString() });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var stats = client.StatsAsync();
 
         await Aggregator.ExpectMsgAsync<GetStats>();
         Aggregator.Reply(Page(more: false, ["a", "b"], unanswered: [], silent: []));
 
         var result = await stats.WaitAsync(RemainingOrDefault);
+        var took = clock.Elapsed.TotalSeconds;
         Assert.Equal(["a", "b"], result.Lists.Select(l => l.List));
         Assert.True(result.Complete);
         Assert.Equal(("akka.tcp://aggregator@127.0.0.1:25520", "9.9.9"), (result.Node, result.Version));
+        Assert.Contains(durations, seconds => seconds > 0 && seconds <= took);
     }
 
     private static Stats Page(bool more, string[] lists, string[] unanswered, string[] silent)
