@@ -36,14 +36,9 @@ public sealed class JournalRowsSpecs : IAsyncLifetime
     [InlineData(true)]  // the schema read already: the lock meets its first step
     public async Task ReadSqlite_should_wait_for_a_lock_held_before_its_first_row_and_then_read_every_row_once(bool schemaRead)
     {
-        await using var locker = await OutOfWalAsync();
-        await using var reader = await OpenAsync();
-        if (schemaRead)
-        {
-            Assert.Equal(3L, await ExecuteAsync(reader, "SELECT count(*) FROM list_events"));
-        }
-
-        await ExecuteAsync(locker, "BEGIN EXCLUSIVE");
+        var (locker, reader) = await LockedOutAsync(schemaRead);
+        await using var lockHeld = locker;
+        await using var readerOpen = reader;
         var rows = new List<long>();
 
         var reading = Task.Run(() => JournalRows.ReadSqlite(reader, "list-b", 1, long.MaxValue, long.MaxValue, r => rows.Add(r.SequenceNr), default));
@@ -61,14 +56,9 @@ public sealed class JournalRowsSpecs : IAsyncLifetime
     [InlineData(true)]
     public async Task ReadSqlite_should_stop_waiting_for_a_lock_when_cancelled(bool schemaRead)
     {
-        await using var locker = await OutOfWalAsync();
-        await using var reader = await OpenAsync();
-        if (schemaRead)
-        {
-            Assert.Equal(3L, await ExecuteAsync(reader, "SELECT count(*) FROM list_events"));
-        }
-
-        await ExecuteAsync(locker, "BEGIN EXCLUSIVE");
+        var (locker, reader) = await LockedOutAsync(schemaRead);
+        await using var lockHeld = locker;
+        await using var readerOpen = reader;
         using var cancellation = new CancellationTokenSource();
 
         var reading = Task.Run(() => JournalRows.ReadSqlite(reader, "list-b", 1, long.MaxValue, long.MaxValue, _ => { }, cancellation.Token));
@@ -84,6 +74,23 @@ public sealed class JournalRowsSpecs : IAsyncLifetime
         var connection = new SqliteConnection($"Data Source={Database};Pooling=False");
         await connection.OpenAsync();
         return connection;
+    }
+
+    /// <summary>
+    /// A reader (its schema read already, or not) and a locker in an exclusive transaction
+    /// that keeps it out.
+    /// </summary>
+    private async Task<(SqliteConnection Locker, SqliteConnection Reader)> LockedOutAsync(bool schemaRead)
+    {
+        var locker = await OutOfWalAsync();
+        var reader = await OpenAsync();
+        if (schemaRead)
+        {
+            Assert.Equal(3L, await ExecuteAsync(reader, "SELECT count(*) FROM list_events"));
+        }
+
+        await ExecuteAsync(locker, "BEGIN EXCLUSIVE");
+        return (locker, reader);
     }
 
     /// <summary>
