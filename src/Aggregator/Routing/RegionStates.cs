@@ -8,9 +8,10 @@ namespace Aggregator.Routing;
 /// <summary>
 /// Asks the shard region of every member for the lists it holds now, and hands the
 /// gateway one page of their names; a region that does not answer in time is left out, and
-/// its node named as silent.
+/// its node named as silent. Each ask carries the time-out, so every member's answer, or its
+/// failure, comes back.
 /// </summary>
-internal sealed class RegionStates : ReceiveActor, IWithTimers
+internal sealed class RegionStates : ReceiveActor
 {
     private readonly SortedSet<string> _names = new(StringComparer.Ordinal);
     private readonly string _after;
@@ -25,10 +26,7 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
         _requester = requester;
         _timeout = timeout;
         Receive<RegionAnswer>(Collect);
-        Receive<TimeUp>(_ => Done());
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string after, IActorRef requester, TimeSpan timeout) =>
         Akka.Actor.Props.Create(() => new RegionStates(after, requester, timeout));
@@ -47,7 +45,6 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
             _waiting.Add(node);
         }
 
-        Timers.StartSingleTimer(nameof(TimeUp), TimeUp.Instance, _timeout);
         if (_waiting.Count == 0)
         {
             Done();
@@ -85,15 +82,10 @@ internal sealed class RegionStates : ReceiveActor, IWithTimers
     {
         var page = _names.Take(ListRouting.StatsPage + 1).ToList();
         var more = page.Count > ListRouting.StatsPage;
-        var silent = _silent.Concat(_waiting).Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList();
+        var silent = _silent.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList();
         Context.Parent.Tell(new ListsGateway.StatsPage(more ? page[..ListRouting.StatsPage] : page, more, _requester, silent));
         Context.Stop(Self);
     }
 
     private sealed record RegionAnswer(Address Node, CurrentShardRegionState? State) : INoSerializationVerificationNeeded;
-
-    private sealed class TimeUp : INoSerializationVerificationNeeded
-    {
-        public static readonly TimeUp Instance = new();
-    }
 }
