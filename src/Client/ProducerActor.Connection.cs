@@ -34,7 +34,7 @@ internal sealed partial class ProducerActor
             return;
         }
 
-        _aggregator!.Tell(new GetResumePosition { List = _list, Producer = _producer, Incarnation = _incarnation });
+        _aggregator!.Tell(new GetResumePosition { List = _list, Producer = _producer, Incarnation = _incarnation, Session = _session });
         Timers.StartSingleTimer(ResendTimer, Resend.Instance, _settings.AckTimeout);
     }
 

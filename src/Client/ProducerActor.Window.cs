@@ -23,6 +23,7 @@ internal sealed partial class ProducerActor
     /// <summary>Puts a batch in the window and sends it, unless not connected yet or the aggregator cannot store.</summary>
     private void Take(AppendBatch batch, bool send)
     {
+        batch.Session = _session; // not sent yet: the producer's own batch
         _pending.Add(batch);
         _waitingSince ??= Now;
         if (send && _unavailableSince is null)
@@ -108,6 +109,9 @@ internal sealed partial class ProducerActor
                 return;
             case Refusal.Unavailable:
                 Unavailable(refused.Message);
+                return;
+            case Refusal.ProducerInUse:
+                FailWith(new ProducerConflictException($"{refused.Message} ({_acknowledged} items of this one acknowledged)", _acknowledged));
                 return;
             default:
                 FailWith(new AggregatorRefusedException(refused.Reason, $"the aggregator refused the batch at offset {refused.FirstOffset}: {refused.Message}"));

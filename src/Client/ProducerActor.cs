@@ -52,6 +52,9 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
 
     private ulong _incarnation;
 
+    /// <summary>This run of the producer id, in every request: the list refuses an earlier run's batches once a later one asked or appended.</summary>
+    private readonly ulong _session = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+
     private bool _started;
 
     private ulong _acknowledged;

@@ -199,6 +199,37 @@ public sealed class ListStateSpecs
         Assert.Equal(1L, state.Length);
     }
 
+    [Fact]
+    public void ListState_should_hold_a_producer_id_for_a_session_only_while_the_producer_has_a_position()
+    {
+        var state = new ListState();
+        state.Claim("p", 7); // a run that asks before it appended: nothing to hold yet
+        Assert.False(state.HeldByOther("p", 8));
+
+        state.Apply(Write(state, Specs.Batch("l", "p", 0, "a")).Event);
+        state.Claim("p", 7);
+        Assert.Equal((false, true, false), (state.HeldByOther("p", 7), state.HeldByOther("p", 8), state.HeldByOther("p", 0)));
+        var batch = Specs.Batch("l", "p", 1, "b");
+        batch.Session = 8;
+        Assert.Equal(Protocol.Messages.Refusal.ProducerInUse, Refusal(state, batch).Refusal.Reason);
+
+        state.PurgeExpired(Now + Settings.RetentionMs, Settings.RetentionMs);
+        Assert.False(state.HeldByOther("p", 8));
+    }
+
+    [Fact]
+    public void ListState_should_let_the_first_session_hold_a_producer_id_in_a_list_loaded_again()
+    {
+        var written = new ListState();
+        var appended = Write(written, Specs.Batch("l", "p", 0, "a")).Event;
+        var loaded = new ListState();
+        loaded.Apply(appended); // replayed: events carry no session
+
+        Assert.False(loaded.HeldByOther("p", 8));
+        loaded.Claim("p", 8);
+        Assert.True(loaded.HeldByOther("p", 7));
+    }
+
     private static GetResumePosition Resume(string producer) => new() { List = "l", Producer = producer };
 
     private static AppendDecision.Write Write(ListState state, AppendBatch batch, ulong fresh = Fresh, long now = Now) =>

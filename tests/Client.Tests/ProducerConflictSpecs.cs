@@ -5,9 +5,9 @@ using Xunit.Abstractions;
 namespace Client.Tests;
 
 /// <summary>
-/// Two producers of one id at once: the one that hears of offsets it never sent stops with
-/// <see cref="ProducerConflictException"/> instead of waiting for ever for acknowledgements
-/// the list answers as duplicates.
+/// Two producers of one id at once: the one that hears of offsets it never sent, or whose
+/// session the list no longer holds the id for, stops with <see cref="ProducerConflictException"/>
+/// instead of waiting for ever for acknowledgements, or taking another run's items for its own.
 /// </summary>
 public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
 {
@@ -63,5 +63,45 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
         producer.Tell(new ProducerActor.Finish());
 
         Assert.Equal(8ul, (await ExpectMsgAsync<ProducerActor.Finished>()).NextOffset);
+    }
+
+    [Fact]
+    public async Task A_producer_should_put_one_session_of_its_own_in_every_request()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        var ask = LastResumeRequest!;
+        producer.Tell(Offer(0, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        await StartAsync(resumeAt: 0); // another run of p1
+
+        Assert.NotEqual(0ul, ask.Session);
+        Assert.Equal(ask.Session, batch.Session);
+        Assert.NotEqual(ask.Session, LastResumeRequest!.Session);
+    }
+
+    [Fact]
+    public async Task A_producer_should_stop_naming_the_conflict_when_the_list_says_another_run_holds_its_id()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        producer.Tell(Offer(0, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
+        producer.Tell(Offer(2, 2));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        producer.Tell(new AppendRefused
+        {
+            List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 2, Reason = Refusal.ProducerInUse,
+            Message = "another run of producer 'p1' is appending to list 'orders'",
+        }, Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        var conflict = Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
+        Assert.Equal(2ul, conflict.Acknowledged);
+        Assert.Equal("another run of producer 'p1' is appending to list 'orders' (2 items of this one acknowledged)", conflict.Message);
     }
 }

@@ -58,6 +58,9 @@ public abstract class ScriptedAggregatorKit : Akka.TestKit.Xunit2.TestKit
         return options;
     }
 
+    /// <summary>The request of the producer <see cref="StartAsync"/> started last.</summary>
+    protected GetResumePosition? LastResumeRequest { get; private set; }
+
     /// <summary>A producer of list orders, id p1, started at <paramref name="resumeAt"/> as the scripted aggregator names it.</summary>
     protected async Task<IActorRef> StartAsync(ulong resumeAt, AggregatorClientOptions? settings = null)
     {
@@ -65,7 +68,7 @@ public abstract class ScriptedAggregatorKit : Akka.TestKit.Xunit2.TestKit
         var locator = new AggregatorLocator(Sys, [Contact], settings);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", settings, locator));
         producer.Tell(new ProducerActor.Start());
-        var ask = await Aggregator.ExpectMsgAsync<GetResumePosition>();
+        var ask = LastResumeRequest = await Aggregator.ExpectMsgAsync<GetResumePosition>();
         Assert.Equal(("orders", "p1"), (ask.List, ask.Producer));
         Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = resumeAt });
         Assert.Equal(resumeAt, (await ExpectMsgAsync<ProducerActor.Started>()).ResumeOffset);

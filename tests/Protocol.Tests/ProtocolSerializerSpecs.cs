@@ -12,10 +12,10 @@ public sealed class ProtocolSerializerSpecs : IDisposable
 {
     private static readonly IMessage[] Samples =
     [
-        new AppendBatch { List = "orders", Producer = "w-1", FirstOffset = 1L << 40, Count = 2, Items = PackedItems.Encode(["a", "ünïcødé"]) },
+        new AppendBatch { List = "orders", Producer = "w-1", FirstOffset = 1L << 40, Count = 2, Items = PackedItems.Encode(["a", "ünïcødé"]), Session = ulong.MaxValue },
         new BatchAppended { List = "orders", Producer = "w-1", FirstOffset = 7, NextOffset = 9, Applied = 1, Duplicates = 1, Length = 12 },
         new AppendRefused { List = "orders", Producer = "w-1", FirstOffset = 9, ExpectedOffset = 4, Reason = Refusal.Gap, Message = "gap" },
-        new GetResumePosition { List = "orders", Producer = "w-1" },
+        new GetResumePosition { List = "orders", Producer = "w-1", Session = 0x5e55_1011 },
         new ResumePosition { List = "orders", Producer = "w-1", NextOffset = 42, Length = 100 },
         new GetRange { List = "orders", From = 5, MaxCount = 10, Wait = true },
         new ItemRange { List = "orders", From = 5, Count = 1, Items = PackedItems.Encode(["x"]), Length = 6 },

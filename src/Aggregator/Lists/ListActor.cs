@@ -89,6 +89,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
                 Reply(refuse.Refusal);
                 return;
             case AppendDecision.Duplicate duplicate:
+                _state.Claim(batch.Producer, batch.Session);
                 _metrics.Appended(0, duplicate.Ack.Duplicates);
                 duplicate.Ack.Length = (ulong)_state.Length;
                 Reply(duplicate.Ack);
@@ -101,6 +102,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
 
                 LogIfExpired(batch.Producer, write.ExpiredLastAppend);
                 _state.Apply(write.Event);
+                _state.Claim(batch.Producer, batch.Session);
                 if (!_settings.Durable)
                 {
                     _state.MarkDurable(_state.Length);
@@ -132,7 +134,14 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
 
     private void Resume(GetResumePosition request)
     {
-        switch (_state.Decide(request, _settings, NowMs, _settings.NewIncarnation()))
+        var decision = _state.Decide(request, _settings, NowMs, _settings.NewIncarnation());
+        if (decision is ResumeDecision.Answer)
+        {
+            // The run that asks last holds the producer id: an earlier run's batches are refused from now on.
+            _state.Claim(request.Producer, request.Session);
+        }
+
+        switch (decision)
         {
             case ResumeDecision.Refuse refuse:
                 _metrics.Refused(refuse.Refusal.Reason);

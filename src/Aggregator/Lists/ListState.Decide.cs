@@ -33,7 +33,8 @@ public sealed partial class ListState
     /// The append protocol: a batch is applied only from its producer's next offset. An
     /// older offset is a duplicate (acknowledged, not applied again); a later one is a gap,
     /// refused with the offset to resend from. A batch for an incarnation the list no longer
-    /// has was sent before a delete: refused. Limits are checked before anything changes.
+    /// has was sent before a delete: refused. So is a batch of a session that no longer holds
+    /// its producer id (<see cref="HeldByOther"/>). Limits are checked before anything changes.
     /// </summary>
     /// <param name="freshIncarnation">the incarnation the list takes if it has none yet.</param>
     public AppendDecision Decide(AppendBatch batch, ListSettings settings, long nowMs, ulong freshIncarnation)
@@ -52,6 +53,13 @@ public sealed partial class ListState
         if (settings.WasDeleted(batch.Incarnation, Incarnation))
         {
             return Refuse(batch, Refusal.ListDeleted, $"list '{batch.List}' was deleted", settings, nowMs, warn: false);
+        }
+
+        if (HeldByOther(batch.Producer, batch.Session))
+        {
+            return Refuse(batch, Refusal.ProducerInUse,
+                $"another run of producer '{batch.Producer}' is appending to list '{batch.List}' (it started or appended after this one); use one id for one producer at a time",
+                settings, nowMs, warn: true);
         }
 
         var retention = settings.RetentionMs;

@@ -9,11 +9,13 @@ namespace Aggregator.Lists;
 /// <see cref="Decide(GetResumePosition, ListSettings, long, ulong)"/> (ListState.Decide.cs):
 /// they change nothing. The state changes only by <see cref="Apply(ItemsAppended)"/> and
 /// <see cref="Apply(ListStarted)"/> of an event (so replaying the same events gives the same
-/// state), by <see cref="MarkDurable"/>, <see cref="PurgeExpired"/> and <see cref="Clear"/>.
+/// state), by <see cref="MarkDurable"/>, <see cref="PurgeExpired"/> and <see cref="Clear"/>, and by
+/// <see cref="Claim"/>, which names the run that holds a producer id (in memory only).
 /// </summary>
 public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentBytes)
 {
     private readonly Dictionary<string, Position> _producers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _sessions = new(StringComparer.Ordinal);
     private readonly ItemLog _items = new(segmentBytes);
 
     /// <summary>Items applied, durable or not.</summary>
@@ -48,6 +50,28 @@ public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentB
         _producers.TryGetValue(producer, out var position) && position.ExpiredAt(nowMs, retentionMs) ? position.LastAppendMs : null;
 
     public bool KnowsProducer(string producer) => _producers.ContainsKey(producer);
+
+    /// <summary>
+    /// Whether another run of <paramref name="producer"/> holds it: a session other than
+    /// <paramref name="session"/> claimed it last. Never for session 0 (a client without
+    /// sessions), nor for a producer no session has claimed since the list was loaded.
+    /// </summary>
+    public bool HeldByOther(string producer, ulong session) =>
+        session != 0 && _sessions.TryGetValue(producer, out var held) && held != session;
+
+    /// <summary>
+    /// <paramref name="session"/> holds <paramref name="producer"/> from now on: it asked where
+    /// to resume (the producer has a position), or its batch was applied or acknowledged. Kept
+    /// in memory only, so at most one entry a producer position; a list loaded again learns
+    /// the session from the next batch.
+    /// </summary>
+    public void Claim(string producer, ulong session)
+    {
+        if (session != 0 && _producers.ContainsKey(producer))
+        {
+            _sessions[producer] = session;
+        }
+    }
 
     /// <summary>
     /// Applies an event. Its first offset must continue the producer's position, or be 0 (a
@@ -107,6 +131,7 @@ public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentB
     {
         _items.Clear();
         _producers.Clear();
+        _sessions.Clear();
         Incarnation = 0;
         DurableLength = 0;
     }
@@ -120,6 +145,7 @@ public sealed partial class ListState(int segmentBytes = ItemLog.DefaultSegmentB
             if (position.ExpiredAt(nowMs, retentionMs))
             {
                 _producers.Remove(producer);
+                _sessions.Remove(producer);
                 purged++;
             }
         }
