@@ -105,9 +105,7 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     {
         var producer = await StartAsync(resumeAt: 0);
         producer.Tell(Offer(0, 2));
-        producer.Tell(Offer(2, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 2, 2);
         await Aggregator.ExpectMsgAsync<AppendBatch>();
         producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
@@ -132,9 +130,7 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     public async Task ProducerActor_should_fail_when_theAggregator_has_lost_acknowledged_items()
     {
         var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 4));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 0, 4);
         producer.Tell(Ack(0, 4, applied: 4), Aggregator.Ref);
         producer.Tell(Offer(4, 1));
         await ExpectMsgAsync<ProducerActor.OfferAccepted>();
@@ -228,13 +224,9 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     public async Task ProducerActor_should_stop_naming_the_deletion_when_its_list_is_deleted()
     {
         var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 3));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 0, 3);
         producer.Tell(Ack(0, 3, applied: 3, incarnation: 5), Aggregator.Ref);
-        producer.Tell(Offer(3, 1));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 3, 1);
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 3, Reason = Refusal.ListDeleted, Message = "deleted" },
             Aggregator.Ref);
@@ -250,13 +242,9 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     public async Task ProducerActor_should_ask_the_list_with_its_incarnation_when_the_list_is_behind_and_stop_when_it_was_deleted()
     {
         var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 0, 2);
         producer.Tell(Ack(0, 2, applied: 2, incarnation: 8), Aggregator.Ref);
-        producer.Tell(Offer(2, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 2, 2);
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 0, Reason = Refusal.Gap },
             Aggregator.Ref);

@@ -11,9 +11,7 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
     public async Task ProducerActor_should_retry_an_unavailable_list_with_back_off_and_report_why_meanwhile()
     {
         var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var batch = await SentAsync(producer, 0, 2);
 
         producer.Tell(new AppendRefused { List = "orders", Producer = "p1", Reason = Refusal.Unavailable, Message = "the journal failed: disk full" },
             Aggregator.Ref);
@@ -79,9 +77,7 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
 
         // Its input is idle for longer than unavailable-timeout: nothing is owed meanwhile.
         await Aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
-        producer.Tell(Offer(0, 1));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 0, 1);
 
         // One ack-timeout later it resends, rather than giving up on the idle time.
         Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5))).FirstOffset);

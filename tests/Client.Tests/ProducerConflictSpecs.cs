@@ -15,9 +15,7 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
     public async Task A_producer_should_stop_naming_the_conflict_when_an_acknowledgement_passes_everything_it_sent()
     {
         var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 3));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 0, 3);
 
         // The other producer of p1 appended offsets 0-9 first: this batch's items are "duplicates".
         producer.Tell(Ack(0, 10, applied: 0, duplicates: 3), Aggregator.Ref);
@@ -33,20 +31,9 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
     [Fact]
     public async Task A_producer_should_stop_naming_the_conflict_when_a_gap_names_an_offset_it_never_sent()
     {
-        var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
-        producer.Tell(Offer(2, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var conflict = await RefusedAfterTwoAcknowledgedAsync(
+            new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 7, Reason = Refusal.Gap });
 
-        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 7, Reason = Refusal.Gap },
-            Aggregator.Ref);
-        producer.Tell(new ProducerActor.Finish());
-
-        var conflict = Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
         Assert.Equal(2ul, conflict.Acknowledged);
         Assert.Contains("at offset 7, past offset 4, the end of what this producer sent", conflict.Message);
     }
@@ -55,9 +42,7 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
     public async Task A_producer_should_take_an_acknowledgement_up_to_the_end_of_what_it_sent_as_its_own()
     {
         var producer = await StartAsync(resumeAt: 5);
-        producer.Tell(Offer(5, 3));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
+        await SentAsync(producer, 5, 3);
 
         producer.Tell(Ack(5, 3, applied: 3), Aggregator.Ref);
         producer.Tell(new ProducerActor.Finish());
@@ -70,9 +55,7 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
     {
         var producer = await StartAsync(resumeAt: 0);
         var ask = LastResumeRequest!;
-        producer.Tell(Offer(0, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        var batch = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var batch = await SentAsync(producer, 0, 2);
 
         await StartAsync(resumeAt: 0); // another run of p1
 
@@ -84,24 +67,27 @@ public sealed class ProducerConflictSpecs(ITestOutputHelper output) : ScriptedAg
     [Fact]
     public async Task A_producer_should_stop_naming_the_conflict_when_the_list_says_another_run_holds_its_id()
     {
-        var producer = await StartAsync(resumeAt: 0);
-        producer.Tell(Offer(0, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
-        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
-        producer.Tell(Offer(2, 2));
-        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
-        await Aggregator.ExpectMsgAsync<AppendBatch>();
-
-        producer.Tell(new AppendRefused
+        var conflict = await RefusedAfterTwoAcknowledgedAsync(new AppendRefused
         {
             List = "orders", Producer = "p1", FirstOffset = 2, ExpectedOffset = 2, Reason = Refusal.ProducerInUse,
             Message = "another run of producer 'p1' is appending to list 'orders'",
-        }, Aggregator.Ref);
-        producer.Tell(new ProducerActor.Finish());
+        });
 
-        var conflict = Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
         Assert.Equal(2ul, conflict.Acknowledged);
         Assert.Equal("another run of producer 'p1' is appending to list 'orders' (2 items of this one acknowledged)", conflict.Message);
+    }
+
+    /// <summary>Offsets 0-1 acknowledged, 2-3 sent, then <paramref name="refusal"/>: the conflict the producer stops with.</summary>
+    private async Task<ProducerConflictException> RefusedAfterTwoAcknowledgedAsync(AppendRefused refusal)
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        await SentAsync(producer, 0, 2);
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
+        await SentAsync(producer, 2, 2);
+
+        producer.Tell(refusal, Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+
+        return Assert.IsType<ProducerConflictException>((await ExpectMsgAsync<ProducerActor.AppendFailed>()).Reason);
     }
 }

@@ -75,6 +75,14 @@ public abstract class ScriptedAggregatorKit : Akka.TestKit.Xunit2.TestKit
         return producer;
     }
 
+    /// <summary>Offers offsets first to first + count - 1 to <paramref name="producer"/>, which takes them and sends them: the batch sent.</summary>
+    private protected async Task<AppendBatch> SentAsync(IActorRef producer, ulong first, int count)
+    {
+        producer.Tell(Offer(first, count));
+        await ExpectMsgAsync<ProducerActor.OfferAccepted>();
+        return await Aggregator.ExpectMsgAsync<AppendBatch>();
+    }
+
     /// <summary>Offsets first to first + count - 1 of p1, offered to the producer.</summary>
     private protected static ProducerActor.Offer Offer(ulong first, int count) => new(new AppendBatch
     {
