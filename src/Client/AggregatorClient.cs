@@ -126,9 +126,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// The lists the aggregator (or the cluster) holds now, with the node that answered and its
     /// version, and what it could not say in time: lists that did not give their figures, and
-    /// in a cluster the nodes that did not say which lists they hold. A list that holds nothing
-    /// (no item, no producer position, no follower: just deleted, or only read, and not stopped
-    /// yet) is not one.
+    /// in a cluster the nodes that did not say which lists they hold.
     /// </summary>
     public async Task<AggregatorStats> StatsAsync(CancellationToken cancellationToken = default)
     {
@@ -141,7 +139,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         while (true)
         {
             var stats = (Stats)await Requests.AskAsync(new GetStats { After = after }, cancellation: cancellationToken);
-            lists.AddRange(stats.Lists.Where(l => l.Length != 0 || l.Producers != 0 || l.Followers != 0).Select(ListStatistics.Of));
+            lists.AddRange(stats.Lists.Select(ListStatistics.Of));
             unanswered.AddRange(stats.Unanswered);
             silentNodes.UnionWith(stats.SilentNodes);
 
