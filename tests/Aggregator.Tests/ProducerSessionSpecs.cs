@@ -26,7 +26,7 @@ public sealed class ProducerSessionSpecs : Akka.TestKit.Xunit2.TestKit
     {
         await AckedAsync(Batch(First, 0, "a1", "a2"));
 
-        // The second run sends the same offsets, other items: once acknowledged as duplicates, and lost.
+        // The second run sends the same offsets with other items: without sessions, answered as duplicates and lost.
         var refused = await RefusedAsync(Batch(Second, 0, "b1", "b2"));
 
         Assert.Equal((Refusal.ProducerInUse, 2ul), (refused.Reason, refused.ExpectedOffset));
