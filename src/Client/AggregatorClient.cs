@@ -126,7 +126,8 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// The lists the aggregator (or the cluster) holds now, with the node that answered and its
     /// version, and what it could not say in time: lists that did not give their figures, and
-    /// in a cluster the nodes that did not say which lists they hold.
+    /// in a cluster the nodes that did not say which lists they hold. A list deleted, and not
+    /// added to since, is not one, though its actor may not have stopped yet.
     /// </summary>
     public async Task<AggregatorStats> StatsAsync(CancellationToken cancellationToken = default)
     {
@@ -139,7 +140,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         while (true)
         {
             var stats = (Stats)await Requests.AskAsync(new GetStats { After = after }, cancellation: cancellationToken);
-            lists.AddRange(stats.Lists.Select(ListStatistics.Of));
+            lists.AddRange(stats.Lists.Where(l => !l.Deleted).Select(ListStatistics.Of));
             unanswered.AddRange(stats.Unanswered);
             silentNodes.UnionWith(stats.SilentNodes);
 

@@ -6,7 +6,8 @@ namespace Client.Tests;
 
 /// <summary>
 /// <see cref="AggregatorClient.StatsAsync"/> against a scripted aggregator: it reads every page,
-/// pages on past lists that did not answer, and says what the aggregator could not.
+/// pages on past lists that did not answer, leaves out deleted lists, and says what the
+/// aggregator could not.
 /// </summary>
 public sealed class AggregatorStatsSpecs(ITestOutputHelper output) : ScriptedAggregatorKit(output)
 {
@@ -67,6 +68,26 @@ public sealed class AggregatorStatsSpecs(ITestOutputHelper output) : ScriptedAgg
         Assert.True(result.Complete);
         Assert.Equal(("akka.tcp://aggregator@127.0.0.1:25520", "9.9.9"), (result.Node, result.Version));
         Assert.Contains(durations, seconds => seconds > 0 && seconds <= took);
+    }
+
+    [Fact]
+    public async Task StatsAsync_should_leave_out_deleted_lists_and_page_on_after_them()
+    {
+        await using var client = AggregatorClient.Create(new AggregatorClientOptions { ActorSystem = Sys, Contacts = Contact.ToString() });
+        var stats = client.StatsAsync();
+
+        await Aggregator.ExpectMsgAsync<GetStats>();
+        var first = Page(more: true, ["a"], unanswered: [], silent: []);
+        first.Lists.Add(new ListStats { List = "b", Deleted = true });
+        first.Lists.Add(new ListStats { List = "c" }); // empty, never deleted: a count of an unused name started it
+        first.Lists.Add(new ListStats { List = "d", Deleted = true });
+        Aggregator.Reply(first);
+        Assert.Equal("d", (await Aggregator.ExpectMsgAsync<GetStats>()).After);
+        Aggregator.Reply(Page(more: false, ["e"], unanswered: [], silent: []));
+
+        var result = await stats.WaitAsync(RemainingOrDefault);
+        Assert.Equal(["a", "c", "e"], result.Lists.Select(l => l.List));
+        Assert.True(result.Complete);
     }
 
     private static Stats Page(bool more, string[] lists, string[] unanswered, string[] silent)

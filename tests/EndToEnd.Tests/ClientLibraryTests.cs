@@ -67,7 +67,9 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         Assert.Equal(50ul, await list.CountAsync(Bound)); // not even "ok"
 
         Assert.True(await list.DeleteAsync(Bound));
+        Assert.DoesNotContain((await client.StatsAsync(Bound)).Lists, l => l.List == "calls"); // gone, though its actor has not stopped yet
         var fresh = await list.AppendAsync(["fresh"], Bound);
+        Assert.Contains((await client.StatsAsync(Bound)).Lists, l => l.List == "calls"); // back, with the new item
 
         Assert.Equal((1ul, 1ul), (fresh.Acknowledged, fresh.Appended));
         Assert.Equal(["fresh"], await ReadAllAsync(list));

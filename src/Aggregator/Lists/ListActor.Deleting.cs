@@ -16,6 +16,12 @@ public sealed partial class ListActor
     /// <summary>Who asked for the delete in progress, and whether the list held anything (null: no delete in progress).</summary>
     private Deletion? _deletion;
 
+    /// <summary>
+    /// This actor deleted the list: while nothing was added since (the state is empty and has no
+    /// incarnation), stats say the list is deleted rather than empty.
+    /// </summary>
+    private bool _deletedSince;
+
     private void StartDelete(DeleteList request)
     {
         _deletion = new Deletion(!_state.IsEmpty || _hole is not null);
@@ -54,6 +60,7 @@ public sealed partial class ListActor
         var deletion = _deletion!;
         _state.Clear();
         _hole = null;
+        _deletedSince = true;
         var deleted = new ListDeleted { List = _name, Existed = deletion.Existed };
         _metrics.Followers(-_followers.Count);
         _followers.TellAll(deleted);

@@ -89,6 +89,7 @@ public sealed partial class ListActor
         Followers = (uint)_followers.Count,
         Node = _settings.Node,
         Version = Hosting.ProductInfo.Version,
+        Deleted = _deletedSince && _state.IsEmpty && _state.Incarnation == 0 && _followers.Count == 0,
     });
 
     private sealed class FollowWaitTick : INoSerializationVerificationNeeded
