@@ -62,6 +62,23 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
 
     private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// A request for another list, sent to this list's actor by its path instead of through the
+    /// node's entry (which routes by name): refused before anything else sees it, so that no
+    /// peer writes, reads or deletes one list through another's actor.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is IListRequest request && !string.Equals(request.List, _name, StringComparison.Ordinal))
+        {
+            Routing.ListRouting.Refuse(request, Refusal.InvalidName,
+                $"a request for list '{request.List}' was sent to the actor of list '{_name}'", Sender, _metrics, _log);
+            return true;
+        }
+
+        return base.AroundReceive(receive, message);
+    }
+
     private void Ready()
     {
         Command<AppendBatch>(Append);
