@@ -4,8 +4,9 @@
 //                                               bytes, as the Worker does), all of one client, at once;
 //                                               prints items and seconds from the first add to the last
 //                                               acknowledgement, after checking every producer's count
-//   ClientBench latency CONTACTS COUNT           COUNT one-shot AppendAsync calls one after another, then COUNT
-//                                               Identify round trips (PingAsync); prints both p50 and p99 in µs
+//   ClientBench latency CONTACTS COUNT           COUNT one-shot AppendAsync calls, each followed by an Identify
+//                                               round trip (PingAsync), so that both run at the same moments on
+//                                               the same warm code; prints both p50 and p99 in µs
 using System.Diagnostics;
 using System.Globalization;
 using Actors.Client;
@@ -56,8 +57,7 @@ switch (args[0])
     {
         var count = int.Parse(args[2], CultureInfo.InvariantCulture);
         var list = client.List($"latency-{Guid.NewGuid():N}"[..20]);
-        var append = await TimeAsync(count, () => list.AppendAsync(["latency-probe"]));
-        var ping = await TimeAsync(count, () => client.PingAsync());
+        var (append, ping) = await TimePairsAsync(count, () => list.AppendAsync(["latency-probe"]), () => client.PingAsync());
         await list.DeleteAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"append_p50_us={Percentile(append, 50):0.0} append_p99_us={Percentile(append, 99):0.0} identify_p50_us={Percentile(ping, 50):0.0} identify_p99_us={Percentile(ping, 99):0.0}"));
@@ -105,22 +105,26 @@ static async IAsyncEnumerable<ReadOnlyMemory<byte>> Utf8Lines(string path)
     }
 }
 
-// COUNT timed calls after 200 untimed ones; the samples in µs, sorted.
-static async Task<double[]> TimeAsync(int count, Func<Task> call)
+// COUNT timed pairs of calls, one of each in turn, after 200 untimed pairs; each kind's samples in µs, sorted.
+static async Task<(double[] First, double[] Second)> TimePairsAsync(int count, Func<Task> first, Func<Task> second)
 {
-    var samples = new double[count];
+    var (a, b) = (new double[count], new double[count]);
     for (var i = -200; i < count; i++)
     {
         var started = Stopwatch.GetTimestamp();
-        await call();
+        await first();
+        var between = Stopwatch.GetTimestamp();
+        await second();
         if (i >= 0)
         {
-            samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            a[i] = Stopwatch.GetElapsedTime(started, between).TotalMicroseconds;
+            b[i] = Stopwatch.GetElapsedTime(between).TotalMicroseconds;
         }
     }
 
-    Array.Sort(samples);
-    return samples;
+    Array.Sort(a);
+    Array.Sort(b);
+    return (a, b);
 }
 
 // Nearest-rank percentile of sorted samples.

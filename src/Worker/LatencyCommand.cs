@@ -6,8 +6,9 @@ namespace Worker;
 /// <summary>
 /// <c>latency</c>: appends one item at a time, each waiting for its acknowledgement, and
 /// reports the round-trip percentiles. It uses a fresh list of its own and deletes it at the end.
-/// Then, as the baseline, as many <c>Identify</c> round trips to the same actor: answered by
-/// Akka itself, with none of our code on the way, they are the transport's own floor.
+/// Each append is followed by an <c>Identify</c> round trip to the same actor, the baseline:
+/// answered by Akka itself, with none of our code on the way, it is the transport's own floor,
+/// and taken in turn with the appends it sees the same machine and the same warm code.
 /// </summary>
 public static class LatencyCommand
 {
@@ -17,22 +18,23 @@ public static class LatencyCommand
     {
         var count = (int)Math.Min(line.Count ?? 10_000, 10_000_000);
         var list = client.List("latency-" + Guid.NewGuid().ToString("N")[..12]);
-        double[] samples;
+        double[] samples, transport;
         try
         {
             await using var producer = list.CreateProducer("probe");
-            samples = await TimeAsync(count, async _ =>
-            {
-                await producer.AddAsync("latency-probe");
-                await producer.FlushAsync();
-            });
+            (samples, transport) = await TimePairsAsync(count,
+                async () =>
+                {
+                    await producer.AddAsync("latency-probe");
+                    await producer.FlushAsync();
+                },
+                async () => await client.PingAsync());
         }
         finally
         {
             await DeleteQuietlyAsync(list);
         }
 
-        var transport = await TimeAsync(count, async _ => await client.PingAsync());
         var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
         var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
@@ -44,25 +46,30 @@ public static class LatencyCommand
     }
 
     /// <summary>
-    /// Times <paramref name="count"/> round trips after <see cref="WarmUp"/> untimed ones; the
-    /// samples in µs, sorted; a failed round trip throws.
+    /// Times <paramref name="count"/> pairs of round trips, one of each kind in turn, after
+    /// <see cref="WarmUp"/> untimed pairs: both kinds run on the same warm code, under the same
+    /// load, at the same moments. The samples of each kind in µs, sorted; a failed round trip throws.
     /// </summary>
-    private static async Task<double[]> TimeAsync(int count, Func<int, Task> roundTrip)
+    private static async Task<(double[] First, double[] Second)> TimePairsAsync(int count, Func<Task> first, Func<Task> second)
     {
-        var samples = new double[count];
+        var (a, b) = (new double[count], new double[count]);
         for (var i = 0; i < WarmUp + count; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            await roundTrip(i);
-
+            await first();
+            var between = Stopwatch.GetTimestamp();
+            await second();
+            var end = Stopwatch.GetTimestamp();
             if (i >= WarmUp)
             {
-                samples[i - WarmUp] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                a[i - WarmUp] = Stopwatch.GetElapsedTime(start, between).TotalMicroseconds;
+                b[i - WarmUp] = Stopwatch.GetElapsedTime(between, end).TotalMicroseconds;
             }
         }
 
-        Array.Sort(samples);
-        return samples;
+        Array.Sort(a);
+        Array.Sort(b);
+        return (a, b);
     }
 
     /// <summary>Best effort: a failure here must not hide the one that ended the probe.</summary>
