@@ -14,7 +14,7 @@ namespace Actors.Client;
 /// </summary>
 internal static class ClientSystem
 {
-    private const string Defaults = """
+    internal const string Defaults = """
         akka {
           loglevel = WARNING
           stdout-loglevel = OFF

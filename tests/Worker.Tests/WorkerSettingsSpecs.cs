@@ -1,3 +1,6 @@
+using Config = Akka.Configuration.Config;
+using ConfigurationFactory = Akka.Configuration.ConfigurationFactory;
+using Akka.Configuration.Hocon;
 using Hosting;
 
 namespace Worker.Tests;
@@ -31,6 +34,43 @@ public sealed class WorkerSettingsSpecs : IDisposable
         Assert.Equal(key, error.Key);
         Assert.Contains(problem, error.Message);
         Assert.StartsWith(path, error.Message);
+    }
+
+    [Fact]
+    public void The_shipped_akka_block_should_say_what_the_library_sets_by_default()
+    {
+        // The Worker's file goes over the library's own defaults (ClientSystem): a key the file
+        // repeats with another value would make the Worker and an application differ unnoticed.
+        var shipped = Leaves(HoconFile.Shipped("worker.hocon").Config.GetConfig("akka"));
+        var library = Leaves(ConfigurationFactory.ParseString(Actors.Client.ClientSystem.Defaults).GetConfig("akka"));
+
+        Assert.Contains("actor.serializers.json", shipped.Keys);
+        var differ = shipped.Where(pair => library.GetValueOrDefault(pair.Key) != pair.Value)
+            .Select(pair => $"akka.{pair.Key}: worker.hocon {pair.Value}, library {library.GetValueOrDefault(pair.Key) ?? "(not set)"}");
+        Assert.Empty(differ);
+    }
+
+    /// <summary>Every leaf under <paramref name="config"/>'s root, by its dotted path.</summary>
+    private static Dictionary<string, string> Leaves(Config config)
+    {
+        var leaves = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Walk(string path, HoconValue value)
+        {
+            if (value.IsObject())
+            {
+                foreach (var (key, child) in value.GetObject().Items)
+                {
+                    Walk(path.Length == 0 ? key : $"{path}.{key}", child);
+                }
+            }
+            else
+            {
+                leaves[path] = value.IsArray() ? string.Join(",", value.GetArray().Select(v => v.GetString())) : value.GetString();
+            }
+        }
+
+        Walk(string.Empty, config.Root);
+        return leaves;
     }
 
     private string Write(string name, string text)
