@@ -71,6 +71,37 @@ public sealed class ProducerSessionSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1u, (await AckedAsync(Batch(Second, 0, "b1"))).Applied);
     }
 
+    [Fact]
+    public async Task A_list_should_log_the_refused_window_of_a_displaced_run_once()
+    {
+        var warnings = CreateTestProbe();
+        Sys.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
+        await AckedAsync(Batch(First, 0, "a1"));
+        _lists.Tell(new GetResumePosition { List = "orders", Producer = "p", Session = Second });
+        await ExpectMsgAsync<ResumePosition>();
+
+        // The displaced run's window: three batches in flight, each refused.
+        for (ulong offset = 1; offset <= 3; offset++)
+        {
+            Assert.Equal(Refusal.ProducerInUse, (await RefusedAsync(Batch(First, offset, $"a{offset + 1}"))).Reason);
+        }
+
+        // Another run displaced later is logged again; a refusal for another producer marks the end.
+        _lists.Tell(new GetResumePosition { List = "orders", Producer = "p", Session = First });
+        await ExpectMsgAsync<ResumePosition>();
+        Assert.Equal(Refusal.ProducerInUse, (await RefusedAsync(Batch(Second, 1, "b2"))).Reason);
+        var marker = Specs.Batch("orders", "marker/1", 0, "m");
+        Assert.Equal(Refusal.InvalidName, (await RefusedAsync(marker)).Reason);
+
+        var logged = new List<string>();
+        while (logged.LastOrDefault()?.Contains("marker/1", StringComparison.Ordinal) != true)
+        {
+            logged.Add((await warnings.ExpectMsgAsync<Akka.Event.Warning>()).Message.ToString()!);
+        }
+
+        Assert.Equal(2, logged.Count(line => line.Contains("another run of producer 'p'", StringComparison.Ordinal)));
+    }
+
     private static AppendBatch Batch(ulong session, ulong first, params string[] items)
     {
         var batch = Specs.Batch("orders", "p", first, items);

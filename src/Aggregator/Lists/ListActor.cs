@@ -37,6 +37,9 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
     /// <summary>Answers sent through the journal (<c>DeferAsync</c>) and not delivered yet.</summary>
     private int _deferred;
 
+    /// <summary>The producer run and reason of the last refusal logged: the same again is not logged again.</summary>
+    private (string Producer, ulong Session, Refusal Reason)? _lastWarned;
+
     public ListActor(string name, ListSettings settings, AggregatorMetrics metrics, TimeProvider? clock = null)
     {
         _name = name;
@@ -97,8 +100,10 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         {
             case AppendDecision.Refuse refuse:
                 _metrics.Refused(refuse.Refusal.Reason);
-                if (refuse.Warn)
+                if (refuse.Warn && _lastWarned != (batch.Producer, batch.Session, refuse.Refusal.Reason))
                 {
+                    // Once for a run's window: the batches it has in flight are refused alike.
+                    _lastWarned = (batch.Producer, batch.Session, refuse.Refusal.Reason);
                     _log.Warning("Refused a batch for list {0} from producer {1} at offset {2}: {3}",
                         _name, batch.Producer, batch.FirstOffset, refuse.Refusal.Message);
                 }
