@@ -10,6 +10,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Actors.Client;
+using Worker;
 
 if (args.Length < 3)
 {
@@ -57,10 +58,10 @@ switch (args[0])
     {
         var count = int.Parse(args[2], CultureInfo.InvariantCulture);
         var list = client.List($"latency-{Guid.NewGuid():N}"[..20]);
-        var (append, ping) = await TimePairsAsync(count, () => list.AppendAsync(["latency-probe"]), () => client.PingAsync());
+        var (append, ping) = await RoundTrips.TimePairsAsync(count, () => list.AppendAsync(["latency-probe"]), () => client.PingAsync());
         await list.DeleteAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"append_p50_us={Percentile(append, 50):0.0} append_p99_us={Percentile(append, 99):0.0} identify_p50_us={Percentile(ping, 50):0.0} identify_p99_us={Percentile(ping, 99):0.0}"));
+            $"append_p50_us={RoundTrips.Percentile(append, 50):0.0} append_p99_us={RoundTrips.Percentile(append, 99):0.0} identify_p50_us={RoundTrips.Percentile(ping, 50):0.0} identify_p99_us={RoundTrips.Percentile(ping, 99):0.0}"));
         return 0;
     }
 
@@ -104,29 +105,3 @@ static async IAsyncEnumerable<ReadOnlyMemory<byte>> Utf8Lines(string path)
         end += read;
     }
 }
-
-// COUNT timed pairs of calls, one of each in turn, after 200 untimed pairs; each kind's samples in µs, sorted.
-static async Task<(double[] First, double[] Second)> TimePairsAsync(int count, Func<Task> first, Func<Task> second)
-{
-    var (a, b) = (new double[count], new double[count]);
-    for (var i = -200; i < count; i++)
-    {
-        var started = Stopwatch.GetTimestamp();
-        await first();
-        var between = Stopwatch.GetTimestamp();
-        await second();
-        if (i >= 0)
-        {
-            a[i] = Stopwatch.GetElapsedTime(started, between).TotalMicroseconds;
-            b[i] = Stopwatch.GetElapsedTime(between).TotalMicroseconds;
-        }
-    }
-
-    Array.Sort(a);
-    Array.Sort(b);
-    return (a, b);
-}
-
-// Nearest-rank percentile of sorted samples.
-static double Percentile(double[] sorted, int percent) =>
-    sorted[Math.Clamp((int)Math.Ceiling(percent / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Worker;
@@ -12,8 +11,6 @@ namespace Worker;
 /// </summary>
 public static class LatencyCommand
 {
-    private const int WarmUp = 200;
-
     public static async Task<int> RunAsync(CommandLine line, AggregatorClient client, TextWriter stdout)
     {
         var count = (int)Math.Min(line.Count ?? 10_000, 10_000_000);
@@ -22,7 +19,7 @@ public static class LatencyCommand
         try
         {
             await using var producer = list.CreateProducer("probe");
-            (samples, transport) = await TimePairsAsync(count,
+            (samples, transport) = await RoundTrips.TimePairsAsync(count,
                 async () =>
                 {
                     await producer.AddAsync("latency-probe");
@@ -35,41 +32,14 @@ public static class LatencyCommand
             await DeleteQuietlyAsync(list);
         }
 
-        var (p50, p90, p99, max) = (Percentile(samples, 50), Percentile(samples, 90), Percentile(samples, 99), samples[^1]);
-        var (t50, t99) = (Percentile(transport, 50), Percentile(transport, 99));
+        var (p50, p90, p99, max) = (RoundTrips.Percentile(samples, 50), RoundTrips.Percentile(samples, 90), RoundTrips.Percentile(samples, 99), samples[^1]);
+        var (t50, t99) = (RoundTrips.Percentile(transport, 50), RoundTrips.Percentile(transport, 99));
         await stdout.WriteLineAsync(line.Json
             ? OutputJson.Serialize(new LatencyReport(count, Math.Round(p50, 1), Math.Round(p90, 1), Math.Round(p99, 1), Math.Round(max, 1),
                 Math.Round(samples.Average(), 1), Math.Round(t50, 1), Math.Round(t99, 1)))
             : string.Create(CultureInfo.InvariantCulture,
                 $"{count} appends, one at a time, each acknowledged: p50 {p50:0} µs, p90 {p90:0} µs, p99 {p99:0} µs, max {max:0} µs; Akka.Remote's own round trip (Identify): p50 {t50:0} µs, p99 {t99:0} µs"));
         return ExitCodes.Success;
-    }
-
-    /// <summary>
-    /// Times <paramref name="count"/> pairs of round trips, one of each kind in turn, after
-    /// <see cref="WarmUp"/> untimed pairs: both kinds run on the same warm code, under the same
-    /// load, at the same moments. The samples of each kind in µs, sorted; a failed round trip throws.
-    /// </summary>
-    private static async Task<(double[] First, double[] Second)> TimePairsAsync(int count, Func<Task> first, Func<Task> second)
-    {
-        var (a, b) = (new double[count], new double[count]);
-        for (var i = 0; i < WarmUp + count; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            await first();
-            var between = Stopwatch.GetTimestamp();
-            await second();
-            var end = Stopwatch.GetTimestamp();
-            if (i >= WarmUp)
-            {
-                a[i - WarmUp] = Stopwatch.GetElapsedTime(start, between).TotalMicroseconds;
-                b[i - WarmUp] = Stopwatch.GetElapsedTime(between, end).TotalMicroseconds;
-            }
-        }
-
-        Array.Sort(a);
-        Array.Sort(b);
-        return (a, b);
     }
 
     /// <summary>Best effort: a failure here must not hide the one that ended the probe.</summary>
@@ -85,10 +55,4 @@ public static class LatencyCommand
         }
     }
 
-    /// <summary>Nearest-rank percentile of sorted samples.</summary>
-    internal static double Percentile(double[] sorted, int percent)
-    {
-        var rank = (int)Math.Ceiling(percent / 100.0 * sorted.Length);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
-    }
 }

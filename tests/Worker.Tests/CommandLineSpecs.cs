@@ -69,8 +69,8 @@ public sealed class CommandLineSpecs
     {
         var sorted = Enumerable.Range(1, 100).Select(i => (double)i).ToArray();
 
-        Assert.Equal((50.0, 99.0, 100.0), (LatencyCommand.Percentile(sorted, 50), LatencyCommand.Percentile(sorted, 99), LatencyCommand.Percentile(sorted, 100)));
-        Assert.Equal(7.0, LatencyCommand.Percentile([7.0], 99));
+        Assert.Equal((50.0, 99.0, 100.0), (RoundTrips.Percentile(sorted, 50), RoundTrips.Percentile(sorted, 99), RoundTrips.Percentile(sorted, 100)));
+        Assert.Equal(7.0, RoundTrips.Percentile([7.0], 99));
     }
 
     [Fact]
