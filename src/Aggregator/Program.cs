@@ -59,6 +59,7 @@ public static class Program
             var lists = ListSettings.From(file, storage.Durable) with
             {
                 Node = front is null ? string.Empty : ((ExtendedActorSystem)front).Provider.DefaultAddress.ToString(),
+                ConfirmReadsAfter = cluster?.ConfirmReadsAfter,
             };
             var serve = new ServeSettings(file, lists, storage, security, line.Hostname, line.Port, line.PublicHostname, metrics,
                 Cluster: cluster, Front: front);

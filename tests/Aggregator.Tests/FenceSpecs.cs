@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Aggregator.Lists;
+using Microsoft.Extensions.Time.Testing;
 using Protocol.Messages;
 using Xunit.Abstractions;
 
@@ -43,6 +45,88 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
     public Task A_replaced_writer_should_never_acknowledge_on_PostgreSQL(Takeover takeover) =>
         RunAsync(takeover, PostgresTheoryAttribute.ConnectionString!, "PostgreSQL.15");
 
+    [Theory]
+    [InlineData(Takeover.Loaded)]
+    [InlineData(Takeover.Wrote)]
+    [InlineData(Takeover.Deleted)]
+    public Task A_replaced_holder_should_refuse_reads_once_its_proof_is_older_than_the_window_on_SQLite(Takeover takeover) =>
+        ReadsAsync(takeover, $"Data Source={Path.Combine(_directory, "lists.db")}", "SQLite.MS");
+
+    [PostgresTheory]
+    [InlineData(Takeover.Loaded)]
+    [InlineData(Takeover.Wrote)]
+    [InlineData(Takeover.Deleted)]
+    public Task A_replaced_holder_should_refuse_reads_once_its_proof_is_older_than_the_window_on_PostgreSQL(Takeover takeover) =>
+        ReadsAsync(takeover, PostgresTheoryAttribute.ConnectionString!, "PostgreSQL.15");
+
+    /// <summary>
+    /// Reads as in a cluster (confirm-reads-after 1 s, on the first node's own clock): answered
+    /// from the copy within a second of a write or a check, after it only once the journal
+    /// confirms the node still holds the list; refused once another node took it over.
+    /// </summary>
+    private async Task ReadsAsync(Takeover takeover, string connection, string provider)
+    {
+        var list = $"reads-{Guid.NewGuid():N}"[..20];
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = Specs.Lists with { Durable = true, ConfirmReadsAfter = TimeSpan.FromSeconds(1) };
+        var (first, second) = (Node("first", connection, provider, settings, clock), Node("second", connection, provider, settings));
+        var (firstLists, secondLists) = (Specs.Entry(first), Specs.Entry(second));
+        await Append(firstLists, list, "p", 0, "a0", "a1");
+
+        // A write proved it a moment ago; two seconds later the journal is asked, and confirms.
+        Assert.Equal(2ul, (await firstLists.Ask<Length>(new GetLength { List = list }, Timeout)).Count);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2ul, (await firstLists.Ask<Length>(new GetLength { List = list }, Timeout)).Count);
+
+        var expected = await TakeOverAsync(takeover, secondLists, list);
+
+        // Within the second after the check, the copy answers without asking: in a cluster no
+        // other node can have started the list that soon (here one did, which the window hides).
+        clock.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.Equal(2ul, (await firstLists.Ask<Length>(new GetLength { List = list }, Timeout)).Count);
+
+        // Past it, the journal says another node holds the list: refused, and the copy stops.
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        var refused = Assert.IsType<RequestRefused>(await firstLists.Ask<object>(new GetRange { List = list }, Timeout));
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("no longer holds list", refused.Message);
+
+        // The next request on the first node loads the list again: what the second left, not the old copy.
+        Assert.Equal(expected, await ReadAsync(firstLists, list));
+        output.WriteLine($"{provider}, {takeover}: the replaced holder refused a read: {refused.Message}");
+    }
+
+    [Fact]
+    public async Task A_list_whose_journal_does_not_confirm_should_refuse_reads_in_time_and_keep_serving()
+    {
+        // Akka.Persistence.TestKit's journal journals but never answers a holder check (it is not ours).
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = Specs.Lists with
+        {
+            Durable = true,
+            ConfirmReadsAfter = TimeSpan.FromSeconds(1),
+            HolderCheckTimeout = TimeSpan.FromMilliseconds(500),
+        };
+        var system = Specs.System("unconfirmed", ConfigurationFactory.ParseString("akka.actor.serialize-messages = off").WithFallback(FaultyJournal.Config),
+            settings, clock);
+        _systems.Add(system);
+        var lists = Specs.Entry(system);
+        await Append(lists, "quiet", "p", 0, "a0");
+        clock.Advance(TimeSpan.FromSeconds(2));
+
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+        var refused = Assert.IsType<RequestRefused>(await lists.Ask<object>(new GetLength { List = "quiet" }, Timeout));
+        var waited = asked.Elapsed;
+
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("the journal did not answer within 0.5 s", refused.Message);
+        Assert.InRange(waited, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(10));
+
+        // The list still serves; its next write proves it holds the list, and reads are answered again.
+        await Append(lists, "quiet", "p", 1, "a1");
+        Assert.Equal(["a0", "a1"], await ReadAsync(lists, "quiet"));
+    }
+
     private async Task RunAsync(Takeover takeover, string connection, string provider)
     {
         var list = $"fence-{Guid.NewGuid():N}"[..20];
@@ -53,21 +137,7 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2ul, (await Append(firstLists, list, "p", 0, "a0", "a1")).NextOffset);
 
         // The second takes it over, as after a failover the first never noticed.
-        var expected = new List<string> { "a0", "a1" };
-        switch (takeover)
-        {
-            case Takeover.Loaded:
-                Assert.Equal(2ul, (await secondLists.Ask<Length>(new GetLength { List = list }, Timeout)).Count);
-                break;
-            case Takeover.Wrote:
-                Assert.Equal(1ul, (await Append(secondLists, list, "q", 0, "b0")).NextOffset);
-                expected.Add("b0");
-                break;
-            case Takeover.Deleted:
-                Assert.True((await secondLists.Ask<ListDeleted>(new DeleteList { List = list }, Timeout)).Existed);
-                expected.Clear();
-                break;
-        }
+        var expected = await TakeOverAsync(takeover, secondLists, list);
 
         // The first wakes up with a batch for the list: refused, never acknowledged.
         var late = await firstLists.Ask<object>(Specs.Batch(list, "p", 2, "late"), Timeout);
@@ -81,14 +151,31 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"{provider}, {takeover}: the replaced writer was refused: {refused.Message}");
     }
 
+    /// <summary>The second node takes over <paramref name="list"/>, which holds a0 and a1: returns what it holds after.</summary>
+    private static async Task<List<string>> TakeOverAsync(Takeover takeover, IActorRef secondLists, string list)
+    {
+        switch (takeover)
+        {
+            case Takeover.Loaded:
+                Assert.Equal(2ul, (await secondLists.Ask<Length>(new GetLength { List = list }, Timeout)).Count);
+                return ["a0", "a1"];
+            case Takeover.Wrote:
+                Assert.Equal(1ul, (await Append(secondLists, list, "q", 0, "b0")).NextOffset);
+                return ["a0", "a1", "b0"];
+            default:
+                Assert.True((await secondLists.Ask<ListDeleted>(new DeleteList { List = list }, Timeout)).Existed);
+                return [];
+        }
+    }
+
     private static TimeSpan Timeout => TimeSpan.FromSeconds(15);
 
-    private ActorSystem Node(string name, string connection, string provider)
+    private ActorSystem Node(string name, string connection, string provider, ListSettings? lists = null, TimeProvider? clock = null)
     {
         var config = ConfigurationFactory.ParseString($$"""
             akka.persistence.journal.sql { provider-name = "{{provider}}", connection-string = "{{connection}}" }
             """).WithFallback(RecoverySpecs.DurableConfig(Path.Combine(_directory, "unused.db")));
-        var system = Specs.System($"fence-{name}", config, Specs.Lists with { Durable = true });
+        var system = Specs.System($"fence-{name}", config, lists ?? Specs.Lists with { Durable = true }, clock);
         _systems.Add(system);
         return system;
     }

@@ -75,6 +75,23 @@ public sealed partial class ClusterTests
         Assert.DoesNotContain("   at ", run.Stderr);
     }
 
+    [Fact]
+    public async Task A_read_confirmation_window_as_long_as_a_takeover_should_be_refused_at_start_up_with_exit_2()
+    {
+        // 2 s of acceptable heartbeat pause and 2 s of stable-after, shipped: another node can start a list after 4 s.
+        var config = Path.Combine(_files.Directory, "slow-reads.hocon");
+        await File.WriteAllTextAsync(config, "actors.cluster.confirm-reads-after = 4s\n");
+        await using var node = Executables.StartAggregator(["serve", "--port", "0", "--cluster", "--seed", "127.0.0.1:25521", "--config", config]);
+
+        var run = await node.WaitForExitAsync(Long);
+
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.Stderr}");
+        Assert.Contains("actors.cluster.confirm-reads-after", run.Stderr);
+        Assert.Contains("4 s is not shorter than the least time in which another node can take a list over (4 s", run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
     [PostgresFact]
     public async Task A_cluster_with_mutual_TLS_should_serve_trusted_workers_and_keep_out_other_CAs_workers_and_nodes()
     {

@@ -50,7 +50,25 @@ public static class ClusterOptions
         }
 
         return new ClusterSettings(seeds, file.GetInt(Prefix + "shards", 1, 100_000), file.GetTimeSpan(Prefix + "passivate-idle-after"),
-            port, hostname, nodes);
+            port, hostname, nodes)
+        {
+            ConfirmReadsAfter = ConfirmReadsAfter(file),
+        };
+    }
+
+    /// <summary>
+    /// Shorter than the least time in which another node can start a list this node holds: the
+    /// failure detector's acceptable pause, then the split brain resolver's stable-after.
+    /// </summary>
+    private static TimeSpan ConfirmReadsAfter(HoconFile file)
+    {
+        var within = file.GetTimeSpan(Prefix + "confirm-reads-after");
+        var takeover = file.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause")
+            + file.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after");
+        return within < takeover
+            ? within
+            : throw new ConfigurationException(file.Path, null, Prefix + "confirm-reads-after",
+                $"{within.TotalSeconds:0.###} s is not shorter than the least time in which another node can take a list over ({takeover.TotalSeconds:0.###} s: akka.cluster's failure-detector.acceptable-heartbeat-pause plus split-brain-resolver.stable-after); a read answered that late could miss another node's writes");
     }
 
     private static IReadOnlyList<Endpoint> ConfiguredSeeds(HoconFile file)

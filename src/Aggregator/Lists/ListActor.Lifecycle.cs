@@ -87,7 +87,7 @@ public sealed partial class ListActor
 
     private void StopIfDrained()
     {
-        if (_stopping && _pending.Count == 0 && _deferred == 0 && _deletion is null)
+        if (_stopping && _pending.Count == 0 && _deferred == 0 && _deletion is null && _checkStarted is null)
         {
             Context.Stop(Self);
         }
@@ -99,7 +99,7 @@ public sealed partial class ListActor
     /// producer's first batch for one sent before a delete.
     /// </summary>
     private bool IsIdleAndEmpty() => _state.IsEmpty && (_settings.Durable || _state.Incarnation == 0)
-        && _followers.Count == 0 && _pending.Count == 0 && _hole is null;
+        && _followers.Count == 0 && _pending.Count == 0 && _hole is null && _checkStarted is null;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

@@ -12,11 +12,11 @@ public sealed partial class ListActor
 
     private Func<ulong, uint, ItemRange> PageOf => _page ??= Page;
 
-    private void Read(GetRange request)
+    private void Read(GetRange request, IActorRef sender)
     {
         if (request.Wait && request.From == (ulong)_state.DurableLength)
         {
-            _followers.Add(Sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
+            _followers.Add(sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
             _metrics.Followers(1);
             if (!Timers.IsTimerActive(nameof(FollowWaitTick)))
             {
@@ -27,7 +27,7 @@ public sealed partial class ListActor
             return;
         }
 
-        Sender.Tell(Page(request.From, request.MaxCount));
+        sender.Tell(Page(request.From, request.MaxCount));
     }
 
     /// <summary>Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>, within a page.</summary>

@@ -11,7 +11,7 @@ namespace Aggregator.Lists;
 /// followers through <see cref="Followers"/>. Its behaviours: recovering (Akka's own), then
 /// <see cref="Ready"/>, <see cref="Deleting"/> while a delete waits for the journal, and
 /// <see cref="Broken"/> for a journal with a hole. One concern a file: this one (the append
-/// protocol), .Recovery, .Reads, .Deleting, .Lifecycle.
+/// protocol), .Recovery, .Reads, .Holding (reads in a cluster), .Deleting, .Lifecycle.
 /// </summary>
 /// <remarks>
 /// Durability: an append is applied to the state at once (so the next batch is checked
@@ -47,6 +47,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         _metrics = metrics;
         _clock = clock ?? TimeProvider.System;
         _state = new ListState(settings.SegmentBytes);
+        _heldAt = _clock.GetTimestamp(); // the recovery's claim, which comes after, proves it
         _persisted = Persisted;
         PersistenceId = PersistenceIdOf(name);
         Recovering();
@@ -86,10 +87,11 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
     {
         Command<AppendBatch>(Append);
         Command<GetResumePosition>(Resume);
-        Command<GetLength>(_ => Sender.Tell(new Length { List = _name, Count = (ulong)_state.DurableLength }));
-        Command<GetRange>(Read);
+        Command<GetLength>(request => ReadWhenHeld(request, Sender));
+        Command<GetRange>(request => ReadWhenHeld(request, Sender));
         Command<DeleteList>(StartDelete);
         Command<GetListStats>(_ => ReplyStats());
+        HoldingCommands();
         LifecycleCommands();
     }
 
@@ -135,7 +137,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
                     return;
                 }
 
-                _pending.Enqueue(new PendingWrite(Sender, write.Ack, System.Diagnostics.Stopwatch.GetTimestamp()));
+                _pending.Enqueue(new PendingWrite(Sender, write.Ack, _clock.GetTimestamp()));
                 PersistAsync(write.Event, _persisted);
                 return;
         }
@@ -148,7 +150,8 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         _state.MarkDurable(_state.DurableLength + appended.Count);
         write.Ack.Length = (ulong)_state.DurableLength;
         write.Sender.Tell(write.Ack);
-        _metrics.JournalWrite(System.Diagnostics.Stopwatch.GetElapsedTime(write.Started));
+        Held(write.Started);
+        _metrics.JournalWrite(_clock.GetElapsedTime(write.Started));
         _metrics.Appended(write.Ack.Applied, write.Ack.Duplicates);
         AnswerFollowers();
         AfterWrite();

@@ -30,6 +30,16 @@ public sealed record ListSettings(
     /// <summary>Bytes of packed items per segment of a list's items in memory.</summary>
     public int SegmentBytes { get; init; } = ItemLog.DefaultSegmentBytes;
 
+    /// <summary>
+    /// In a cluster: a read is answered at once only if the journal proved this long ago or
+    /// less that the node holds the list (a write proves it); otherwise the journal is asked
+    /// first. Null: never asked (a single node, where no other writer can start).
+    /// </summary>
+    public TimeSpan? ConfirmReadsAfter { get; init; }
+
+    /// <summary>Reads waiting for the journal's confirmation are refused (UNAVAILABLE, ask again) after this long.</summary>
+    public TimeSpan HolderCheckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Journaled on a single node: load every journaled list right after start, not at its first request.</summary>
     public bool LoadAtStart { get; init; }
 

@@ -75,6 +75,17 @@ public sealed class JournalStore : IAsyncDisposable
     }, cancellation);
 
     /// <summary>
+    /// The persistence id's epoch now (0: never claimed), on a connection of its own: a writer
+    /// whose epoch it still is holds the list, as a write would find.
+    /// </summary>
+    public async Task<long> EpochAsync(string persistenceId, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Command(connection, null, "SELECT epoch FROM list_writers WHERE persistence_id = @pid", ("pid", persistenceId));
+        return await command.ExecuteScalarAsync(cancellation) is long epoch ? epoch : 0;
+    }
+
+    /// <summary>
     /// Writes every event of <paramref name="writes"/> in one transaction, except those of a
     /// persistence id whose epoch has moved on: returns those ids (their events are not written).
     /// </summary>

@@ -79,6 +79,7 @@ public sealed class ListJournal : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<ReplayMessages>(Enqueue);
         Receive<DeleteMessagesTo>(Enqueue);
         Receive<Done>(Completed);
+        Receive<ConfirmHolder>(Confirm);
         Receive<JournaledIds>(query =>
         {
             // A read beside the writes, like a replay.
@@ -107,6 +108,24 @@ public sealed class ListJournal : ReceiveActor, IWithUnboundedStash, IWithTimers
         }
 
         Enqueue(prepared);
+    }
+
+    /// <summary>
+    /// Whether the asking actor still writes its persistence id: it is the id's last recovery
+    /// here, and no recovery on another node has taken the next epoch since. A read beside the
+    /// writes, like a replay.
+    /// </summary>
+    private void Confirm(ConfirmHolder check)
+    {
+        if (!_writers.TryGetValue(check.PersistenceId, out var writer) || !writer.Actor.Equals(check.Actor))
+        {
+            Sender.Tell(new HolderReplaced(check.Started));
+            return;
+        }
+
+        Run(() => _store.EpochAsync(check.PersistenceId, _stopping.Token)).PipeTo(Sender,
+            success: epoch => epoch == writer.Epoch ? new HolderConfirmed(check.Started) : new HolderReplaced(check.Started),
+            failure: e => new HolderCheckFailed(check.Started, e.GetBaseException().Message));
     }
 
     private void Enqueue(object operation)
@@ -233,6 +252,22 @@ public sealed record JournaledIds(string Prefix) : INoSerializationVerificationN
 
 /// <summary>The persistence ids that hold events, in ordinal order.</summary>
 public sealed record JournaledIdsFound(IReadOnlyList<string> Ids) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// list actor -> lists' journal: does <see cref="Actor"/> still write <see cref="PersistenceId"/>?
+/// Answered <see cref="HolderConfirmed"/>, <see cref="HolderReplaced"/> or <see cref="HolderCheckFailed"/>,
+/// each with <see cref="Started"/> (the asker's clock when it asked).
+/// </summary>
+public sealed record ConfirmHolder(string PersistenceId, IActorRef Actor, long Started) : INoSerializationVerificationNeeded;
+
+/// <summary>The actor held its list when the journal looked, after <see cref="Started"/>.</summary>
+public sealed record HolderConfirmed(long Started) : INoSerializationVerificationNeeded;
+
+/// <summary>A newer recovery of the list, on this node or another, took it over: the asker can never write it again.</summary>
+public sealed record HolderReplaced(long Started) : INoSerializationVerificationNeeded;
+
+/// <summary>The journal could not look (its database failed).</summary>
+public sealed record HolderCheckFailed(long Started, string Problem) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// A write of a list whose actor no longer owns it: a newer recovery of the list, on this node
