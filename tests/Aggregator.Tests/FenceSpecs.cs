@@ -89,11 +89,31 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         clock.Advance(TimeSpan.FromMilliseconds(200));
         var refused = Assert.IsType<RequestRefused>(await firstLists.Ask<object>(new GetRange { List = list }, Timeout));
         Assert.Equal(Refusal.Unavailable, refused.Reason);
-        Assert.Contains("no longer holds list", refused.Message);
+        Assert.Contains("this node no longer holds the list; ask again", refused.Message);
 
         // The next request on the first node loads the list again: what the second left, not the old copy.
         Assert.Equal(expected, await ReadAsync(firstLists, list));
         output.WriteLine($"{provider}, {takeover}: the replaced holder refused a read: {refused.Message}");
+    }
+
+    [Fact]
+    public async Task A_replaced_holder_whose_delete_the_journal_refuses_should_stop_answering_from_its_copy()
+    {
+        var list = $"delete-{Guid.NewGuid():N}"[..20];
+        var connection = $"Data Source={Path.Combine(_directory, "lists.db")}";
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = Specs.Lists with { Durable = true, ConfirmReadsAfter = TimeSpan.FromSeconds(1) };
+        var first = Specs.Entry(Node("first", connection, "SQLite.MS", settings, clock));
+        var second = Specs.Entry(Node("second", connection, "SQLite.MS", settings));
+        await Append(first, list, "p", 0, "a0", "a1");
+        var expected = await TakeOverAsync(Takeover.Wrote, second, list);
+
+        var refused = Assert.IsType<RequestRefused>(await first.Ask<object>(new DeleteList { List = list }, Timeout));
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Contains("this node no longer holds the list", refused.Message);
+
+        // Still within the window of its last write, the first node answers from the journal, not from the copy it lost.
+        Assert.Equal(expected, await ReadAsync(first, list));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Aggregator.Storage;
 using Protocol.Messages;
 
 namespace Aggregator.Lists;
@@ -75,6 +76,13 @@ public sealed partial class ListActor
 
     private void DeleteFailed(Exception cause)
     {
+        if (cause is JournalFencedException)
+        {
+            // Another node recovered the list since: its delete is refused, and this copy answers nothing more.
+            LostToAnotherNode();
+            return;
+        }
+
         var why = cause.GetBaseException().Message;
         _log.Error("Deleting list {0} failed: the journal could not delete its events ({1}); nothing was deleted, the list is as it was", _name, why);
         var refusal = new RequestRefused

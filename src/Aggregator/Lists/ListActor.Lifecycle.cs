@@ -87,7 +87,7 @@ public sealed partial class ListActor
 
     private void StopIfDrained()
     {
-        if (_stopping && _pending.Count == 0 && _deferred == 0 && _deletion is null && _checkStarted is null)
+        if (_stopping && _pending.Count == 0 && _deferred == 0 && _deletion is null && _reads.CheckStarted is null)
         {
             Context.Stop(Self);
         }
@@ -99,7 +99,7 @@ public sealed partial class ListActor
     /// producer's first batch for one sent before a delete.
     /// </summary>
     private bool IsIdleAndEmpty() => _state.IsEmpty && (_settings.Durable || _state.Incarnation == 0)
-        && _followers.Count == 0 && _pending.Count == 0 && _hole is null && _checkStarted is null;
+        && _followers.Count == 0 && _pending.Count == 0 && _hole is null && _reads.CheckStarted is null;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
@@ -139,9 +139,20 @@ public sealed partial class ListActor
     /// </summary>
     private void AskParentToHold() => Context.Parent.Tell(new Passivate(StopList.Instance));
 
-    /// <summary>Every batch and delete whose write was in flight hears that it must be sent again.</summary>
+    /// <summary>
+    /// Every batch and delete whose write was in flight hears that it must be sent again; every
+    /// read waiting for the journal, and every follower, that it must ask again.
+    /// </summary>
     private void RefuseInFlight(string why)
     {
+        foreach (var (_, sender) in _reads.TakeAll())
+        {
+            RefuseRead(sender, $"{why}; ask again");
+        }
+
+        _metrics.Followers(-_followers.Count);
+        _followers.TellAll(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = $"{why}; ask again" });
+
         foreach (var write in _pending)
         {
             _metrics.Refused(Refusal.Unavailable);

@@ -47,7 +47,8 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         _metrics = metrics;
         _clock = clock ?? TimeProvider.System;
         _state = new ListState(settings.SegmentBytes);
-        _heldAt = _clock.GetTimestamp(); // the recovery's claim, which comes after, proves it
+        // The recovery's claim, which comes after this moment, proves the list held at it.
+        _reads = new(settings.Durable ? settings.ConfirmReadsAfter : null, _clock, _clock.GetTimestamp());
         _persisted = Persisted;
         PersistenceId = PersistenceIdOf(name);
         Recovering();
@@ -150,7 +151,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         _state.MarkDurable(_state.DurableLength + appended.Count);
         write.Ack.Length = (ulong)_state.DurableLength;
         write.Sender.Tell(write.Ack);
-        Held(write.Started);
+        _reads.Proved(write.Started);
         _metrics.JournalWrite(_clock.GetElapsedTime(write.Started));
         _metrics.Appended(write.Ack.Applied, write.Ack.Duplicates);
         AnswerFollowers();
