@@ -293,7 +293,7 @@ fi
 pypeer="-"
 [ -n "$python" ] && pypeer=$($python bench/peers/list_memory.py "$memory_items" | sed -n 's/^bytes_per_item=//p')
 row "memory per stored 13-byte item, $(fmt "$memory_items") items (bytes; aggregator RSS growth)" "$ours" "$peer (Redis used_memory)" "$(ratio "$ours" "$peer")" "≤ Redis"
-row "memory per stored 13-byte item, the next $(fmt "$memory_items") items into the same list (bytes; aggregator RSS growth from the first to the second figure)" "$ours_next" "${peer_next:--} (Redis used_memory)" "$(ratio "$ours_next" "${peer_next:--}")" "-"
+row "memory per stored 13-byte item, the next $(fmt "$memory_items") items into the same list (bytes; aggregator RSS growth from the first to the second figure)" "$ours_next" "$peer_next (Redis used_memory)" "$(ratio "$ours_next" "$peer_next")" "-"
 row "memory per stored 13-byte item, the same with the workstation GC, DOTNET_gcServer=0 (bytes; aggregator RSS growth)" "$workstation" "$peer (Redis used_memory)" "$(ratio "$workstation" "$peer")" "-"
 row "memory per stored 13-byte item vs a Python list of str (bytes)" "$ours" "$pypeer" "$(ratio "$ours" "$pypeer")" "-"
 

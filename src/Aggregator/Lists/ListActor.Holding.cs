@@ -110,10 +110,15 @@ public sealed partial class ListActor
         sender.Tell(new RequestRefused { List = _name, Reason = Refusal.Unavailable, Message = why });
     }
 
-    /// <summary>Another node recovered the list since: nothing more is answered here; the list stops.</summary>
+    /// <summary>
+    /// Another node recovered the list since (the fence refused a write or a delete, or a check
+    /// found it): nothing more is acknowledged or answered here; the list stops.
+    /// </summary>
     private void LostToAnotherNode()
     {
-        _log.Warning("List {0} is held by another node now (it took the list over while this node was paused or cut off): this node's copy stops without answering anything more", _name);
+        _log.Warning("List {0} is written by another node now (it took the list over while this node was paused or cut off): this node's copy stops without acknowledging or answering anything more", _name);
+
+        // The parent first: a resend that answers the refusal must find the list's requests held.
         AskParentToHold();
         RefuseInFlight("this node no longer holds the list");
         Context.Stop(Self);

@@ -105,17 +105,16 @@ public sealed partial class ListActor
     {
         if (cause is JournalFencedException)
         {
-            _log.Warning("List {0} is written by another node now (it took the list over while this node was paused or cut off): this node's copy stops without acknowledging anything more", _name);
+            LostToAnotherNode();
+            return;
         }
-        else
-        {
-            _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
-                sequenceNr, _name);
-        }
+
+        _log.Error(cause, "The journal failed to store event {0} of list {1}; the list stops and is loaded again on its next request",
+            sequenceNr, _name);
 
         // The parent first: a resend that answers the refusal must find the list's requests held.
         AskParentToHold();
-        RefuseInFlight(cause is JournalFencedException ? "this node no longer holds the list" : $"the journal failed: {cause.GetBaseException().Message}");
+        RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

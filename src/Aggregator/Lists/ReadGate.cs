@@ -22,7 +22,7 @@ public sealed class ReadGate<TRead>(TimeSpan? window, TimeProvider clock, long p
     /// <summary>A read arrives at <paramref name="now"/>: answer it now, or let it wait (and start a check if none is in flight).</summary>
     public Admission Admit(TRead read, long now)
     {
-        if (window is not { } within || clock.GetElapsedTime(_provedAt, now) < within)
+        if (Within(now))
         {
             return Admission.AnswerNow;
         }
@@ -54,7 +54,7 @@ public sealed class ReadGate<TRead>(TimeSpan? window, TimeProvider clock, long p
 
         CheckStarted = null;
         var answer = new List<TRead>();
-        var withinWindow = window is not { } within || clock.GetElapsedTime(_provedAt, now) < within;
+        var withinWindow = Within(now);
         _waiting.RemoveAll(waiting =>
         {
             if (waiting.Arrived <= started || withinWindow)
@@ -73,6 +73,9 @@ public sealed class ReadGate<TRead>(TimeSpan? window, TimeProvider clock, long p
         CheckStarted = now;
         return (answer, true);
     }
+
+    /// <summary>True when the last proof is recent enough at <paramref name="now"/> (always without a window).</summary>
+    private bool Within(long now) => window is not { } within || clock.GetElapsedTime(_provedAt, now) < within;
 
     /// <summary>The check that started at <paramref name="started"/> failed or timed out: its reads are refused (none if it is not the one in flight).</summary>
     public IReadOnlyList<TRead> CheckFailed(long started) => CheckStarted == started ? TakeAll() : [];

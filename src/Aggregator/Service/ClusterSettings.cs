@@ -11,8 +11,8 @@ namespace Aggregator.Service;
 public sealed record ClusterSettings(IReadOnlyList<Endpoint> Seeds, int Shards, TimeSpan PassivateIdleAfter, int Port, string? Hostname,
     AggregatorTls? Security)
 {
-    /// <summary>A list answers reads without asking the journal this long after it last proved that its node holds it (<see cref="Lists.ListSettings.ConfirmReadsAfter"/>).</summary>
-    public TimeSpan ConfirmReadsAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A list answers reads without asking the journal this long after it last proved that its node holds it (<see cref="Lists.ListSettings.ConfirmReadsAfter"/>; its default is the shipped file's).</summary>
+    public TimeSpan ConfirmReadsAfter { get; init; }
 
     /// <summary>The configuration keys of cluster mode.</summary>
     public const string Prefix = "actors.cluster.";
