@@ -14,7 +14,9 @@
 # Environment: BENCH_CONFIGURATION (Release), BENCH_NO_BUILD=1 to use what is built,
 # BENCH_BASELINE=REV to time the start-up of revision REV too, in the same run (built in
 # a temporary git worktree), side by side with ours. BENCH_KEEP=1 keeps the work directory
-# (logs of every process) and says where it is.
+# (logs of every process) and says where it is. BENCH_AGGREGATOR_ENV="NAME=VALUE ..." puts
+# those variables in the environment of every single aggregator the main and big sections
+# start (a runtime setting tried against the same run without it; the table says so).
 # Peers it cannot find or install (python3, redis-server) are skipped, saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,7 +99,8 @@ items_file() {
 
 # start_aggregator NAME ARGS...: starts serve (on a free port unless ARGS name --port),
 # waits for "ready", sets $agg_pid and $agg_endpoint. agg_env: NAME=VALUE pairs for its environment.
-agg_env=()
+read -r -a base_env <<< "${BENCH_AGGREGATOR_ENV:-}"
+agg_env=("${base_env[@]}")
 start_aggregator() {
   local name=$1; shift
   local port=(--port 0)
@@ -275,7 +278,7 @@ memory_run; ours=$per_item; ours_next=$next_item
 # The same with the workstation GC instead of the aggregator's server GC: it sizes its gen0
 # budget from the L3 cache, which some virtual machines report as hundreds of MiB
 # (docs/operations.md).
-agg_env=(DOTNET_gcServer=0); memory_run; workstation=$per_item; agg_env=()
+agg_env=("${base_env[@]}" DOTNET_gcServer=0); memory_run; workstation=$per_item; agg_env=("${base_env[@]}")
 peer="-"; peer_next="-"
 if [ -n "$redis" ]; then
   start_redis --appendonly no
@@ -649,6 +652,7 @@ cluster_rows
 fi
 
 # ---------------------------------------------------------------- the table
+[ ${#base_env[@]} = 0 ] || echo "Every single aggregator of this run had in its environment: ${base_env[*]}"
 echo "| measure | ours | peer | ours / peer | target |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
