@@ -1,6 +1,10 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Aggregator.Lists;
+using Aggregator.Storage;
+using Akka.Persistence;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Time.Testing;
 using Protocol.Messages;
 using Xunit.Abstractions;
@@ -145,6 +149,40 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
         // The list still serves; its next write proves it holds the list, and reads are answered again.
         await Append(lists, "quiet", "p", 1, "a1");
         Assert.Equal(["a0", "a1"], await ReadAsync(lists, "quiet"));
+    }
+
+    [Fact]
+    public async Task The_journal_should_count_only_the_last_actor_to_recover_a_list_here_as_its_holder()
+    {
+        // Two actors of one list on one node (the journal's own bookkeeping, before any database look).
+        var system = Node("holders", $"Data Source={Path.Combine(_directory, "lists.db")}", "SQLite.MS");
+        var journal = Persistence.Instance.Apply(system).JournalFor(null);
+        var assertions = new XunitAssertions();
+        var (older, newer, never) = (new TestProbe(system, assertions), new TestProbe(system, assertions),
+            new TestProbe(system, assertions));
+        const string id = "holders-list";
+
+        async Task<object> Check(TestProbe actor, long started) =>
+            await journal.Ask<object>(new ConfirmHolder(id, actor.Ref, started), Timeout);
+
+        async Task Recover(TestProbe actor)
+        {
+            journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, id, actor.Ref));
+            await actor.ExpectMsgAsync<RecoverySuccess>(Timeout);
+        }
+
+        Assert.Equal(new HolderReplaced(1), await Check(never, 1)); // never recovered here
+        await Recover(older);
+        Assert.Equal(new HolderConfirmed(2), await Check(older, 2));
+
+        await Recover(newer);
+        Assert.Equal(new HolderReplaced(3), await Check(older, 3));
+        Assert.Equal(new HolderConfirmed(4), await Check(newer, 4));
+
+        // Once the holder stops, no actor of this node holds the list until one recovers it again.
+        system.Stop(newer.Ref);
+        await older.AwaitAssertAsync(async () => Assert.Equal(new HolderReplaced(5), await Check(newer, 5)), Timeout);
+        Assert.Equal(new HolderReplaced(6), await Check(older, 6));
     }
 
     private async Task RunAsync(Takeover takeover, string connection, string provider)
