@@ -154,7 +154,8 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task The_journal_should_count_only_the_last_actor_to_recover_a_list_here_as_its_holder()
     {
-        // Two actors of one list on one node (the journal's own bookkeeping, before any database look).
+        // Two actors of one list on one node: the journal confirms only the last to recover it,
+        // and only while it lives, whatever the database says.
         var system = Node("holders", $"Data Source={Path.Combine(_directory, "lists.db")}", "SQLite.MS");
         var journal = Persistence.Instance.Apply(system).JournalFor(null);
         var assertions = new XunitAssertions();
