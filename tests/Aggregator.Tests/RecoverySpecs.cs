@@ -176,6 +176,60 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>
+    /// A recovery that takes longer than <see cref="ListSettings.RecoveryProgressEvery"/> says
+    /// how far it got, in the log: with no interval after every event, with the default on a
+    /// clock that does not move, never.
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_log_how_far_a_long_recovery_got()
+    {
+        var settings = Specs.Lists with { Durable = true };
+        var lists = Start(settings);
+        await this.AppendAsync(lists, "long", "p", 0, "a0", "a1");
+        await this.AppendAsync(lists, "long", "p", 2, "a2");
+        await this.AppendAsync(lists, "long", "q", 0, "b0", "b1");
+        Watch(lists);
+        lists.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(lists);
+
+        Assert.Equal(
+            ["Recovering list long: 2 items (6 bytes), 1 events so far", "Recovering list long: 3 items (9 bytes), 2 events so far",
+             "Recovering list long: 5 items (15 bytes), 3 events so far"],
+            await RecoveryLinesAsync(settings with { RecoveryProgressEvery = TimeSpan.Zero }, clock: null));
+        Assert.Empty(await RecoveryLinesAsync(settings, new FakeTimeProvider(DateTimeOffset.UtcNow)));
+    }
+
+    /// <summary>Recovers list "long" in a system of its own that logs at INFO: the progress lines it logged, without their time.</summary>
+    private async Task<List<string>> RecoveryLinesAsync(ListSettings settings, TimeProvider? clock)
+    {
+        var config = ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(DurableConfig(_database));
+        var other = Specs.System($"{Sys.Name}-{++_generation}", config, settings, clock);
+        try
+        {
+            var log = new Akka.TestKit.TestProbe(other, new Akka.TestKit.Xunit2.XunitAssertions());
+            other.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
+            Assert.Equal(5ul, (await Specs.Entry(other).Ask<Length>(new GetLength { List = "long" }, TimeSpan.FromSeconds(10))).Count);
+
+            var lines = new List<string>();
+            await log.FishForMessageAsync(m =>
+            {
+                var text = ((Akka.Event.Info)m).Message.ToString()!;
+                if (text.StartsWith("Recovering list long: ", StringComparison.Ordinal))
+                {
+                    lines.Add(text[..text.LastIndexOf(',')]);
+                }
+
+                return text.StartsWith("Recovered list long: ", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(10));
+            return lines;
+        }
+        finally
+        {
+            await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    /// <summary>
     /// load-lists-at-start: a new lists actor loads every list that has events (a deleted one
     /// has none) before any request names it, so stats show them at once; max-lists bounds it.
     /// </summary>

@@ -13,9 +13,13 @@ public sealed partial class ListActor
 
     private System.Diagnostics.Stopwatch? _recovery;
 
+    /// <summary>When the recovery started, on the list's clock, and when it next says how far it got.</summary>
+    private (long Started, RecoveryProgress Progress) _recoveryLog;
+
     private void Recovering()
     {
         _recovery = System.Diagnostics.Stopwatch.StartNew();
+        _recoveryLog = (_clock.GetTimestamp(), new RecoveryProgress(_settings.RecoveryProgressEvery));
         Recover<ItemsAppended>(Replay);
         Recover<ListStarted>(started => _state.Apply(started));
         Recover<RecoveryCompleted>(_ => Recovered());
@@ -31,6 +35,14 @@ public sealed partial class ListActor
         if (_state.ApplyRecovered(appended) is { } next)
         {
             _hole = $"list '{_name}' cannot be recovered: event {LastSequenceNr} of persistence id '{PersistenceId}' starts producer '{appended.Producer}' at offset {appended.FirstOffset}, but its events before end at offset {next}; the list refuses every request until it is deleted";
+            return;
+        }
+
+        var elapsed = _clock.GetElapsedTime(_recoveryLog.Started);
+        if (_recoveryLog.Progress.Due(elapsed))
+        {
+            _log.Info("Recovering list {0}: {1} items ({2} bytes), {3} events so far, {4:0.0} s",
+                _name, _state.Length, _state.Items.PackedBytes, LastSequenceNr, elapsed.TotalSeconds);
         }
     }
 

@@ -40,6 +40,9 @@ public sealed record ListSettings(
     /// <summary>Reads waiting for the journal's confirmation are refused (UNAVAILABLE, ask again) after this long.</summary>
     public TimeSpan HolderCheckTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A recovery that takes longer logs how far it got, then again each time as long has passed.</summary>
+    public TimeSpan RecoveryProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Journaled on a single node: load every journaled list right after start, not at its first request.</summary>
     public bool LoadAtStart { get; init; }
 
