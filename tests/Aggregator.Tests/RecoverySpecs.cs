@@ -152,21 +152,11 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         var settings = Specs.Lists with { Durable = true };
         var lists = Start(settings);
         await this.AppendAsync(lists, "moves", "p", 0, "a0", "a1");
-        Watch(lists);
-        lists.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(lists);
+        await StopAsync(lists);
 
-        var other = Specs.System(Sys.Name, DurableConfig(_database), settings);
-        try
-        {
-            var ack = await Specs.Entry(other)
-                .Ask<BatchAppended>(Specs.Batch("moves", "p", 2, "b0"), TimeSpan.FromSeconds(10));
-            Assert.Equal(3ul, ack.NextOffset);
-        }
-        finally
-        {
-            await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
-        }
+        var ack = await InAnotherSystemAsync(settings, other => Specs.Entry(other)
+            .Ask<BatchAppended>(Specs.Batch("moves", "p", 2, "b0"), TimeSpan.FromSeconds(10)));
+        Assert.Equal(3ul, ack.NextOffset);
 
         lists = Start(settings);
         await this.AppendAsync(lists, "moves", "p", 3, "a2");
@@ -188,9 +178,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
         await this.AppendAsync(lists, "long", "p", 0, "a0", "a1");
         await this.AppendAsync(lists, "long", "p", 2, "a2");
         await this.AppendAsync(lists, "long", "q", 0, "b0", "b1");
-        Watch(lists);
-        lists.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(lists);
+        await StopAsync(lists);
 
         Assert.Equal(
             ["Recovering list long: 2 items (6 bytes), 1 events so far", "Recovering list long: 3 items (9 bytes), 2 events so far",
@@ -200,11 +188,8 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Recovers list "long" in a system of its own that logs at INFO: the progress lines it logged, without their time.</summary>
-    private async Task<List<string>> RecoveryLinesAsync(ListSettings settings, TimeProvider? clock)
-    {
-        var config = ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(DurableConfig(_database));
-        var other = Specs.System($"{Sys.Name}-{++_generation}", config, settings, clock);
-        try
+    private Task<List<string>> RecoveryLinesAsync(ListSettings settings, TimeProvider? clock) =>
+        InAnotherSystemAsync(settings, async other =>
         {
             var log = new Akka.TestKit.TestProbe(other, new Akka.TestKit.Xunit2.XunitAssertions());
             other.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
@@ -222,12 +207,7 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
                 return text.StartsWith("Recovered list long: ", StringComparison.Ordinal);
             }, TimeSpan.FromSeconds(10));
             return lines;
-        }
-        finally
-        {
-            await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
-        }
-    }
+        }, ConfigurationFactory.ParseString("akka.loglevel = INFO"), clock);
 
     /// <summary>
     /// load-lists-at-start: a new lists actor loads every list that has events (a deleted one
@@ -273,6 +253,32 @@ public sealed class RecoverySpecs : Akka.TestKit.Xunit2.TestKit
             await ExpectTerminatedAsync(warmUp);
             Assert.Equal(1, Scalar("SELECT COUNT(*) FROM list_events WHERE persistence_id = $id", id));
             Assert.Equal(1, Scalar("SELECT MAX(sequence_nr) FROM list_events WHERE persistence_id = $id", id));
+        }
+    }
+
+    /// <summary>Stops a lists actor, and its lists with it, and waits until it has.</summary>
+    private async Task StopAsync(IActorRef lists)
+    {
+        Watch(lists);
+        lists.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(lists);
+    }
+
+    /// <summary>
+    /// <paramref name="body"/> in a second actor system on the spec's database (another node, or
+    /// a later run), with <paramref name="config"/> in front; the system is terminated after.
+    /// </summary>
+    private async Task<T> InAnotherSystemAsync<T>(ListSettings settings, Func<ActorSystem, Task<T>> body, Config? config = null,
+        TimeProvider? clock = null)
+    {
+        var other = Specs.System(Sys.Name, (config ?? ConfigurationFactory.Empty).WithFallback(DurableConfig(_database)), settings, clock);
+        try
+        {
+            return await body(other);
+        }
+        finally
+        {
+            await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
     }
 
