@@ -389,12 +389,25 @@ if [ "$smoke" = 0 ]; then
     time_in "$2" dotnet run --project src/Aggregator -- demo >> "$work/run-$1"
     time_in "$2" dotnet src/Aggregator/bin/Debug/net10.0/Aggregator.dll demo >> "$work/debugbin-$1"
   }
+  # The SDK's own floor, as a peer: an empty `dotnet new console` project (one project, no
+  # package) outside the repository, its second `dotnet run` against its built binary.
+  floor_once() {
+    (cd "$work" && dotnet new console -o floor --name floor > /dev/null 2>&1) || fail "dotnet new console"
+    (cd "$work/floor" && dotnet build > /dev/null 2>&1 && dotnet run > /dev/null 2>&1) || fail "floor: dotnet build"
+    : > "$work/run-floor"; : > "$work/bin-floor"
+  }
+  floor_round() {
+    time_in "$work/floor" dotnet run >> "$work/run-floor"
+    time_in "$work/floor" bin/Debug/net10.0/floor >> "$work/bin-floor"
+  }
   build_once ours "$root"
   [ -n "$baseline_agg" ] && build_once base "$work/baseline"
-  # Ours and the baseline alternate round by round, as the demo rows above do.
+  floor_once
+  # Ours, the baseline and the floor alternate round by round, as the demo rows above do.
   for _ in $(seq 1 "$startup_runs"); do
     build_round ours "$root"
     [ -n "$baseline_agg" ] && build_round base "$work/baseline"
+    floor_round
   done
   for who in ours base; do
     [ -s "$work/run-$who" ] || continue
@@ -404,6 +417,9 @@ if [ "$smoke" = 0 ]; then
     row "second \`dotnet run --project src/Aggregator -- demo\`$label (s, median of $startup_runs)" "$run" "$bin (the built Debug binary)" \
       "+$(awk -v a="$run" -v b="$bin" 'BEGIN { printf "%.2f", a - b }') s" "≤ +1.5 s"
   done
+  run=$(median < "$work/run-floor"); bin=$(median < "$work/bin-floor")
+  row "second \`dotnet run\` of an empty \`dotnet new console\` project, the SDK's floor (s, median of $startup_runs)" "$run" "$bin (its built binary)" \
+    "+$(awk -v a="$run" -v b="$bin" 'BEGIN { printf "%.2f", a - b }') s" "-"
 fi
 if [ -n "$baseline_agg" ]; then
   base=$(median < "$work/demo-base")
