@@ -81,16 +81,25 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
     /// other nodes to lists it holds: the majority downs it and the lists resume elsewhere,
     /// taking the lists' next epochs in the journal. When it wakes (SIGCONT), with batches still
     /// in its mailboxes, the journal refuses whatever it tries to write for them, and it learns
-    /// it was removed and stops. Then the whole cluster is stopped and started again: every
-    /// acknowledged item is there once, in order, and no list is broken.
+    /// it was removed and stops. A quiet list of its own (three items, nothing in flight when it
+    /// froze), appended to elsewhere during the pause, is counted on the frozen node alone: the
+    /// count reaches it as it wakes and is never answered from its old copy (3), only with the
+    /// journal's 5 (the list loaded again) or refused. Then the whole cluster is stopped and
+    /// started again: every acknowledged item is there once, in order, and no list is broken.
     /// </summary>
     [PostgresFact]
-    public async Task A_node_paused_for_20_s_should_never_acknowledge_for_the_lists_it_lost()
+    public async Task A_node_paused_for_20_s_should_never_acknowledge_nor_answer_reads_for_the_lists_it_lost()
     {
         await using var cluster = await TestCluster.StartAsync(Config(), output);
+        var target = Enumerable.Range(0, 3).First(n => n != cluster.Oldest());
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var quiet = (await cluster.PlaceListsAsync(Enumerable.Range(0, 100).Select(i => $"q{run}-{i}"), 1, target)).Keys.Single();
+        await cluster.WorkerAsync("append", "--list", quiet, "--id", "before", "a", "b", "c");
         var frozenAt = DateTime.UtcNow;
         var wake = Task.CompletedTask;
         Disrupted paused;
+        RunningProcess? read = null;
+        var sentFrozen = false;
         try
         {
             // Frozen before the second halves: every worker of its lists must resume elsewhere.
@@ -103,19 +112,42 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
                 // The pause is the scenario (20 s), not a wait for something to settle.
                 wake = Task.Delay(TimeSpan.FromSeconds(20)).ContinueWith(_ => cluster.Signal(victim, 18), TaskScheduler.Default); // SIGCONT
                 return Task.FromResult(victim);
-            }, mustHoldListsOn: () => Enumerable.Range(0, 3).First(n => n != cluster.Oldest()));
+            }, mustHoldListsOn: () => target);
+            Assert.Equal(target, paused.Victim);
+
+            // The quiet list moves to a live node with its first request, and grows there.
+            await cluster.WorkerAsync("append", "--list", quiet, "--id", "during", "d", "e");
+            sentFrozen = !wake.IsCompleted;
+            read = RunningProcess.Start(Executables.Worker, ["count", "--aggregator", cluster.Endpoint(target), .. cluster.WorkerOptions,
+                "--list", quiet, "--connect-timeout", "30"]);
         }
         finally
         {
             await wake;
         }
 
+        await using var reading = read!;
+
         // Awake, it finds itself removed and stops; what it tried to write for lists it had lost, the journal refused.
         var woken = await cluster.ExitOfAsync(paused.Victim, Long);
         Assert.True(woken.ExitCode == 1, $"the paused node exited {woken.ExitCode}:\n{woken.Stderr}");
         Assert.Contains("the cluster removed this node", woken.Stderr);
         output.WriteLine($"the paused node stopped {(DateTime.UtcNow - frozenAt).TotalSeconds:0.0} s after it was frozen; the journal refused " +
-            $"{Regex.Count(woken.Stderr, "is written by another node now")} of its lists' writes");
+            $"{Regex.Count(woken.Stderr, "is written by another node now")} of its lists' writes or reads");
+
+        var answer = await reading.WaitForExitAsync(Long);
+        output.WriteLine($"count of the quiet list sent to the paused node {(sentFrozen ? "while frozen" : "after it woke")}: exit {answer.ExitCode}, " +
+            $"'{answer.Stdout.Trim()}'; {answer.Stderr.Trim().Split('\n')[^1]}");
+        if (answer.ExitCode == 0)
+        {
+            Assert.Equal("5", answer.Stdout.Trim());
+        }
+        else
+        {
+            Assert.True(answer.ExitCode is 1 or 3, $"count on the paused node exited {answer.ExitCode}:\n{answer.Stderr}");
+        }
+
+        Assert.Equal(["a", "b", "c", "d", "e"], await cluster.ReadAllAsync(quiet));
         var everything = cluster.AllStderr(woken);
         Assert.DoesNotContain("23505", everything);
         Assert.DoesNotContain("cannot be recovered", everything);

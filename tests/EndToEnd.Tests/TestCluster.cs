@@ -44,6 +44,9 @@ internal sealed partial class TestCluster : IAsyncDisposable
     /// <summary>The node at <paramref name="index"/>, if it runs.</summary>
     public ServedAggregator? this[int index] => _nodes[index];
 
+    /// <summary>Node <paramref name="node"/>'s HOST:PORT for workers, alone: a worker given it asks no other node.</summary>
+    public string Endpoint(int node) => _endpoints[node];
+
     /// <summary>Every node, for --aggregator.</summary>
     public string Contacts => ContactsFrom(0);
 
