@@ -67,6 +67,11 @@ public sealed partial class ListProducer
         }
     }
 
+    /// <summary>
+    /// The slow path. A cancellation ends it with <see cref="OperationCanceledException"/> only
+    /// before the item is written into the open batch (<see cref="Added"/> unchanged); once
+    /// written, the item is added, and a cancellation ends only the wait for room that follows.
+    /// </summary>
     private async ValueTask AddSlowAsync(PendingItem item, CancellationToken cancellationToken)
     {
         await _gate.EnterAsync(cancellationToken);
@@ -79,7 +84,8 @@ public sealed partial class ListProducer
                 return;
             }
 
-            if (_count > 0 && _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length)
+            // A batch left full by a cancelled wait goes first.
+            if (_count > 0 && (_count >= _options.BatchMaxItems || _length + PackedItems.VarintSize((uint)item.Length) + item.Length > _batch.Length))
             {
                 await SendAsync(cancellationToken);
             }
@@ -96,7 +102,14 @@ public sealed partial class ListProducer
             Write(item);
             if (_count >= _options.BatchMaxItems)
             {
-                await SendAsync(cancellationToken);
+                try
+                {
+                    await SendAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The item is added: the batch goes (or its room is waited for) on the next call, the linger or the flush.
+                }
             }
         }
         finally
@@ -143,12 +156,29 @@ public sealed partial class ListProducer
         return started.ResumeOffset;
     }
 
-    /// <summary>Hands the open batch to the producer actor, waiting while its window is full.</summary>
+    /// <summary>
+    /// Hands the open batch to the producer actor, then waits while its window is full. The
+    /// batch is handed over only once the previous one was accepted; a cancelled wait leaves
+    /// the batch with the actor and the wait to the next hand-over.
+    /// </summary>
     private async Task SendAsync(CancellationToken cancellationToken)
     {
+        await RoomAsync(cancellationToken);
         if (TakeBatch() is { } batch)
         {
-            Expect<ProducerActor.OfferAccepted>(await AskAsync(new ProducerActor.Offer(batch), cancellationToken));
+            _offered = AskAsync(new ProducerActor.Offer(batch), CancellationToken.None);
+            await RoomAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until the producer actor accepted the batch handed to it last (its window has room).</summary>
+    private async Task RoomAsync(CancellationToken cancellationToken)
+    {
+        if (_offered is { } offered)
+        {
+            var reply = await offered.WaitAsync(cancellationToken);
+            _offered = null;
+            Expect<ProducerActor.OfferAccepted>(reply);
         }
     }
 
@@ -197,11 +227,24 @@ public sealed partial class ListProducer
         }
     }
 
+    /// <summary>
+    /// Asks the producer actor; ends at once when the actor stops (this producer or its client
+    /// disposed, the actor system stopped) rather than after the ask's time-out.
+    /// </summary>
     private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
     {
+        var ask = _actor!.Ask<object>(request, _askTimeout, cancellationToken);
+        _stopped ??= Task.WhenAny(_actor.WatchAsync(), _client.System.WhenTerminated);
+        if (await Task.WhenAny(ask, _stopped) != ask && !ask.IsCompleted)
+        {
+            _ = ask.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new ObjectDisposedException(nameof(ListProducer),
+                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped");
+        }
+
         try
         {
-            return await _actor!.Ask<object>(request, _askTimeout, cancellationToken);
+            return await ask;
         }
         catch (AskTimeoutException e)
         {

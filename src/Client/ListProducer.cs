@@ -42,6 +42,12 @@ public sealed partial class ListProducer : IAsyncDisposable
     private AggregatorException? _failed;
     private bool _disposed;
 
+    /// <summary>The batch handed to the producer actor last, until the actor says its window has room (null: it has).</summary>
+    private Task<object>? _offered;
+
+    /// <summary>Completes when the producer actor stops, or its actor system (null until the actor starts).</summary>
+    private Task? _stopped;
+
     internal ListProducer(AggregatorClient client, string list, string producerId)
     {
         _client = client;
@@ -128,6 +134,7 @@ public sealed partial class ListProducer : IAsyncDisposable
             await StartedAsync(cancellationToken);
 
             // The open batch goes with the request to finish: one round trip to the actor, not two.
+            await RoomAsync(cancellationToken);
             var finished = Expect<ProducerActor.Finished>(await AskAsync(new ProducerActor.Finish(TakeBatch()), cancellationToken));
             ClientDiagnostics.Took("flush", started);
             return new ProducerResult(finished.NextOffset, finished.Applied + finished.ConfirmedByPosition, finished.Duplicates, AlreadyStored,

@@ -59,8 +59,10 @@ public static class Program
             };
 
             // The transport stops the whole actor system when a TLS handshake it started fails;
-            // nothing would answer the command any more.
-            if (await Task.WhenAny(work, client.WhenTerminated) != work)
+            // nothing would answer the command any more, and a producer that was waiting says
+            // it was stopped (its failure may come before the system's end): the stop's reason
+            // is what the user needs.
+            if (await Task.WhenAny(work, client.WhenTerminated) != work || (work.IsFaulted && client.ShutdownReason is not null))
             {
                 return await Failures.StoppedAsync(client.ShutdownReason, security, client.Endpoint);
             }

@@ -97,6 +97,77 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         Assert.False(third.IsCompleted, "b and c are unacknowledged");
     }
 
+    /// <summary>
+    /// A cancelled add throws only when it had not taken the item (<see cref="ListProducer.Added"/>
+    /// unchanged): once the item is in a batch, a cancellation ends the wait for room, not the
+    /// add. Otherwise a caller that adds the item again would add it twice, and a producer of
+    /// the same id re-run on the same input would skip one item of it.
+    /// </summary>
+    [Fact]
+    public async Task ListProducer_should_throw_on_cancellation_only_for_an_item_it_did_not_take()
+    {
+        // A batch per item, one unacknowledged at most.
+        await using var client = Client(o => (o.MaxInFlight, o.BatchMaxItems) = (1, 1));
+        await using var producer = client.List("orders").CreateProducer("p1");
+        using var first = new CancellationTokenSource();
+        var a = producer.AddAsync("a", first.Token).AsTask();
+        await ResumeAtAsync(0);
+        var sentA = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var actor = Aggregator.LastSender;
+        Assert.False(a.IsCompleted, "the add waits while the window is full");
+
+        // a is in its batch, handed over: the cancelled wait ends the add, which took the item.
+        await first.CancelAsync();
+        await a.WaitAsync(RemainingOrDefault);
+        using var second = new CancellationTokenSource();
+        var b = producer.AddAsync("b", second.Token).AsTask(); // written into the open batch, which waits for room
+        await second.CancelAsync();
+        await b.WaitAsync(RemainingOrDefault);
+        Assert.Equal(2ul, producer.Added);
+
+        // c finds b's batch still waiting for room: cancelled before it is taken, it throws.
+        using var third = new CancellationTokenSource();
+        var c = producer.AddAsync("c", third.Token).AsTask();
+        await third.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => c.WaitAsync(RemainingOrDefault));
+        Assert.Equal(2ul, producer.Added);
+
+        // Room again: b goes, then c, added again; each item once, in order.
+        actor.Tell(Ack(sentA), Aggregator.Ref);
+        var again = producer.AddAsync("c").AsTask();
+        var sentB = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        actor.Tell(Ack(sentB), Aggregator.Ref);
+        var sentC = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        actor.Tell(Ack(sentC), Aggregator.Ref);
+        await again.WaitAsync(RemainingOrDefault);
+        var result = await producer.FlushAsync().WaitAsync(RemainingOrDefault);
+        Assert.Equal([(0ul, "a"), (1ul, "b"), (2ul, "c")],
+            new[] { sentA, sentB, sentC }.Select(batch => (batch.FirstOffset, PackedItems.Decode(batch.Items.Span).Single())));
+        Assert.Equal(3ul, result.Acknowledged);
+    }
+
+    /// <summary>
+    /// A flush waits for acknowledgements for as long as the producer's own time-outs allow
+    /// (minutes); when the client is disposed meanwhile, the flush ends at once, and says so.
+    /// </summary>
+    [Fact]
+    public async Task ListProducer_should_end_a_flush_at_once_when_its_client_is_disposed()
+    {
+        var client = Client(_ => { });
+        await using var producer = client.List("orders").CreateProducer("p1");
+        var flushing = Task.Run(async () =>
+        {
+            await producer.AddAsync("a");
+            return await producer.FlushAsync();
+        });
+        await ResumeAtAsync(0);
+        await Aggregator.ExpectMsgAsync<AppendBatch>(); // never acknowledged
+
+        await client.DisposeAsync();
+        var stopped = await Assert.ThrowsAsync<ObjectDisposedException>(() => flushing.WaitAsync(RemainingOrDefault));
+        Assert.Contains("the producer p1 of list 'orders' was stopped", stopped.Message);
+    }
+
     [Fact]
     public async Task ListProducer_should_skip_what_the_list_holds_already_and_say_so()
     {
