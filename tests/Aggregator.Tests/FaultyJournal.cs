@@ -19,6 +19,7 @@ public sealed class FaultyJournal : MemoryJournal
     private IJournalInterceptor _write = JournalInterceptors.Noop.Instance;
     private IJournalInterceptor _recovery = JournalInterceptors.Noop.Instance;
     private Func<string, long, Task> _delete = (_, _) => Task.CompletedTask;
+    private bool _deleteAfter;
 
     /// <summary>The journal of every spec that injects faults (and no snapshot store: the lists keep none).</summary>
     public static Config Config { get; } = ConfigurationFactory.ParseString($$"""
@@ -30,9 +31,13 @@ public sealed class FaultyJournal : MemoryJournal
         akka.persistence.snapshot-store.plugin = "akka.persistence.no-snapshot-store"
         """);
 
-    /// <summary>Runs <paramref name="hook"/> before every delete of events; a throw fails the delete.</summary>
-    public static Task SetDeleteHook(ActorSystem system, Func<string, long, Task> hook) =>
-        Persistence.Instance.Apply(system).JournalFor(null).Ask<TestJournal.Ack>(new UseDeleteHook(hook), TimeSpan.FromSeconds(3));
+    /// <summary>
+    /// Runs <paramref name="hook"/> before every delete of events (a throw fails the delete,
+    /// nothing deleted), or after it (<paramref name="afterDelete"/>: a throw fails a delete
+    /// that took place, as a connection lost at the commit does).
+    /// </summary>
+    public static Task SetDeleteHook(ActorSystem system, Func<string, long, Task> hook, bool afterDelete = false) =>
+        Persistence.Instance.Apply(system).JournalFor(null).Ask<TestJournal.Ack>(new UseDeleteHook(hook, afterDelete), TimeSpan.FromSeconds(3));
 
     public static ITestJournal Of(ActorSystem system) => TestJournal.FromRef(Persistence.Instance.Apply(system).JournalFor(null));
 
@@ -49,7 +54,7 @@ public sealed class FaultyJournal : MemoryJournal
                 Sender.Tell(TestJournal.Ack.Instance);
                 return true;
             case UseDeleteHook use:
-                _delete = use.Hook;
+                (_delete, _deleteAfter) = (use.Hook, use.After);
                 Sender.Tell(TestJournal.Ack.Instance);
                 return true;
             default:
@@ -94,9 +99,17 @@ public sealed class FaultyJournal : MemoryJournal
 
     protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
     {
-        await _delete(persistenceId, toSequenceNr);
+        if (!_deleteAfter)
+        {
+            await _delete(persistenceId, toSequenceNr);
+        }
+
         await base.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
+        if (_deleteAfter)
+        {
+            await _delete(persistenceId, toSequenceNr);
+        }
     }
 
-    private sealed record UseDeleteHook(Func<string, long, Task> Hook) : INoSerializationVerificationNeeded;
+    private sealed record UseDeleteHook(Func<string, long, Task> Hook, bool After) : INoSerializationVerificationNeeded;
 }

@@ -27,12 +27,15 @@ public sealed partial class ListActor
     {
         _deletion = new Deletion(!_state.IsEmpty || _hole is not null);
         _deletion.Requesters.Add(Sender);
-        if (!_settings.Durable || (LastSequenceNr == 0 && _pending.Count == 0))
+        if (!_settings.Durable)
         {
-            // Nothing was ever journaled: nothing to delete but the state.
+            // Nothing is journaled: nothing to delete but the state.
             Deleted();
             return;
         }
+
+        // Durable, even with nothing journaled: the journal's delete checks that this node
+        // still holds the list (another may have recovered it and written since).
 
         Become(Deleting);
         DeleteWhenWritten();
@@ -83,21 +86,15 @@ public sealed partial class ListActor
             return;
         }
 
+        // Whether the journal deleted the events is not known (a connection lost at the commit
+        // fails a delete that took place): the copy stops, as after a failed write, and the
+        // list is loaded again from the journal on its next request, whatever it holds.
         var why = cause.GetBaseException().Message;
-        _log.Error("Deleting list {0} failed: the journal could not delete its events ({1}); nothing was deleted, the list is as it was", _name, why);
-        var refusal = new RequestRefused
-        {
-            List = _name,
-            Reason = Refusal.Unavailable,
-            Message = $"deleting list '{_name}' failed: the journal could not delete its events ({why}); nothing was deleted: run delete again",
-        };
-        foreach (var requester in _deletion!.Requesters)
-        {
-            requester.Tell(refusal);
-        }
-
-        ReleaseFollowers();
-        EndDelete();
+        _log.Error("Deleting list {0} failed: the journal could not delete its events ({1}); the list stops and is loaded again from the journal on its next request",
+            _name, why);
+        AskParentToHold();
+        RefuseInFlight($"the journal could not delete its events ({why}); the list is loaded again from the journal: run delete again");
+        Context.Stop(Self);
     }
 
     private void EndDelete()
