@@ -143,8 +143,8 @@ public sealed class AggregatorList
             object reply;
             try
             {
-                reply = await _client.Requests.AskAsync(new GetRange { List = Name, From = position, Wait = true }, _client.Options.FollowWait,
-                    cancellationToken);
+                reply = await _client.Requests.AskAsync(new GetRange { List = Name, From = position, Wait = true, WaitMs = FollowWaitMs },
+                    _client.Options.FollowWait, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -193,6 +193,9 @@ public sealed class AggregatorList
         ClientDiagnostics.Took("stats", started);
         return ListStatistics.Of(stats);
     }
+
+    /// <summary>The wait each follow poll names: the aggregator holds it no longer, whatever its own follow-wait.</summary>
+    private uint FollowWaitMs => (uint)Math.Clamp(_client.Options.FollowWait.TotalMilliseconds, 1, uint.MaxValue);
 }
 
 /// <summary>An item of a followed list and its index.</summary>

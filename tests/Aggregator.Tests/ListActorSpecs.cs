@@ -9,7 +9,7 @@ using ItemRange = Protocol.Messages.Range;
 
 namespace Aggregator.Tests;
 
-/// <summary>One list: appends exactly once per producer offset, reads, followers, limits, deletes, retention, incarnations.</summary>
+/// <summary>One list: appends exactly once per producer offset, reads, limits, deletes, retention, incarnations (followers: <see cref="FollowerSpecs"/>).</summary>
 public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly ListSettings Settings = Specs.SmallLists;
@@ -142,35 +142,6 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         var page = await ExpectMsgAsync<ItemRange>();
         Assert.Equal((1ul, 2u, 4ul), (page.From, page.Count, page.Length));
         Assert.Equal(["b", "c"], PackedItems.Decode(page.Items.Span));
-    }
-
-    [Fact]
-    public async Task ListActor_should_hold_a_follower_at_the_end_until_items_arrive()
-    {
-        // A follow wait far longer than the test: the page can only come from the append.
-        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
-        lists.Tell(Specs.Batch("live", "w", 0, "old"));
-        await ExpectMsgAsync<BatchAppended>();
-        var follower = CreateTestProbe();
-
-        lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
-        await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
-        lists.Tell(Specs.Batch("live", "w", 1, "new1", "new2"));
-
-        var page = await follower.ExpectMsgAsync<ItemRange>();
-        Assert.Equal(1ul, page.From);
-        Assert.Equal(["new1", "new2"], PackedItems.Decode(page.Items.Span));
-    }
-
-    [Fact]
-    public async Task ListActor_should_answer_a_waiting_follower_empty_after_the_follow_wait()
-    {
-        var follower = CreateTestProbe();
-
-        _lists.Tell(new GetRange { List = "quiet", From = 0, Wait = true }, follower.Ref);
-
-        var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
-        Assert.Equal((0u, 0ul), (page.Count, page.Length));
     }
 
     [Fact]

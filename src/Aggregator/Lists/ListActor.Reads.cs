@@ -10,18 +10,23 @@ public sealed partial class ListActor
 {
     private Func<ulong, uint, ItemRange>? _page;
 
+    /// <summary>How often waiting followers are looked at: a quarter of the shortest wait among them.</summary>
+    private TimeSpan _followTick;
+
     private Func<ulong, uint, ItemRange> PageOf => _page ??= Page;
 
     private void Read(GetRange request, IActorRef sender)
     {
         if (request.Wait && request.From == (ulong)_state.DurableLength)
         {
-            _followers.Add(sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + _settings.FollowWait);
+            var wait = FollowWaitOf(request);
+            _followers.Add(sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + wait);
             _metrics.Followers(1);
-            if (!Timers.IsTimerActive(nameof(FollowWaitTick)))
+            var tick = TimeSpan.FromTicks(Math.Max(wait.Ticks / 4, TimeSpan.TicksPerMillisecond * 10));
+            if (!Timers.IsTimerActive(nameof(FollowWaitTick)) || tick < _followTick)
             {
-                Timers.StartPeriodicTimer(nameof(FollowWaitTick), FollowWaitTick.Instance,
-                    TimeSpan.FromTicks(Math.Max(_settings.FollowWait.Ticks / 4, TimeSpan.TicksPerMillisecond * 10)));
+                _followTick = tick;
+                Timers.StartPeriodicTimer(nameof(FollowWaitTick), FollowWaitTick.Instance, tick);
             }
 
             return;
@@ -29,6 +34,12 @@ public sealed partial class ListActor
 
         sender.Tell(Page(request.From, request.MaxCount));
     }
+
+    /// <summary>The list's follow-wait, or the shorter wait the request names (0: none).</summary>
+    private TimeSpan FollowWaitOf(GetRange request) =>
+        request.WaitMs > 0 && TimeSpan.FromMilliseconds(request.WaitMs) < _settings.FollowWait
+            ? TimeSpan.FromMilliseconds(request.WaitMs)
+            : _settings.FollowWait;
 
     /// <summary>Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>, within a page.</summary>
     private ItemRange Page(ulong from, uint maxCount)

@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Protocol;
+using Protocol.Messages;
+using Xunit.Abstractions;
+using ItemRange = Protocol.Messages.Range;
+
+namespace Aggregator.Tests;
+
+/// <summary>Followers of one list: held at its end until items arrive, or answered empty after their wait.</summary>
+public sealed class FollowerSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly ListSettings Settings = Specs.SmallLists;
+
+    private readonly IActorRef _lists;
+
+    public FollowerSpecs(ITestOutputHelper output) : base(Specs.System("follower-specs", lists: Settings), output)
+    {
+        _lists = Specs.Entry(Sys); // the production /user/lists, with the settings above
+    }
+
+    [Fact]
+    public async Task ListActor_should_hold_a_follower_at_the_end_until_items_arrive()
+    {
+        // A follow wait far longer than the test: the page can only come from the append.
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
+        lists.Tell(Specs.Batch("live", "w", 0, "old"));
+        await ExpectMsgAsync<BatchAppended>();
+        var follower = CreateTestProbe();
+
+        lists.Tell(new GetRange { List = "live", From = 1, Wait = true }, follower.Ref);
+        await follower.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        lists.Tell(Specs.Batch("live", "w", 1, "new1", "new2"));
+
+        var page = await follower.ExpectMsgAsync<ItemRange>();
+        Assert.Equal(1ul, page.From);
+        Assert.Equal(["new1", "new2"], PackedItems.Decode(page.Items.Span));
+    }
+
+    [Fact]
+    public async Task ListActor_should_answer_a_waiting_follower_empty_after_the_follow_wait()
+    {
+        var follower = CreateTestProbe();
+
+        _lists.Tell(new GetRange { List = "quiet", From = 0, Wait = true }, follower.Ref);
+
+        var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
+        Assert.Equal((0u, 0ul), (page.Count, page.Length));
+    }
+
+    /// <summary>
+    /// A reader that names a shorter wait than the list's follow-wait (the client library names
+    /// its own) is answered after it, so its request never outlives the time-out it set; one
+    /// that names none waits the list's follow-wait.
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_hold_a_follower_no_longer_than_the_wait_it_names()
+    {
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5) }), "patient-lists");
+        var (hurried, patient) = (CreateTestProbe(), CreateTestProbe());
+        lists.Tell(new GetRange { List = "slow", From = 0, Wait = true }, patient.Ref);
+        lists.Tell(new GetRange { List = "slow", From = 0, Wait = true, WaitMs = 1500 }, hurried.Ref);
+
+        await hurried.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500)); // 1 s with the TestKit's time factor
+        var page = await hurried.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
+        Assert.Equal((0u, 0ul), (page.Count, page.Length));
+
+        // The other is still held: only the append answers it, five minutes before its wait ends.
+        await patient.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        lists.Tell(Specs.Batch("slow", "w", 0, "first"));
+        await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(["first"], PackedItems.Decode((await patient.ExpectMsgAsync<ItemRange>()).Items.Span));
+    }
+}
