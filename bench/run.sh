@@ -393,12 +393,13 @@ if [ "$smoke" = 0 ]; then
   # package) outside the repository, its second `dotnet run` against its built binary.
   floor_once() {
     (cd "$work" && dotnet new console -o floor --name floor > /dev/null 2>&1) || fail "dotnet new console"
-    (cd "$work/floor" && dotnet build > /dev/null 2>&1 && dotnet run > /dev/null 2>&1) || fail "floor: dotnet build"
+    (cd "$work/floor" && dotnet build > /dev/null 2>&1) || fail "floor: dotnet build"
+    (cd "$work/floor" && dotnet run > /dev/null 2>&1) || fail "floor: dotnet run"
     : > "$work/run-floor"; : > "$work/bin-floor"
   }
   floor_round() {
     time_in "$work/floor" dotnet run >> "$work/run-floor"
-    time_in "$work/floor" bin/Debug/net10.0/floor >> "$work/bin-floor"
+    time_in "$work/floor" dotnet bin/Debug/net10.0/floor.dll >> "$work/bin-floor" # as ours: dotnet X.dll
   }
   build_once ours "$root"
   [ -n "$baseline_agg" ] && build_once base "$work/baseline"

@@ -107,6 +107,7 @@ public sealed class AggregatorClientOptions
         Positive(RequestTimeout, nameof(RequestTimeout));
         Positive(AckTimeout, nameof(AckTimeout));
         Positive(UnavailableTimeout, nameof(UnavailableTimeout));
+        Positive(FollowWait, nameof(FollowWait));
         Positive(RetryMinBackoff, nameof(RetryMinBackoff));
         if (RetryMaxBackoff < RetryMinBackoff)
         {

@@ -221,6 +221,10 @@ public sealed partial class ListProducer
         {
             // Kept in _failed: the next call throws it.
         }
+        catch (ObjectDisposedException)
+        {
+            // The producer actor stopped: the next call says so.
+        }
         finally
         {
             _gate.Exit();
@@ -238,7 +242,7 @@ public sealed partial class ListProducer
         if (await Task.WhenAny(ask, _stopped) != ask && !ask.IsCompleted)
         {
             _ = ask.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw new ObjectDisposedException(nameof(ListProducer),
+            throw new ObjectDisposedException(null,
                 $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped");
         }
 

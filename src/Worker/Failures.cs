@@ -18,6 +18,7 @@ public static class Failures
         ListDeletedException deleted => (ExitCodes.Failure, Deleted(deleted)),
         AggregatorRefusedException refused => (ExitCode(refused.Reason), $"the aggregator refused the request: {e.Message}"),
         AggregatorException => (ExitCodes.Failure, e.Message),
+        ObjectDisposedException => (ExitCodes.Failure, e.Message), // the client's actor system stopped under the command
         _ => null,
     };
 

@@ -107,10 +107,15 @@ public sealed partial class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         await this.AppendAsync(lists, "doubt", "a", 0, "a0", "a1");
         await FaultyJournal.SetDeleteHook(Sys, (_, _) => throw new IOException("connection reset at the commit"), afterDelete: true);
 
+        var reader = CreateTestProbe();
         lists.Tell(new DeleteList { List = "doubt" });
+        lists.Tell(new GetLength { List = "doubt" }, reader.Ref); // waits for the delete
         var refused = await ExpectMsgAsync<RequestRefused>();
         Assert.Equal(Refusal.Unavailable, refused.Reason);
         Assert.Contains("connection reset at the commit", refused.Message);
+
+        // The read that waited is answered by the list loaded again, not dropped with the copy.
+        Assert.Equal(0ul, (await reader.ExpectMsgAsync<Length>()).Count);
 
         Assert.Empty(await this.ReadListAsync(lists, "doubt"));
         Assert.Equal(0ul, await this.ResumeAsync(lists, "doubt", "a"));

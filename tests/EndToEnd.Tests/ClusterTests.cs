@@ -98,6 +98,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
         var frozenAt = DateTime.UtcNow;
         var wake = Task.CompletedTask;
         Disrupted paused;
+        Task<RunningProcess>? sending = null;
         RunningProcess? read = null;
         var sentFrozen = false;
         try
@@ -111,22 +112,41 @@ public sealed partial class ClusterTests(ITestOutputHelper output) : IDisposable
 
                 // The pause is the scenario (20 s), not a wait for something to settle.
                 wake = Task.Delay(TimeSpan.FromSeconds(20)).ContinueWith(_ => cluster.Signal(victim, 18), TaskScheduler.Default); // SIGCONT
+                sending = CountWhileFrozenAsync();
                 return Task.FromResult(victim);
             }, mustHoldListsOn: () => target);
             Assert.Equal(target, paused.Victim);
-
-            // The quiet list moves to a live node with its first request, and grows there.
-            await cluster.WorkerAsync("append", "--list", quiet, "--id", "during", "d", "e");
-            sentFrozen = !wake.IsCompleted;
-            read = RunningProcess.Start(Executables.Worker, ["count", "--aggregator", cluster.Endpoint(target), .. cluster.WorkerOptions,
-                "--list", quiet, "--connect-timeout", "30"]);
+            read = await sending!;
         }
         finally
         {
             await wake;
+            if (read is null && sending is not null)
+            {
+                // The test failed before it looked at the count: no process is left running.
+                try
+                {
+                    await using var started = await sending;
+                }
+                catch (Exception e) when (e is Xunit.Sdk.XunitException or TimeoutException)
+                {
+                    output.WriteLine($"the quiet list's append failed too: {e.Message}");
+                }
+            }
+        }
+
+        // Alongside the workers: the quiet list moves to a live node with its first request (after
+        // the failover) and grows there; then the count goes to the frozen node alone.
+        async Task<RunningProcess> CountWhileFrozenAsync()
+        {
+            await cluster.WorkerAsync("append", "--list", quiet, "--id", "during", "d", "e");
+            sentFrozen = !wake.IsCompleted;
+            return RunningProcess.Start(Executables.Worker, ["count", "--aggregator", cluster.Endpoint(target), .. cluster.WorkerOptions,
+                "--list", quiet, "--connect-timeout", "30"]);
         }
 
         await using var reading = read!;
+        Assert.True(sentFrozen, "the count was sent after the node woke: the failover took longer than the pause");
 
         // Awake, it finds itself removed and stops; what it tried to write for lists it had lost, the journal refused.
         var woken = await cluster.ExitOfAsync(paused.Victim, Long);

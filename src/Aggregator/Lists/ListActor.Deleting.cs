@@ -88,13 +88,16 @@ public sealed partial class ListActor
 
         // Whether the journal deleted the events is not known (a connection lost at the commit
         // fails a delete that took place): the copy stops, as after a failed write, and the
-        // list is loaded again from the journal on its next request, whatever it holds.
+        // list is loaded again from the journal on its next request, whatever it holds. The
+        // requests that waited for the delete go back to the parent, which holds them for it.
         var why = cause.GetBaseException().Message;
         _log.Error("Deleting list {0} failed: the journal could not delete its events ({1}); the list stops and is loaded again from the journal on its next request",
             _name, why);
         AskParentToHold();
         RefuseInFlight($"the journal could not delete its events ({why}); the list is loaded again from the journal: run delete again");
-        Context.Stop(Self);
+        _deletion = null;
+        Become(Passivating);
+        Stash.UnstashAll();
     }
 
     private void EndDelete()

@@ -54,9 +54,11 @@ public sealed partial class ListActor
     }
 
     /// <summary>
-    /// An empty list that asked to stop: a request that still reaches it (sent before the parent
-    /// began to hold them) goes back to the parent, which holds it for the list's next actor.
-    /// Nothing changes the list any more, so stopping loses nothing, even in memory.
+    /// An empty list that asked to stop, or a journaled one whose delete failed: a request that
+    /// still reaches it (sent before the parent began to hold them, or stashed during the
+    /// delete) goes back to the parent, which holds it for the list's next actor. Nothing
+    /// changes the list any more, so stopping loses nothing: an empty list holds nothing, and
+    /// the next actor of a journaled one loads it from the journal.
     /// </summary>
     private void Passivating()
     {

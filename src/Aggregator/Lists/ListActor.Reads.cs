@@ -35,10 +35,13 @@ public sealed partial class ListActor
         sender.Tell(Page(request.From, request.MaxCount));
     }
 
-    /// <summary>The list's follow-wait, or the shorter wait the request names (0: none).</summary>
+    /// <summary>
+    /// The list's follow-wait, or the shorter wait the request names (0: none), but not under
+    /// 100 ms: a reader cannot make the list answer it in a tight loop.
+    /// </summary>
     private TimeSpan FollowWaitOf(GetRange request) =>
         request.WaitMs > 0 && TimeSpan.FromMilliseconds(request.WaitMs) < _settings.FollowWait
-            ? TimeSpan.FromMilliseconds(request.WaitMs)
+            ? TimeSpan.FromMilliseconds(Math.Max(request.WaitMs, 100))
             : _settings.FollowWait;
 
     /// <summary>Up to <paramref name="maxCount"/> (0: no limit) durable items from <paramref name="from"/>, within a page.</summary>
