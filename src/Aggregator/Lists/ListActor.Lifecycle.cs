@@ -96,12 +96,13 @@ public sealed partial class ListActor
     }
 
     /// <summary>
-    /// Nothing to keep: no item, position, follower or write. In memory, a list that has handed
+    /// Nothing to keep: no item, position, follower or write (a producer's first resume, whose
+    /// answer waits for its incarnation to be journaled, included). In memory, a list that has handed
     /// out its incarnation is kept too: its next actor would not know it, and would take a
     /// producer's first batch for one sent before a delete.
     /// </summary>
     private bool IsIdleAndEmpty() => _state.IsEmpty && (_settings.Durable || _state.Incarnation == 0)
-        && _followers.Count == 0 && _pending.Count == 0 && _hole is null && _reads.CheckStarted is null;
+        && _followers.Count == 0 && _pending.Count == 0 && _deferred == 0 && _hole is null && _reads.CheckStarted is null;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
