@@ -173,6 +173,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        Requests.Close();
         if (_ownsSystem)
         {
             // The transport's shutdown chatter is no news to the application.
@@ -182,7 +183,6 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
             return;
         }
 
-        Requests.Close();
         // Every producer actor of this client carries its id in its name (StartProducer).
         System.ActorSelection($"/user/producer-{InstanceId}-*").Tell(PoisonPill.Instance);
     }

@@ -16,6 +16,7 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
 {
     private const int Attempts = 3;
     private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _closed = new();
     private (IActorRef Lists, int Contact, TaskCompletionSource Gone)? _found;
     private int _next;
 
@@ -70,7 +71,34 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
     /// <exception cref="AggregatorUnreachableException">not found within the connect time-out.</exception>
     /// <exception cref="AggregatorRefusedException">the aggregator refused the request.</exception>
     /// <exception cref="AggregatorUnavailableException">UNAVAILABLE, or no answer, for too long.</exception>
+    /// <exception cref="ObjectDisposedException">the client was disposed, or its actor system stopped, meanwhile.</exception>
     public async Task<object> AskAsync(object request, TimeSpan? extraWait = null, CancellationToken cancellation = default)
+    {
+        // A disposed client, or a stopped actor system, ends the wait at once: in a stopped
+        // system nothing would answer, nor time the ask out.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _closed.Token);
+        var asking = AskUntilAnsweredAsync(request, extraWait, linked.Token);
+        if (await Task.WhenAny(asking, locator.System.WhenTerminated) != asking)
+        {
+            await linked.CancelAsync();
+            _ = asking.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw Stopped();
+        }
+
+        try
+        {
+            return await asking;
+        }
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        {
+            throw Stopped();
+        }
+    }
+
+    private static ObjectDisposedException Stopped() =>
+        new(null, "the aggregator client was disposed, or its actor system stopped, while the request waited");
+
+    private async Task<object> AskUntilAnsweredAsync(object request, TimeSpan? extraWait, CancellationToken cancellation)
     {
         var backoff = new Backoff(options.RetryMinBackoff, options.RetryMaxBackoff);
         var clock = options.TimeProvider;
@@ -129,8 +157,12 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
     /// <summary>The contact stopped answering: the next request looks again, from the next contact.</summary>
     internal void Lost(IActorRef lists) => GiveUp(lists);
 
-    /// <summary>The client is disposed: the watch on the contact found ends.</summary>
-    internal void Close() => GiveUp(null);
+    /// <summary>The client is disposed: requests waiting end, and the watch on the contact found ends.</summary>
+    internal void Close()
+    {
+        _closed.Cancel();
+        GiveUp(null);
+    }
 
     /// <summary>
     /// Forgets the contact found and ends its watch: <paramref name="lists"/>, which stopped
