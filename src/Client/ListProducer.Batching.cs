@@ -237,18 +237,11 @@ public sealed partial class ListProducer
     /// </summary>
     private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
     {
-        var ask = _actor!.Ask<object>(request, _askTimeout, cancellationToken);
-        _stopped ??= Task.WhenAny(_actor.WatchAsync(), _client.System.WhenTerminated);
-        if (await Task.WhenAny(ask, _stopped) != ask && !ask.IsCompleted)
-        {
-            _ = ask.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw new ObjectDisposedException(null,
-                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped");
-        }
-
+        _stopped ??= Task.WhenAny(_actor!.WatchAsync(), _client.System.WhenTerminated);
         try
         {
-            return await ask;
+            return await _actor.Ask<object>(request, _askTimeout, cancellationToken).UnlessStopped(_stopped, () => new ObjectDisposedException(null,
+                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped"));
         }
         catch (AskTimeoutException e)
         {

@@ -182,7 +182,7 @@ public sealed partial class ListProducer : IAsyncDisposable
 
         _disposed = true;
         await _linger.DisposeAsync();
-        _ = _offered?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        _offered?.Abandon();
         if (_actor is not null)
         {
             _actor.Tell(PoisonPill.Instance); // not System.Stop: a message, as every other the actor gets

@@ -77,17 +77,13 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
         // A disposed client, or a stopped actor system, ends the wait at once: in a stopped
         // system nothing would answer, nor time the ask out.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _closed.Token);
-        var asking = AskUntilAnsweredAsync(request, extraWait, linked.Token);
-        if (await Task.WhenAny(asking, locator.System.WhenTerminated) != asking)
-        {
-            await linked.CancelAsync();
-            _ = asking.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw Stopped();
-        }
-
         try
         {
-            return await asking;
+            return await AskUntilAnsweredAsync(request, extraWait, linked.Token).UnlessStopped(locator.System.WhenTerminated, () =>
+            {
+                linked.Cancel(); // what it still waits for, it waits no more
+                return Stopped();
+            });
         }
         catch (OperationCanceledException) when (_closed.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
@@ -113,7 +109,7 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
                 if (await Task.WhenAny(ask, gone) != ask)
                 {
                     // The contact is gone (a node killed or shut down): ask another now, not after the time-out.
-                    _ = ask.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                    ask.Abandon();
                     attempt--;
                     continue;
                 }
