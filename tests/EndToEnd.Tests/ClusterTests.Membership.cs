@@ -40,13 +40,9 @@ public sealed partial class ClusterTests
             ["--cluster", .. seeds, "--cluster-port", firstNodes.ToString(CultureInfo.InvariantCulture), "--config", config], first);
         Assert.StartsWith("ready akka.tcp://aggregator@127.0.0.1:", await waiting.ReadLineAsync(Long));
 
-        // Readiness follows within moments (seen once, on a loaded machine, a moment after the line).
-        clock.Restart();
-        while (await StatusAsync(http, $"{url}/health/ready") is var ready && ready != (HttpStatusCode.OK, "Healthy"))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"/health/ready still {ready} 10 s after the ready line:\n{waiting.Stderr}");
-            await Task.Delay(200);
-        }
+        // The line means ready: asked at once, readiness agrees (it answered 503 a moment after
+        // the line once, on a loaded machine, when it read the cluster's read view alone).
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await StatusAsync(http, $"{url}/health/ready"));
 
         Assert.Equal(0, Count(await Executables.RunWorkerAsync(["count", "--aggregator", $"127.0.0.1:{second}", "--list", $"r{Guid.NewGuid():N}"[..12]])));
     }

@@ -106,6 +106,7 @@ public static class AggregatorService
         services.AddMetrics();
         services.AddSingleton<AggregatorMetrics>();
         var health = services.AddHealthChecks();
+        var accepting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (serve.Storage.Durable)
         {
             // Asks the database itself at every probe: the journal's circuit breakers alone
@@ -118,29 +119,37 @@ public static class AggregatorService
             var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
             AkkaWiring.Configure(akka, serve, metrics);
             akka.WithActorSystemLivenessCheck(tags: [LiveTag])
-                .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(
-                    !lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Unhealthy("not accepting workers yet")
-                    : serve.Cluster is null ? HealthCheckResult.Healthy("listening")
-                    : Akka.Cluster.Cluster.Get(system).SelfMember.Status == Akka.Cluster.MemberStatus.Up
-                        ? HealthCheckResult.Healthy("listening, an Up member of the cluster")
-                        : HealthCheckResult.Unhealthy($"not an Up member of the cluster ({Akka.Cluster.Cluster.Get(system).SelfMember.Status})")),
-                    tags: [ReadyTag]);
-            if (!serve.Quiet)
-            {
-                akka.AddStartup((system, _) => Announce(system, lifetime, serve, stdout));
-            }
+                .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(Readiness.Of(accepting.Task.IsCompleted,
+                    serve.Cluster is null ? null : Akka.Cluster.Cluster.Get(system).SelfMember.Status)), tags: [ReadyTag])
+                .AddStartup((system, _) =>
+                {
+                    if (!serve.Quiet)
+                    {
+                        Announce(system, serve);
+                    }
+
+                    // One callback marks the node ready, then prints the line: /health/ready is
+                    // ready by the time the line is read (two callbacks would race each other).
+                    lifetime.ApplicationStarted.Register(serve.Cluster is null ? Accepting : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Accepting));
+                    void Accepting()
+                    {
+                        accepting.TrySetResult();
+                        if (!serve.Quiet)
+                        {
+                            PrintReady(system, serve, stdout);
+                        }
+                    }
+                });
         });
     }
 
     /// <summary>
     /// Once the actor system and its actors have started (remoting listens: its address is
-    /// bound), logs where and how the aggregator serves, and prints the one ready line when
-    /// every other part of the host has started too (the metrics endpoint); in a cluster, once
-    /// this node is an Up member: before that it could not route.
+    /// bound), logs where and how the aggregator serves.
     /// </summary>
-    private static void Announce(ActorSystem system, IHostApplicationLifetime lifetime, ServeSettings serve, TextWriter stdout)
+    private static void Announce(ActorSystem system, ServeSettings serve)
     {
-        var address = ((ExtendedActorSystem)(serve.Front ?? system)).Provider.DefaultAddress;
+        var address = AddressOf(system, serve);
         var bindHost = system.Settings.Config.GetString("akka.remote.dot-netty.tcp.hostname");
         system.Log.Info("Aggregator {0} listening on {1}{2}; lists {3}", ProductInfo.Version, address,
             serve.Security is null ? "" : " with mutual TLS", serve.Storage.Description);
@@ -163,17 +172,22 @@ public static class AggregatorService
         {
             system.Log.Info("Metrics at http://{0}/metrics, health at http://{0}/health/live and http://{0}/health/ready", metrics);
         }
+    }
 
-        lifetime.ApplicationStarted.Register(serve.Cluster is null ? Ready : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Ready));
-
-        void Ready()
+    /// <summary>
+    /// The one ready line, when every other part of the host has started too (the metrics
+    /// endpoint); in a cluster, once this node is an Up member: before that it could not route.
+    /// </summary>
+    private static void PrintReady(ActorSystem system, ServeSettings serve, TextWriter stdout)
+    {
+        stdout.WriteLine($"ready {AddressOf(system, serve)}");
+        stdout.Flush();
+        if (StartupProfile.Requested)
         {
-            stdout.WriteLine($"ready {address}");
-            stdout.Flush();
-            if (StartupProfile.Requested)
-            {
-                system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
-            }
+            system.Log.Info("At the ready line: {0}", StartupProfile.Describe());
         }
     }
+
+    private static Address AddressOf(ActorSystem system, ServeSettings serve) =>
+        ((ExtendedActorSystem)(serve.Front ?? system)).Provider.DefaultAddress;
 }
