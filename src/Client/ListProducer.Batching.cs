@@ -232,21 +232,22 @@ public sealed partial class ListProducer
     }
 
     /// <summary>
-    /// Asks the producer actor; ends at once when the actor stops (this producer or its client
-    /// disposed, the actor system stopped) rather than after the ask's time-out.
+    /// Asks the producer actor, for as long as it answers a probe every
+    /// <see cref="ProbeInterval"/>: its own time-outs without progress (unavailable-timeout, the
+    /// silent aggregator) are what end a long wait, so a flush across back-to-back outages is not
+    /// cut by a total bound. Ends at once when the actor stops (this producer or its client
+    /// disposed, the actor system stopped).
     /// </summary>
     private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
     {
-        _stopped ??= Task.WhenAny(_actor!.WatchAsync(), _client.System.WhenTerminated);
-        try
-        {
-            return await _actor.Ask<object>(request, _askTimeout, cancellationToken).UnlessStopped(_stopped, () => new ObjectDisposedException(null,
-                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped"));
-        }
-        catch (AskTimeoutException e)
-        {
-            throw Failed(new AggregatorException($"the producer of list '{List}' answered nothing within {_askTimeout.TotalSeconds:0} s", e));
-        }
+        var actor = _actor!;
+        _stopped ??= Task.WhenAny(actor.WatchAsync(), _client.System.WhenTerminated);
+        return await actor.Ask<object>(request, Timeout.InfiniteTimeSpan, cancellationToken).WhileAnswering(_stopped,
+            () => actor.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, ProbeTimeout), ProbeInterval, _options.TimeProvider,
+            () => new ObjectDisposedException(null,
+                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped"),
+            e => Failed(new AggregatorException(
+                $"the producer of list '{List}' did not answer a probe within {ProbeTimeout.TotalSeconds:0} s while a call waited on it", e)));
     }
 
     private T Expect<T>(object reply) => reply switch

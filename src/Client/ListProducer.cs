@@ -25,11 +25,16 @@ namespace Actors.Client;
 /// </remarks>
 public sealed partial class ListProducer : IAsyncDisposable
 {
+    /// <summary>How long a call waits on the producer actor before asking whether it is alive (again).</summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the producer actor has to answer that probe.</summary>
+    internal static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(30);
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly AggregatorClient _client;
     private readonly AggregatorClientOptions _options;
     private readonly BatchGate _gate = new();
-    private readonly TimeSpan _askTimeout;
     private readonly ITimer _linger;
     private IActorRef? _actor;
     private ulong? _resumeAt;
@@ -54,7 +59,6 @@ public sealed partial class ListProducer : IAsyncDisposable
         _options = client.Options;
         List = list;
         ProducerId = producerId;
-        _askTimeout = _options.ConnectTimeout + _options.UnavailableTimeout + _options.AckTimeout + _options.AckTimeout + TimeSpan.FromMinutes(1);
         _linger = _options.TimeProvider.CreateTimer(_ => _ = LingerAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 

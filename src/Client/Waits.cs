@@ -21,4 +21,47 @@ internal static class Waits
 
         return await task;
     }
+
+    /// <summary>
+    /// The result of <paramref name="task"/>, waited for as long as whoever completes it shows
+    /// it is alive: each <paramref name="interval"/> without a result, <paramref name="probe"/>
+    /// runs, and its failure (an ask's time-out) ends the wait with <paramref name="silent"/>'s
+    /// exception. A completed <paramref name="stopped"/> ends it at once with
+    /// <paramref name="stoppedError"/>'s. There is no bound on the whole wait: it is the
+    /// waited-on's own to set (the producer actor fails after its time-outs without progress).
+    /// </summary>
+    public static async Task<T> WhileAnswering<T>(this Task<T> task, Task stopped, Func<Task> probe, TimeSpan interval, TimeProvider time,
+        Func<Exception> stoppedError, Func<Exception, Exception> silent)
+    {
+        while (!task.IsCompleted && !stopped.IsCompleted)
+        {
+            using (var tick = new CancellationTokenSource())
+            {
+                await Task.WhenAny(task, stopped, Task.Delay(interval, time, tick.Token));
+                tick.Cancel();
+            }
+
+            if (task.IsCompleted || stopped.IsCompleted)
+            {
+                break;
+            }
+
+            var answered = probe();
+            await Task.WhenAny(answered, stopped, task);
+            answered.Abandon(); // its failure is read here, never raised later
+            if (answered.IsFaulted && !task.IsCompleted && !stopped.IsCompleted)
+            {
+                task.Abandon();
+                throw silent(answered.Exception!.InnerException!);
+            }
+        }
+
+        if (!task.IsCompleted)
+        {
+            task.Abandon();
+            throw stoppedError();
+        }
+
+        return await task;
+    }
 }
