@@ -14,6 +14,13 @@ namespace Actors.Client;
 internal sealed class AggregatorLocator
 {
     private static readonly TimeSpan MaxAttempt = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long nobody answers before the warning that the aggregator does not answer yet: a
+    /// worker started with its aggregator (a script, a compose file, the demo) can come first
+    /// by a moment, and finds it at its next try without a word.
+    /// </summary>
+    private static readonly TimeSpan AnnounceAfter = TimeSpan.FromSeconds(1);
     private readonly ActorSystem _system;
     private readonly IReadOnlyList<Endpoint> _endpoints;
     private readonly string[] _paths;
@@ -52,7 +59,7 @@ internal sealed class AggregatorLocator
     public string Path(int index) => _paths[index % _paths.Length];
 
     /// <param name="startAt">the contact to try first (the one after a lost contact).</param>
-    /// <param name="announce">say once, in the client's log (a warning), that no aggregator answers yet.</param>
+    /// <param name="announce">say once, in the client's log (a warning), that no aggregator answers yet, after <see cref="AnnounceAfter"/>.</param>
     /// <exception cref="AggregatorUnreachableException">nothing answered within <paramref name="timeout"/>.</exception>
     public async Task<Located> LocateAsync(TimeSpan timeout, int startAt = 0, CancellationToken cancellation = default, bool announce = true)
     {
@@ -85,7 +92,7 @@ internal sealed class AggregatorLocator
                 }
             }
 
-            if (announce)
+            if (announce && clock.GetElapsedTime(started) >= AnnounceAfter)
             {
                 announce = false;
                 _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (connect-timeout)",

@@ -33,7 +33,7 @@ internal static class ClientSystem
           }
           remote {
             log-remote-lifecycle-events = off
-            retry-gate-closed-for = 200ms
+            retry-gate-closed-for = 50ms
             watch-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 4s }
             dot-netty.tcp { hostname = 127.0.0.1, port = 0, maximum-frame-size = 128000b }
           }

@@ -3,6 +3,9 @@ using Aggregator.Routing;
 using Aggregator.Service;
 using Aggregator.Storage;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using System.Net.Sockets;
 using System.Reflection;
 using Akka.Actor;
 using Akka.Hosting;
@@ -29,50 +32,121 @@ public static class Demo
 
     private static readonly TimeSpan WorkerTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<int> RunAsync(CommandLine line, TextWriter stdout)
+    public static Task<int> RunAsync(CommandLine line, TextWriter stdout) => RunAsync(line, stdout, FreePort);
+
+    /// <param name="pickPort">the port the aggregator and its workers start on together (a spec gives one that is taken).</param>
+    internal static async Task<int> RunAsync(CommandLine line, TextWriter stdout, Func<int> pickPort)
     {
         var worker = LocateWorker();
         var file = HoconFile.Load(line.ConfigFile, "aggregator.hocon");
         using var storage = JournalStorage.InMemory();
-        var serve = new ServeSettings(file, ListSettings.From(file, durable: false), storage, Security: null,
-            Hostname: "127.0.0.1", Port: 0, Quiet: true);
-        using var host = AggregatorService.Build(serve, stdout);
-        var system = Program.StartSystem(host, "127.0.0.1:0", "--port");
-        await host.StartAsync();
+
+        // The workers start with the aggregator, not after it, on a free port picked now: their
+        // start-up and the aggregator's overlap (a worker that comes first tries again a moment
+        // later). Should another process take the port meanwhile, the aggregator takes any port
+        // and the workers start again after it.
+        var kill = new CancellationTokenSource();
+        var port = pickPort();
+        var runs = StartWorkers(worker, port, kill.Token);
         try
         {
-            var lists = await host.Services.GetRequiredService<IRequiredActor<ListsEntry>>().GetAsync();
-            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-            var endpoint = $"{address.Host}:{address.Port}";
-            var runs = Workers.Select(w => RunWorkerAsync(worker, endpoint, w.Id, w.Items)).ToArray();
-            var codes = await Task.WhenAll(runs);
-            for (var i = 0; i < codes.Length; i++)
+            if (!TryStart(file, storage, port, stdout, out var host, out var failure))
             {
-                if (codes[i] != ExitCodes.Success)
+                await kill.CancelAsync();
+                await Task.WhenAll(runs);
+                kill.Dispose();
+                kill = new CancellationTokenSource();
+                if (!TryStart(file, storage, 0, stdout, out host, out failure))
                 {
-                    await Console.Error.WriteLineAsync($"Aggregator: demo: {Workers[i].Id} exited with code {codes[i]}");
-                    return ExitCodes.Failure;
+                    throw failure;
                 }
+
+                var system = host.Services.GetRequiredService<ActorSystem>();
+                runs = StartWorkers(worker, ((ExtendedActorSystem)system).Provider.DefaultAddress.Port!.Value, kill.Token);
             }
 
-            var items = new List<string>();
-            await foreach (var page in ListPages.ReadAsync(ActorNames.DefaultList, 0, ulong.MaxValue,
-                               request => lists.Ask<ItemRange>(request, TimeSpan.FromSeconds(10))))
+            using var served = host;
+            await served.StartAsync();
+            try
             {
-                items.AddRange(PackedItems.Decode(page.Items.Span));
+                return await AppendAndPrintAsync(served, runs, stdout);
             }
-
-            await stdout.WriteLineAsync(OutputJson.Serialize(items.ToArray()));
-            await stdout.FlushAsync();
-            return ExitCodes.Success;
+            finally
+            {
+                await served.StopAsync();
+            }
         }
         finally
         {
-            await host.StopAsync();
+            // Workers still running here (the aggregator failed to start) end with the demo.
+            await kill.CancelAsync();
+            await Task.WhenAll(runs);
+            kill.Dispose();
         }
     }
 
-    private static async Task<int> RunWorkerAsync(string[] worker, string endpoint, string id, string[] items)
+    /// <summary>Waits for the workers, then prints the list as a JSON array.</summary>
+    private static async Task<int> AppendAndPrintAsync(IHost host, Task<int>[] runs, TextWriter stdout)
+    {
+        var lists = await host.Services.GetRequiredService<IRequiredActor<ListsEntry>>().GetAsync();
+        var codes = await Task.WhenAll(runs);
+        for (var i = 0; i < codes.Length; i++)
+        {
+            if (codes[i] != ExitCodes.Success)
+            {
+                await Console.Error.WriteLineAsync($"Aggregator: demo: {Workers[i].Id} exited with code {codes[i]}");
+                return ExitCodes.Failure;
+            }
+        }
+
+        var items = new List<string>();
+        await foreach (var page in ListPages.ReadAsync(ActorNames.DefaultList, 0, ulong.MaxValue,
+                           request => lists.Ask<ItemRange>(request, TimeSpan.FromSeconds(10))))
+        {
+            items.AddRange(PackedItems.Decode(page.Items.Span));
+        }
+
+        await stdout.WriteLineAsync(OutputJson.Serialize(items.ToArray()));
+        await stdout.FlushAsync();
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Builds the aggregator's host and starts its actor system on 127.0.0.1:<paramref name="port"/>; false, and why, if it cannot listen there.</summary>
+    private static bool TryStart(HoconFile file, JournalStorage storage, int port, TextWriter stdout,
+        [NotNullWhen(true)] out IHost? host, [NotNullWhen(false)] out StartupException? failure)
+    {
+        var serve = new ServeSettings(file, ListSettings.From(file, durable: false), storage, Security: null,
+            Hostname: "127.0.0.1", Port: port, Quiet: true);
+        host = AggregatorService.Build(serve, stdout);
+        try
+        {
+            Program.StartSystem(host, $"127.0.0.1:{port}", "--port");
+            failure = null;
+            return true;
+        }
+        catch (StartupException e)
+        {
+            host.Dispose();
+            host = null;
+            failure = e;
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static Task<int>[] StartWorkers(string[] worker, int port, CancellationToken cancel) =>
+        Workers.Select(w => RunWorkerAsync(worker, $"127.0.0.1:{port}", w.Id, w.Items, cancel)).ToArray();
+
+    /// <summary>Runs one worker to its end (its exit code); <paramref name="cancel"/> kills it (the code is then of no interest).</summary>
+    private static async Task<int> RunWorkerAsync(string[] worker, string endpoint, string id, string[] items, CancellationToken cancel)
     {
         var start = new ProcessStartInfo(worker[0])
         {
@@ -96,7 +170,8 @@ public static class Demo
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(WorkerTimeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(WorkerTimeout);
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -104,6 +179,12 @@ public static class Demo
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            if (cancel.IsCancellationRequested)
+            {
+                return ExitCodes.Failure;
+            }
+
             await Console.Error.WriteLineAsync($"[{id}] did not finish within {WorkerTimeout.TotalSeconds:0} s; killed");
             return ExitCodes.Failure;
         }
