@@ -95,7 +95,7 @@ internal sealed class AggregatorLocator
             if (announce && clock.GetElapsedTime(started) >= AnnounceAfter)
             {
                 announce = false;
-                _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s (connect-timeout)",
+                _system.Log.Warning("The aggregator at {0} does not answer yet; trying again for up to {1:0.###} s in all (connect-timeout)",
                     Endpoints, timeout.TotalSeconds);
             }
 

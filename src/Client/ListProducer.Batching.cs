@@ -233,21 +233,43 @@ public sealed partial class ListProducer
 
     /// <summary>
     /// Asks the producer actor, for as long as it answers a probe every
-    /// <see cref="ProbeInterval"/>: its own time-outs without progress (unavailable-timeout, the
-    /// silent aggregator) are what end a long wait, so a flush across back-to-back outages is not
-    /// cut by a total bound. Ends at once when the actor stops (this producer or its client
-    /// disposed, the actor system stopped).
+    /// <see cref="ProbeInterval"/> and its acknowledged items move (<see cref="ProgressWatch"/>):
+    /// a flush across back-to-back outages is not cut by a bound on the whole call. Ends at
+    /// once when the actor stops (this producer or its client disposed, the actor system
+    /// stopped). A call given up withdraws its ask.
     /// </summary>
     private async Task<object> AskAsync(object request, CancellationToken cancellationToken)
     {
         var actor = _actor!;
         _stopped ??= Task.WhenAny(actor.WatchAsync(), _client.System.WhenTerminated);
-        return await actor.Ask<object>(request, Timeout.InfiniteTimeSpan, cancellationToken).WhileAnswering(_stopped,
-            () => actor.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, ProbeTimeout), ProbeInterval, _options.TimeProvider,
-            () => new ObjectDisposedException(null,
-                $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped"),
-            e => Failed(new AggregatorException(
-                $"the producer of list '{List}' did not answer a probe within {ProbeTimeout.TotalSeconds:0} s while a call waited on it", e)));
+        var watch = new ProgressWatch(ProgressWatch.LimitFor(_options), _options.TimeProvider);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            return await actor.Ask<object>(request, Timeout.InfiniteTimeSpan, call.Token).WhileAnswering(_stopped,
+                () => ProbeAsync(actor, watch), ProbeInterval, _options.TimeProvider,
+                () => new ObjectDisposedException(null,
+                    $"the producer {ProducerId} of list '{List}' was stopped: it or its client was disposed, or its actor system stopped"),
+                e => Failed(e as AggregatorException ?? new AggregatorException(
+                    $"the producer of list '{List}' did not answer a probe within {ProbeTimeout.TotalSeconds:0} s while a call waited on it", e)));
+        }
+        catch (Exception) when (!call.IsCancellationRequested)
+        {
+            // Given up (stopped, silent, stalled): the ask's temporary actor goes now, not never.
+            call.Cancel();
+            throw;
+        }
+    }
+
+    private async Task ProbeAsync(IActorRef actor, ProgressWatch watch)
+    {
+        var progress = await actor.Ask<ProducerActor.Progress>(ProducerActor.GetProgress.Instance, ProbeTimeout);
+        if (watch.Stalled(progress.Acknowledged))
+        {
+            throw new AggregatorUnavailableException(
+                $"no item of the producer {ProducerId} of list '{List}' was acknowledged for {watch.Limit.TotalSeconds:0} s{(progress.Unavailable is { } why ? $" (the aggregator: {why})" : "")}; {progress.Acknowledged} items acknowledged (the same producer id resumes after them)",
+                progress.Acknowledged);
+        }
     }
 
     private T Expect<T>(object reply) => reply switch

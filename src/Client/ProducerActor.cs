@@ -120,6 +120,20 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
         Locate(announce: true);
     }
 
+    /// <summary>
+    /// An exception in a handler (a defect) fails the run: the calls waiting get the failure,
+    /// and the actor stops rather than start again knowing nothing of this run.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Error(reason, "The producer {0} of list {1} failed on {2}", _producer, _list, message?.GetType().Name ?? "nothing");
+        FailWith(new AggregatorException(
+            $"the producer of list '{_list}' failed: {reason.Message}; {_acknowledged} items acknowledged (the same producer id resumes after them)", reason));
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostRestart(Exception reason) => Context.Stop(Self);
+
     private void Connecting()
     {
         Receive<Located>(OnLocated);

@@ -39,6 +39,24 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
     }
 
     [Fact]
+    public async Task ProducerActor_should_fail_the_waiting_call_and_stop_when_a_handler_throws()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        Watch(producer);
+        producer.Tell(new ProducerActor.Finish(Offer(0, 2).Batch));
+        await Aggregator.ExpectMsgAsync<AppendBatch>();
+
+        // A defect: an offer without a batch throws in the handler. Restarted, the actor would
+        // answer probes for ever while the flush above waited for an answer it no longer owes.
+        producer.Tell(new ProducerActor.Offer(null!), CreateTestProbe().Ref);
+
+        var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>();
+        Assert.StartsWith("the producer of list 'orders' failed: ", failed.Reason.Message);
+        Assert.EndsWith("0 items acknowledged (the same producer id resumes after them)", failed.Reason.Message);
+        await ExpectTerminatedAsync(producer);
+    }
+
+    [Fact]
     public async Task ProducerActor_should_hold_back_an_offer_while_the_window_is_full()
     {
         var producer = await StartAsync(resumeAt: 0);

@@ -104,6 +104,38 @@ public sealed class WaitsSpecs
         Assert.False(probe.Task.IsCompleted);
     }
 
+    [Fact]
+    public async Task The_callers_cancellation_ends_the_wait_through_the_task_it_cancels()
+    {
+        using var cancel = new CancellationTokenSource();
+        var asked = _result.Task.WaitAsync(cancel.Token);
+        var waiting = asked.WhileAnswering(_stopped.Task, () => Task.CompletedTask, Interval, _time,
+            () => new ObjectDisposedException("stopped"), e => new InvalidOperationException("silent", e));
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task A_stalled_producer_is_told_from_one_that_moves_by_the_acknowledged_count_of_each_probe()
+    {
+        var limit = TimeSpan.FromMinutes(6);
+        var watch = new ProgressWatch(limit, _time.Fake);
+
+        // Counted from the call's start: the first probe's count is where it stood then.
+        _time.Fake.Advance(limit);
+        Assert.False(watch.Stalled(10));
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(watch.Stalled(10));
+
+        // Any acknowledgement starts the limit again, however long the call has waited.
+        Assert.False(watch.Stalled(11));
+        _time.Fake.Advance(limit);
+        Assert.False(watch.Stalled(11));
+        _time.Fake.Advance(TimeSpan.FromTicks(1));
+        Assert.True(watch.Stalled(11));
+    }
+
     /// <summary>A fake clock that says when a timer was created on it.</summary>
     private sealed class WatchedTime : TimeProvider
     {

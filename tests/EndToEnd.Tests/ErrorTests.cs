@@ -15,7 +15,7 @@ public sealed class ErrorTests : IDisposable
         Assert.Contains($"127.0.0.1:{port} did not answer within 2 s", run.Stderr);
         Assert.InRange(run.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
         Assert.DoesNotContain("   at ", run.Stderr);
-        Assert.Single(run.Stderr.Split('\n'), l => l.Contains("does not answer yet; trying again for up to 2 s", StringComparison.Ordinal));
+        Assert.Single(run.Stderr.Split('\n'), l => l.Contains("does not answer yet; trying again for up to 2 s in all", StringComparison.Ordinal));
         Assert.DoesNotContain("Tried to associate", run.Stderr);
     }
 

@@ -44,7 +44,9 @@ public static class Demo
         // The workers start with the aggregator, not after it, on a free port picked now: their
         // start-up and the aggregator's overlap (a worker that comes first tries again a moment
         // later). Should another process take the port meanwhile, the aggregator takes any port
-        // and the workers start again after it.
+        // and the workers start again after it. (Were that process an aggregator too, the
+        // workers may have appended to its list first: it would have to bind this very port
+        // within the quarter second before ours.)
         var kill = new CancellationTokenSource();
         var port = pickPort();
         var runs = StartWorkers(worker, port, kill.Token);
@@ -52,6 +54,11 @@ public static class Demo
         {
             if (!TryStart(file, storage, port, stdout, out var host, out var failure))
             {
+                if (!PortTaken(failure))
+                {
+                    throw failure;
+                }
+
                 await kill.CancelAsync();
                 await Task.WhenAll(runs);
                 kill.Dispose();
@@ -131,6 +138,19 @@ public static class Demo
             failure = e;
             return false;
         }
+    }
+
+    private static bool PortTaken(Exception failure)
+    {
+        for (var cause = failure.InnerException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static int FreePort()

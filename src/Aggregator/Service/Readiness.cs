@@ -21,7 +21,9 @@ public static class Readiness
     {
         if (!accepting)
         {
-            return HealthCheckResult.Unhealthy(status is null ? "not accepting workers yet" : $"not an Up member of the cluster ({status})");
+            return HealthCheckResult.Unhealthy(status is null ? "not accepting workers yet"
+                : status == MemberStatus.Up ? "not accepting workers yet (an Up member; the ready line follows at once)"
+                : $"not an Up member of the cluster ({status})");
         }
 
         return status switch
