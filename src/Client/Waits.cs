@@ -27,8 +27,9 @@ internal static class Waits
     /// it is alive: each <paramref name="interval"/> without a result, <paramref name="probe"/>
     /// runs, and its failure (an ask's time-out) ends the wait with <paramref name="silent"/>'s
     /// exception. A completed <paramref name="stopped"/> ends it at once with
-    /// <paramref name="stoppedError"/>'s. There is no bound on the whole wait: it is the
-    /// waited-on's own to set (the producer actor fails after its time-outs without progress).
+    /// <paramref name="stoppedError"/>'s. There is no bound on the whole wait here: the probe
+    /// sets one if any (the producer's calls fail a probe once no item has moved for long,
+    /// <see cref="ProgressWatch"/>).
     /// </summary>
     public static async Task<T> WhileAnswering<T>(this Task<T> task, Task stopped, Func<Task> probe, TimeSpan interval, TimeProvider time,
         Func<Exception> stoppedError, Func<Exception, Exception> silent)
