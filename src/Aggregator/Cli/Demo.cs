@@ -54,7 +54,7 @@ public static class Demo
         {
             if (!TryStart(file, storage, port, stdout, out var host, out var failure))
             {
-                if (!PortTaken(failure))
+                if (failure.SocketErrorCode != SocketError.AddressAlreadyInUse)
                 {
                     throw failure;
                 }
@@ -138,19 +138,6 @@ public static class Demo
             failure = e;
             return false;
         }
-    }
-
-    private static bool PortTaken(Exception failure)
-    {
-        for (var cause = failure.InnerException; cause is not null; cause = cause.InnerException)
-        {
-            if (cause is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static int FreePort()
