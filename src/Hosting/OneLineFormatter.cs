@@ -50,6 +50,9 @@ public sealed class OneLineFormatter : ConsoleFormatter, IDisposable
         _reload = options.OnChange(changed => _options = changed);
     }
 
+    /// <summary>With options fixed for the formatter's life (<see cref="OneLineLoggerFactory"/>).</summary>
+    public OneLineFormatter(OneLineFormatterOptions options) : base(FormatterName) => _options = options;
+
     public void Dispose() => _reload?.Dispose();
 
     public override void Write<TState>(in LogEntry<TState> entry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
@@ -246,9 +249,18 @@ public static class OneLineLogging
         _ => LogLevel.None,
     };
 
-    /// <summary>A logger factory writing the one-line log, with the level and filters of a checked configuration file.</summary>
-    public static ILoggerFactory FactoryFor(HoconFile file) => LoggerFactory.Create(logging => logging.AddOneLineStderr(
-        LevelOf(file.Config.GetString("akka.loglevel", "INFO")),
-        traces: file.Config.GetString("akka.loglevel", "INFO").Equals("DEBUG", StringComparison.OrdinalIgnoreCase),
-        hideUnreachable: file.Config.GetBoolean("actors.logging.hide-unreachable-warnings", false)));
+    /// <summary>
+    /// A logger factory writing the one-line log to stderr, with the level and filters of a
+    /// checked configuration file: for a process without a host (<see cref="OneLineLoggerFactory"/>).
+    /// </summary>
+    public static ILoggerFactory FactoryFor(HoconFile file)
+    {
+        var level = file.Config.GetString("akka.loglevel", "INFO");
+        return new OneLineLoggerFactory(Console.Error, new OneLineFormatterOptions
+        {
+            Minimum = LevelOf(level),
+            Traces = level.Equals("DEBUG", StringComparison.OrdinalIgnoreCase),
+            HideUnreachable = file.Config.GetBoolean("actors.logging.hide-unreachable-warnings", false),
+        });
+    }
 }

@@ -78,6 +78,15 @@ public sealed class DefaultsTests
         Assert.True(RuntimeSetting(Executables.Aggregator, "System.Runtime.TieredPGO").GetBoolean());
     }
 
+    [Fact]
+    public void The_worker_should_run_without_code_generated_at_run_time()
+    {
+        // Akka's HOCON compiles its regular expressions at each start where it may
+        // (docs/benchmarks.md); the worker has them interpreted. Nothing of the worker needs
+        // code generated at run time: every end-to-end test runs it so.
+        Assert.False(RuntimeSetting(Executables.Worker, "System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported").GetBoolean());
+    }
+
     private static System.Text.Json.JsonElement RuntimeSetting(string dll, string name)
     {
         var path = Path.ChangeExtension(dll, ".runtimeconfig.json");
