@@ -27,6 +27,9 @@ public sealed class OneLineLoggerFactory : ILoggerFactory
         _writer.Start();
     }
 
+    /// <summary>Whether the writer has ended (after <see cref="Dispose"/>).</summary>
+    public bool Ended => !_writer.IsAlive;
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     /// <summary>Only the one-line log is written here.</summary>
@@ -57,10 +60,23 @@ public sealed class OneLineLoggerFactory : ILoggerFactory
 
     private void Write(TextWriter output)
     {
+        var writable = true;
         foreach (var line in _lines.GetConsumingEnumerable())
         {
-            output.Write(line);
-            output.Flush();
+            if (!writable)
+            {
+                continue; // the output is gone: lines are dropped, and loggers never wait for it
+            }
+
+            try
+            {
+                output.Write(line);
+                output.Flush();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                writable = false;
+            }
         }
     }
 

@@ -32,6 +32,23 @@ public sealed class OneLineLoggerFactorySpecs
     }
 
     [Fact]
+    public void OneLineLoggerFactory_should_drop_its_lines_without_failing_once_its_output_is_gone()
+    {
+        var output = new StringWriter();
+        output.Dispose();
+        var factory = new OneLineLoggerFactory(output, new OneLineFormatterOptions());
+        var logger = factory.CreateLogger("Worker");
+
+        for (var i = 0; i < 3000; i++)
+        {
+            logger.LogWarning("line {0}", i); // more than the queue holds: the writer keeps taking them
+        }
+
+        factory.Dispose();
+        Assert.True(factory.Ended, "the writer did not end");
+    }
+
+    [Fact]
     public void OneLineLoggerFactory_should_refuse_other_providers_and_drop_what_comes_after_its_end()
     {
         using var output = new StringWriter();
