@@ -57,13 +57,14 @@ public sealed class OneLineFormatter : ConsoleFormatter, IDisposable
 
     public override void Write<TState>(in LogEntry<TState> entry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
-        var line = Format(Read(entry));
-        if (line is not null)
+        if (LineOf(entry) is { } line)
         {
             textWriter.Write(line);
-            textWriter.Write('\n');
         }
     }
+
+    /// <summary>The entry's line with its newline, or null where it is left out.</summary>
+    public string? LineOf<TState>(in LogEntry<TState> entry) => Format(Read(entry)) is { } line ? line + "\n" : null;
 
     /// <summary>
     /// An entry as one event: Akka's (a <see cref="LogEvent"/> from the client's bridge, or the

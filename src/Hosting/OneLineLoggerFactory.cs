@@ -93,11 +93,9 @@ public sealed class OneLineLoggerFactory : ILoggerFactory
                 return;
             }
 
-            using var line = new StringWriter();
-            factory._formatter.Write(new LogEntry<TState>(logLevel, category, eventId, state, exception, formatter), null, line);
-            if (line.GetStringBuilder().Length > 0)
+            if (factory._formatter.LineOf(new LogEntry<TState>(logLevel, category, eventId, state, exception, formatter)) is { } line)
             {
-                factory.Enqueue(line.ToString());
+                factory.Enqueue(line);
             }
         }
     }
