@@ -4,6 +4,7 @@ using Aggregator.Lists;
 using Aggregator.Service;
 using Aggregator.Storage;
 using Akka.Actor;
+using Akka.Event;
 using Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -67,8 +68,12 @@ public static class Program
             var system = cluster is null
                 ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
                 : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
+            // Once this process holds its port (its name for the lease), before any list loads.
+            await using var lease = cluster is null ? await TakeLeaseAsync(file, storage, system) : null;
+            using var keeper = lease is null ? null : new LeaseKeeper(lease, system);
             try
             {
+                await (keeper?.StartAsync(CancellationToken.None) ?? Task.CompletedTask);
                 await host.StartAsync();
             }
             catch (IOException e) when (metrics is not null)
@@ -78,6 +83,7 @@ public static class Program
             }
 
             await host.WaitForShutdownAsync();
+            await (keeper?.StopAsync(CancellationToken.None) ?? Task.CompletedTask);
 
             // The host's logger factory goes with the host: let the actor system log its last lines first.
             await system.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -103,9 +109,38 @@ public static class Program
             null or CoordinatedShutdown.ClrExitReason => null,
             CoordinatedShutdown.ClusterDowningReason =>
                 "the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin",
+            LeaseLostReason => LeaseLostReason.Message,
             var reason => $"the actor system stopped: {reason}",
         };
         return problem is null ? ExitCodes.Success : throw new StartupException(problem);
+    }
+
+    /// <summary>
+    /// A lone aggregator that loads every list at start takes its PostgreSQL database's lease
+    /// before its lists load: a second one on the same database is refused (or, if the holder died, waits for
+    /// its lease to lapse) instead of taking the first one's lists. Null where nothing is leased.
+    /// </summary>
+    /// <exception cref="StartupException">another aggregator holds the lease.</exception>
+    /// <exception cref="StartupException">another aggregator holds the lease (the actor system is stopped first).</exception>
+    private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system)
+    {
+        var time = file.GetTimeSpan("actors.aggregator.database-lease");
+        if (!storage.Postgres || !file.GetBoolean("actors.aggregator.load-lists-at-start"))
+        {
+            return null;
+        }
+
+        var bound = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+        try
+        {
+            return await DatabaseLease.TakeAsync(storage.ConnectionString!, DatabaseLease.LoneAggregatorKey,
+                LeaseClaimant.Of(bound.Host!, bound.Port!.Value), time, message => system.Log.Warning("{0}", message), CancellationToken.None);
+        }
+        catch (StartupException)
+        {
+            await system.Terminate();
+            throw;
+        }
     }
 
     /// <summary>

@@ -283,9 +283,12 @@ public sealed class PostgresTheoryAttribute : TheoryAttribute
     {
         if (ConnectionString is null)
         {
-            Skip = $"no PostgreSQL server: set {Variable} to an Npgsql connection string; to run it: {Variable}=$(.ci/postgres start /tmp/actors-pg 54329) dotnet test (.ci/run does)";
+            Skip = SkipReason;
         }
     }
+
+    public static string SkipReason =>
+        $"no PostgreSQL server: set {Variable} to an Npgsql connection string; to run it: {Variable}=$(.ci/postgres start /tmp/actors-pg 54329) dotnet test (.ci/run does)";
 
     public static string? ConnectionString => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;
 }

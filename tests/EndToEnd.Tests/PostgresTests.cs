@@ -1,3 +1,4 @@
+using System.Globalization;
 using static EndToEnd.Tests.KillScenario;
 
 namespace EndToEnd.Tests;
@@ -29,6 +30,53 @@ public sealed class PostgresTests : IDisposable
         Assert.All(runs, r => Assert.Equal(perWorker, Summary(r, "appended") + Summary(r, "duplicates") + Summary(r, "alreadyStored")));
         AssertEachProducerOnceInOrder(await ReadAllAsync(restarted, list), ["pg0", "pg1"], perWorker);
         Assert.Equal(0, (await restarted.WorkerAsync("delete", "--list", list)).ExitCode);
+
+        // Stopped as an operator would: it gives its database's lease up (a SIGKILL leaves it to lapse).
+        restarted.Process.Signal(15);
+        Assert.Equal(0, (await restarted.Process.WaitForExitAsync(Long)).ExitCode);
+    }
+
+    [PostgresFact]
+    public async Task A_second_lone_aggregator_on_the_database_should_be_refused_and_a_paused_one_stop_once_its_lease_is_taken()
+    {
+        var config = WriteConfig(PostgresFactAttribute.ConnectionString!);
+        File.AppendAllText(config, "\nactors.aggregator.database-lease = 3s\n");
+        var (first, second, third) = (Executables.FreePort(), Executables.FreePort(), Executables.FreePort());
+        await using var holder = await ServedAggregator.StartWithAsync(["--config", config], first);
+
+        await using (var refused = Executables.StartAggregator("serve", "--port", second.ToString(CultureInfo.InvariantCulture), "--config", config))
+        {
+            var run = await refused.WaitForExitAsync(Long);
+            Assert.True(run.ExitCode == 1, run.Stderr);
+            Assert.Contains($"another aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{first} (process {holder.Process.Id}), which renews its lease", run.Stderr);
+            Assert.Empty(run.Stdout);
+            Assert.DoesNotContain("   at ", run.Stderr);
+        }
+
+        // Paused past its lease (as a VM is frozen): the next aggregator takes the lease when it
+        // lapses; the first, woken, finds it taken and stops.
+        holder.Process.Signal(19);
+        try
+        {
+            await using var next = await ServedAggregator.StartWithAsync(["--config", config], third);
+            Assert.Contains($"lease is held by {Environment.MachineName}/127.0.0.1:{first}", next.Process.Stderr);
+            holder.Process.Signal(18);
+            var stopped = await holder.Process.WaitForExitAsync(Long);
+            Assert.True(stopped.ExitCode == 1, stopped.Stderr);
+            Assert.Contains("Aggregator: another aggregator took this one's lease on its PostgreSQL database", stopped.Stderr);
+            Assert.DoesNotContain("   at ", stopped.Stderr);
+
+            await next.WorkerAsync("append", "--list", $"lease-{Guid.NewGuid():N}", "--id", "w", "x");
+            next.Process.Signal(15);
+            Assert.Equal(0, (await next.Process.WaitForExitAsync(Long)).ExitCode);
+        }
+        finally
+        {
+            if (!holder.Process.HasExited)
+            {
+                holder.Process.Signal(18);
+            }
+        }
     }
 
     [Fact]

@@ -25,6 +25,9 @@ public sealed class JournalStorage : IDisposable
 
     public bool Durable => Provider is not null;
 
+    /// <summary>The journal is a PostgreSQL database (which other processes may share).</summary>
+    public bool Postgres => Provider?.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase) == true;
+
     /// <summary>For the log: where the lists live.</summary>
     public string Description { get; }
 
@@ -48,7 +51,7 @@ public sealed class JournalStorage : IDisposable
     {
         try
         {
-            await using var connection = Provider!.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
+            await using var connection = Postgres
                 ? (System.Data.Common.DbConnection)new NpgsqlConnection(ConnectionString)
                 : new SqliteConnection(ConnectionString);
             await connection.OpenAsync(cancellation);
