@@ -49,6 +49,8 @@ public static class Program
             JournalStorage.RequireShared(file, line.InMemory, line.DataDirectory);
         }
 
+        var leaseTime = DatabaseLease.TimeFrom(file);
+
         using var storage = line.InMemory ? JournalStorage.InMemory() : JournalStorage.Open(file, line.DataDirectory);
         var hostname = line.Hostname ?? file.GetString("akka.remote.dot-netty.tcp.hostname");
 
@@ -69,7 +71,7 @@ public static class Program
                 ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
                 : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
             // Once this process holds its port (its name for the lease), before any list loads.
-            await using var lease = cluster is null ? await TakeLeaseAsync(file, storage, system) : null;
+            await using var lease = cluster is null ? await TakeLeaseAsync(file, storage, system, leaseTime) : null;
             using var keeper = lease is null ? null : new LeaseKeeper(lease, system);
             try
             {
@@ -122,9 +124,8 @@ public static class Program
     /// </summary>
     /// <exception cref="StartupException">another aggregator holds the lease.</exception>
     /// <exception cref="StartupException">another aggregator holds the lease (the actor system is stopped first).</exception>
-    private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system)
+    private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system, TimeSpan time)
     {
-        var time = file.GetTimeSpan("actors.aggregator.database-lease");
         if (!storage.Postgres || !file.GetBoolean("actors.aggregator.load-lists-at-start"))
         {
             return null;

@@ -281,7 +281,7 @@ public sealed class PostgresTheoryAttribute : TheoryAttribute
 
     public PostgresTheoryAttribute()
     {
-        if (ConnectionString is null)
+        if (Shared is null)
         {
             Skip = SkipReason;
         }
@@ -290,5 +290,33 @@ public sealed class PostgresTheoryAttribute : TheoryAttribute
     public static string SkipReason =>
         $"no PostgreSQL server: set {Variable} to an Npgsql connection string; to run it: {Variable}=$(.ci/postgres start /tmp/actors-pg 54329) dotnet test (.ci/run does)";
 
-    public static string? ConnectionString => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;
+    /// <summary>
+    /// The server's database in a schema of these specs' own: the end-to-end tests' aggregators,
+    /// running at the same time on the same database, load every list they find there.
+    /// </summary>
+    public static string? ConnectionString => Isolated.Value;
+
+    /// <summary>A server is given (without connecting to it: attributes are made at discovery).</summary>
+    public static bool Configured => Shared is not null;
+
+    private static string? Shared => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value ? value : null;
+
+    private static readonly Lazy<string?> Isolated = new(() =>
+    {
+        if (Shared is not { } shared)
+        {
+            return null;
+        }
+
+        const string schema = "aggregator_specs";
+        using (var connection = new Npgsql.NpgsqlConnection(shared))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"CREATE SCHEMA IF NOT EXISTS {schema}";
+            command.ExecuteNonQuery();
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(shared) { SearchPath = schema }.ToString();
+    });
 }

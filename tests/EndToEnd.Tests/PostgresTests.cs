@@ -40,7 +40,8 @@ public sealed class PostgresTests : IDisposable
     public async Task A_second_lone_aggregator_on_the_database_should_be_refused_and_a_paused_one_stop_once_its_lease_is_taken()
     {
         var config = WriteConfig(PostgresFactAttribute.ConnectionString!);
-        File.AppendAllText(config, "\nactors.aggregator.database-lease = 3s\n");
+        // Long enough for the next aggregator to start and see the paused one's lease before it lapses, on a slow machine.
+        File.AppendAllText(config, "\nactors.aggregator.database-lease = 10s\n");
         var (first, second, third) = (Executables.FreePort(), Executables.FreePort(), Executables.FreePort());
         await using var holder = await ServedAggregator.StartWithAsync(["--config", config], first);
 

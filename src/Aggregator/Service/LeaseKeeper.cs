@@ -2,15 +2,14 @@ using Aggregator.Storage;
 using Akka.Actor;
 using Akka.Event;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 
 namespace Aggregator.Service;
 
 /// <summary>
-/// Renews a lone aggregator's <see cref="DatabaseLease"/> every fifth of its time. While the
-/// database does not answer it keeps trying (one warning, then one line when it answers
-/// again); should another aggregator hold the lease by then, this one stops, exit 1
-/// (<see cref="LeaseLostReason"/>): the other has taken its lists.
+/// Renews a lone aggregator's <see cref="DatabaseLease"/> every fifth of its time, each try
+/// bounded by that period. While the database does not answer it keeps trying (one warning,
+/// then one line when it answers again); should another aggregator hold the lease by then,
+/// this one stops, exit 1 (<see cref="LeaseLostReason"/>): the other has taken its lists.
 /// </summary>
 public sealed class LeaseKeeper(DatabaseLease lease, ActorSystem system) : BackgroundService
 {
@@ -25,15 +24,19 @@ public sealed class LeaseKeeper(DatabaseLease lease, ActorSystem system) : Backg
                 bool held;
                 try
                 {
-                    held = await lease.RenewAsync(stopping);
+                    // Bounded by the period: a connection that hangs must not outlast the lease unseen.
+                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    bounded.CancelAfter(lease.RenewEvery);
+                    held = await lease.RenewAsync(bounded.Token);
                 }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+                catch (Exception e) when (!stopping.IsCancellationRequested)
                 {
                     if (failingSince is null)
                     {
                         failingSince = DateTime.UtcNow;
                         system.Log.Warning("Cannot renew this aggregator's lease on its PostgreSQL database ({0}); trying again every {1:0.#} s. It lapses {2:0.#} s after the last renewal",
-                            e.GetBaseException().Message, lease.RenewEvery.TotalSeconds, lease.Time.TotalSeconds);
+                            e is OperationCanceledException ? $"no answer within {lease.RenewEvery.TotalSeconds:0.#} s" : e.GetBaseException().Message,
+                            lease.RenewEvery.TotalSeconds, lease.Time.TotalSeconds);
                     }
 
                     continue;
@@ -41,7 +44,7 @@ public sealed class LeaseKeeper(DatabaseLease lease, ActorSystem system) : Backg
 
                 if (!held)
                 {
-                    system.Log.Error("Another aggregator took this one's lease on its PostgreSQL database while it could not renew it; stopping");
+                    system.Log.Error("Another aggregator holds this one's lease on its PostgreSQL database now; stopping");
                     await CoordinatedShutdown.Get(system).Run(LeaseLostReason.Instance);
                     return;
                 }
@@ -72,5 +75,5 @@ public sealed class LeaseLostReason : CoordinatedShutdown.Reason
     public override int ExitCode => 1;
 
     public const string Message =
-        "another aggregator took this one's lease on its PostgreSQL database (it could not renew it in time: the database was out of reach, or this process was paused) and now serves its lists. Give each lone aggregator a database of its own";
+        "another aggregator took this one's lease on its PostgreSQL database (this one could not renew it in time: the database was out of reach, or this process was paused; or one of the same name, machine and address, started) and now serves its lists. Give each lone aggregator a database of its own";
 }

@@ -28,8 +28,24 @@ public sealed class DatabaseLease : IAsyncDisposable
     /// <summary>The key production uses; specs use keys of their own, on a database other tests share.</summary>
     public const string LoneAggregatorKey = "lone-aggregator";
 
+    private const string TimeKey = "actors.aggregator.database-lease";
+
+    /// <summary>The lease's time from the file: at least a second (it is renewed every fifth of it).</summary>
+    /// <exception cref="ConfigurationException">not a duration, or under a second.</exception>
+    public static TimeSpan TimeFrom(HoconFile file)
+    {
+        var time = file.GetTimeSpan(TimeKey);
+        return time >= TimeSpan.FromSeconds(1) ? time
+            : throw new ConfigurationException(file.Path, null, TimeKey, $"{time.TotalMilliseconds:0} ms is too short: at least 1s (it is renewed every fifth of it)");
+    }
+
     private readonly NpgsqlDataSource _source;
     private readonly string _key;
+
+    // This process's own: renewals and the release need it, so that of two processes with one
+    // name (cloned machines, containers given one hostname) the one that took the lease last
+    // holds it and the other finds it taken.
+    private readonly Guid _token = Guid.NewGuid();
 
     private DatabaseLease(NpgsqlDataSource source, string key, LeaseClaimant claimant, TimeSpan time)
     {
@@ -48,9 +64,9 @@ public sealed class DatabaseLease : IAsyncDisposable
     public TimeSpan RenewEvery => Time / 5;
 
     /// <summary>
-    /// Takes the lease. Held by another claimant, it waits for that lease to lapse (at most
-    /// twice its time), and gives up as soon as the holder renews it (within a renewal
-    /// period, a fifth of the time); <paramref name="waiting"/> hears once why it waits.
+    /// Takes the lease. Held by another claimant, it waits for that lease to lapse, and gives
+    /// up as soon as the holder renews it (within a renewal period, a fifth of the time);
+    /// <paramref name="waiting"/> hears once a holder why it waits.
     /// </summary>
     /// <exception cref="StartupException">another aggregator holds it and renews it, or the database cannot be used.</exception>
     public static async Task<DatabaseLease> TakeAsync(string connectionString, string key, LeaseClaimant claimant, TimeSpan time,
@@ -60,6 +76,7 @@ public sealed class DatabaseLease : IAsyncDisposable
         var lease = new DatabaseLease(source, key, claimant, time);
         try
         {
+            await lease.CreateTableAsync(cancellation);
             var giveUp = DateTime.UtcNow + 2 * time;
             Holder? first = null;
             while (true)
@@ -72,15 +89,24 @@ public sealed class DatabaseLease : IAsyncDisposable
 
                 // A holder that renews while this one waits is alive; one that does not has
                 // died (or lost its database): its lease lapses by itself.
-                if ((first is not null && holder.Name == first.Name && holder.RenewedAt != first.RenewedAt) || DateTime.UtcNow > giveUp)
+                if (first is not null && holder.Name == first.Name && holder.RenewedAt != first.RenewedAt)
                 {
                     throw new StartupException(
                         $"another aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. Give each lone aggregator a database of its own, or set actors.aggregator.load-lists-at-start = off on both (docs/operations.md, \"PostgreSQL\")");
                 }
 
-                if (first is null && holder.ProcessId != 0)
+                if (DateTime.UtcNow > giveUp)
                 {
+                    throw new StartupException(
+                        $"the PostgreSQL database's lease did not come free: it is held by {holder.Name} (process {holder.ProcessId}), and lapses in {Seconds(holder.LapsesIn)} (docs/operations.md, \"PostgreSQL\")");
+                }
+
+                if (holder.ProcessId != 0 && holder.Name != first?.Name)
+                {
+                    // A holder seen for the first time (a dead one's lease may pass to a third
+                    // aggregator meanwhile): its own lease time bounds the wait.
                     first = holder;
+                    giveUp = Max(giveUp, DateTime.UtcNow + holder.LapsesIn + lease.RenewEvery + TimeSpan.FromSeconds(1));
                     waiting($"The PostgreSQL database's lease is held by {holder.Name} (process {holder.ProcessId}), renewed {Seconds(holder.RenewedAgo)} ago; waiting up to {Seconds(holder.LapsesIn)} for it to lapse (should it be renewed meanwhile, that aggregator is alive and this one stops)");
                 }
 
@@ -104,7 +130,7 @@ public sealed class DatabaseLease : IAsyncDisposable
     public async Task<bool> RenewAsync(CancellationToken cancellation)
     {
         await using var command = _source.CreateCommand(
-            "UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time WHERE key = @key AND holder = @holder");
+            "UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time WHERE key = @key AND token = @token");
         Parameters(command);
         return await command.ExecuteNonQueryAsync(cancellation) == 1;
     }
@@ -114,7 +140,7 @@ public sealed class DatabaseLease : IAsyncDisposable
     {
         try
         {
-            await using var command = _source.CreateCommand("DELETE FROM aggregator_leases WHERE key = @key AND holder = @holder");
+            await using var command = _source.CreateCommand("DELETE FROM aggregator_leases WHERE key = @key AND token = @token");
             Parameters(command);
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await command.ExecuteNonQueryAsync(bounded.Token);
@@ -136,21 +162,21 @@ public sealed class DatabaseLease : IAsyncDisposable
     /// <returns>null once taken, else the holder that has it.</returns>
     private async Task<Holder?> TryTakeAsync(CancellationToken cancellation)
     {
-        await CreateTableAsync(cancellation);
         await using var batch = _source.CreateBatch();
         var take = new NpgsqlBatchCommand("""
-            INSERT INTO aggregator_leases AS l (key, holder, process_id, renewed_at, lapses_at)
-            VALUES (@key, @holder, @pid, now(), now() + @time)
-            ON CONFLICT (key) DO UPDATE SET holder = @holder, process_id = @pid, renewed_at = now(), lapses_at = now() + @time
+            INSERT INTO aggregator_leases AS l (key, holder, token, process_id, renewed_at, lapses_at)
+            VALUES (@key, @holder, @token, @pid, now(), now() + @time)
+            ON CONFLICT (key) DO UPDATE SET holder = @holder, token = @token, process_id = @pid, renewed_at = now(), lapses_at = now() + @time
             WHERE l.holder = @holder OR l.lapses_at < now()
             """);
         take.Parameters.AddWithValue("key", _key);
         take.Parameters.AddWithValue("holder", Claimant.Name);
+        take.Parameters.AddWithValue("token", _token);
         take.Parameters.AddWithValue("pid", Claimant.ProcessId);
         take.Parameters.AddWithValue("time", Time);
         batch.BatchCommands.Add(take);
         var read = new NpgsqlBatchCommand("""
-            SELECT holder, process_id, EXTRACT(EPOCH FROM renewed_at)::float8,
+            SELECT holder, process_id, token, EXTRACT(EPOCH FROM renewed_at)::float8,
                    EXTRACT(EPOCH FROM now() - renewed_at)::float8, EXTRACT(EPOCH FROM lapses_at - now())::float8
             FROM aggregator_leases WHERE key = @key
             """);
@@ -162,18 +188,24 @@ public sealed class DatabaseLease : IAsyncDisposable
             return new Holder("nobody", 0, 0, Time, TimeSpan.Zero); // given up meanwhile: the next try takes it
         }
 
-        var name = reader.GetString(0);
-        return name == Claimant.Name
+        return reader.GetGuid(2) == _token
             ? null
-            : new Holder(name, reader.GetInt32(1), reader.GetDouble(2),
-                TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(3))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))));
+            : new Holder(reader.GetString(0), reader.GetInt32(1), reader.GetDouble(3),
+                TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))));
     }
 
+    /// <summary>Creates the table unless it exists (a role without CREATE on the schema can use one created for it).</summary>
     private async Task CreateTableAsync(CancellationToken cancellation)
     {
+        await using var exists = _source.CreateCommand("SELECT to_regclass('aggregator_leases') IS NOT NULL");
+        if ((bool)(await exists.ExecuteScalarAsync(cancellation))!)
+        {
+            return;
+        }
+
         await using var command = _source.CreateCommand("""
             CREATE TABLE IF NOT EXISTS aggregator_leases (
-              key TEXT NOT NULL PRIMARY KEY, holder TEXT NOT NULL, process_id INTEGER NOT NULL,
+              key TEXT NOT NULL PRIMARY KEY, holder TEXT NOT NULL, token UUID NOT NULL, process_id INTEGER NOT NULL,
               renewed_at TIMESTAMPTZ NOT NULL, lapses_at TIMESTAMPTZ NOT NULL)
             """);
         try
@@ -189,11 +221,13 @@ public sealed class DatabaseLease : IAsyncDisposable
     private void Parameters(NpgsqlCommand command)
     {
         command.Parameters.AddWithValue("key", _key);
-        command.Parameters.AddWithValue("holder", Claimant.Name);
+        command.Parameters.AddWithValue("token", _token);
         command.Parameters.AddWithValue("time", Time);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 
     private static string Seconds(TimeSpan span) => $"{span.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
 }
