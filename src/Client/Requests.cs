@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Protocol.Messages;
 
 namespace Actors.Client;
@@ -138,7 +139,13 @@ internal sealed class Requests(AggregatorLocator locator, AggregatorClientOption
                 throw new AggregatorRefusedException(refused.Reason, refused.Message);
             }
 
-            unavailableSince ??= clock.GetTimestamp();
+            if (unavailableSince is null)
+            {
+                unavailableSince = clock.GetTimestamp();
+                locator.System.Log.Warning("The aggregator cannot answer now: {0}; asking again with back-off for up to {1} s (unavailable-timeout)",
+                    refused.Message, options.UnavailableTimeout.TotalSeconds);
+            }
+
             if (clock.GetElapsedTime(unavailableSince.Value) > options.UnavailableTimeout)
             {
                 throw new AggregatorUnavailableException(

@@ -10,18 +10,29 @@ namespace Aggregator.Tests;
 public sealed partial class JournalFaultSpecs
 {
     [Fact]
-    public async Task A_list_that_cannot_be_recovered_should_stop_and_be_loaded_again_by_the_next_request()
+    public async Task A_list_that_cannot_be_recovered_should_refuse_what_came_meanwhile_as_unavailable_and_be_loaded_again_by_the_next_request()
     {
         var lists = Start(Durable);
         await this.AppendAsync(lists, "stored", "a", 0, "a0", "a1");
         lists = await RestartAsync(lists, Durable);
         await _journal.OnRecovery.Fail();
 
-        // Its actor stops unanswered, in both modes (a shard does the same): the sender asks again.
+        // Every request that came while it loaded hears at once that it may ask again (a worker
+        // retries UNAVAILABLE with back-off), not silence until its own time-out.
         lists.Tell(new GetLength { List = "stored" });
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        lists.Tell(Specs.Batch("stored", "a", 2, "a2"));
+        lists.Tell(new DeleteList { List = "stored" });
+        var length = await ExpectMsgAsync<RequestRefused>();
+        var batch = await ExpectMsgAsync<AppendRefused>();
+        var delete = await ExpectMsgAsync<RequestRefused>();
+        Assert.All([length.Reason, batch.Reason, delete.Reason], reason => Assert.Equal(Refusal.Unavailable, reason));
+        Assert.All([length.Message, batch.Message, delete.Message], message =>
+            Assert.StartsWith("loading list 'stored' from the journal failed: ", message));
+        Assert.Equal(("a", 2ul), (batch.Producer, batch.FirstOffset));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
         await _journal.OnRecovery.Pass();
 
+        // Nothing of them was applied; the next request loads the list again.
         Assert.Equal(["a0", "a1"], await this.ReadListAsync(lists, "stored"));
     }
 

@@ -16,6 +16,23 @@ public sealed partial class ListActor
     /// <summary>When the recovery started, on the list's clock, and when it next says how far it got.</summary>
     private (long Started, RecoveryProgress Progress) _recoveryLog;
 
+    /// <summary>
+    /// The requests that came while the list loads, with their senders (Akka.Persistence holds
+    /// them until it has loaded): refused UNAVAILABLE if the load fails, where the actor stops
+    /// and would drop them unanswered. Null once loaded.
+    /// </summary>
+    private List<(IListRequest Request, IActorRef Sender)>? _arrivedWhileLoading = [];
+
+    /// <summary>Notes a request that came while the list loads (see <see cref="_arrivedWhileLoading"/>).</summary>
+    private void NoteIfLoading(IListRequest request)
+    {
+        // Stats requests are left out: their collector names a list that does not answer.
+        if (_arrivedWhileLoading is not null && request is not GetListStats && IsRecovering)
+        {
+            _arrivedWhileLoading.Add((request, Sender));
+        }
+    }
+
     private void Recovering()
     {
         _recovery = System.Diagnostics.Stopwatch.StartNew();
@@ -48,6 +65,7 @@ public sealed partial class ListActor
 
     private void Recovered()
     {
+        _arrivedWhileLoading = null;
         var elapsed = _recovery!.Elapsed;
         _state.MarkDurable(_state.Length);
         _metrics.Recovered(elapsed);
@@ -67,9 +85,16 @@ public sealed partial class ListActor
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        // The actor stops; requests that came meanwhile are not answered, and their senders ask
-        // again (an append after its ack-timeout): the next one starts a new actor of the list.
+        // The actor stops. The requests that came meanwhile hear at once that they may ask
+        // again (workers retry UNAVAILABLE with back-off): the next one starts a new actor.
         _log.Error(reason, "Loading list {0} from the journal failed; the next request for it tries again", _name);
+        var why = $"loading list '{_name}' from the journal failed: {reason.GetBaseException().Message}; ask again";
+        foreach (var (request, sender) in _arrivedWhileLoading ?? [])
+        {
+            Routing.ListRouting.Refuse(request, Refusal.Unavailable, why, sender, _metrics, _log);
+        }
+
+        _arrivedWhileLoading = null;
     }
 
     /// <summary>The journal holds an event that does not continue its producer: refuse everything but a delete.</summary>

@@ -74,11 +74,16 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is IListRequest request && !string.Equals(request.List, _name, StringComparison.Ordinal))
+        if (message is IListRequest request)
         {
-            Routing.ListRouting.Refuse(request, Refusal.InvalidName,
-                $"a request for list '{request.List}' was sent to the actor of list '{_name}'", Sender, _metrics, _log);
-            return true;
+            if (!string.Equals(request.List, _name, StringComparison.Ordinal))
+            {
+                Routing.ListRouting.Refuse(request, Refusal.InvalidName,
+                    $"a request for list '{request.List}' was sent to the actor of list '{_name}'", Sender, _metrics, _log);
+                return true;
+            }
+
+            NoteIfLoading(request);
         }
 
         return base.AroundReceive(receive, message);
