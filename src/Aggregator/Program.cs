@@ -119,10 +119,10 @@ public static class Program
 
     /// <summary>
     /// A lone aggregator that loads every list at start takes its PostgreSQL database's lease
-    /// before its lists load: a second one on the same database is refused (or, if the holder died, waits for
-    /// its lease to lapse) instead of taking the first one's lists. Null where nothing is leased.
+    /// before its lists load: a second one on the same database is refused (or, if the holder
+    /// died, waits for its lease to lapse) instead of taking the first one's lists. Null where
+    /// nothing is leased.
     /// </summary>
-    /// <exception cref="StartupException">another aggregator holds the lease.</exception>
     /// <exception cref="StartupException">another aggregator holds the lease (the actor system is stopped first).</exception>
     private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system, TimeSpan time)
     {

@@ -66,7 +66,7 @@ public sealed class DatabaseLease : IAsyncDisposable
     /// <summary>
     /// Takes the lease. Held by another claimant, it waits for that lease to lapse, and gives
     /// up as soon as the holder renews it (within a renewal period, a fifth of the time);
-    /// <paramref name="waiting"/> hears once a holder why it waits.
+    /// <paramref name="waiting"/> hears why it waits, once for each holder it waits for.
     /// </summary>
     /// <exception cref="StartupException">another aggregator holds it and renews it, or the database cannot be used.</exception>
     public static async Task<DatabaseLease> TakeAsync(string connectionString, string key, LeaseClaimant claimant, TimeSpan time,
