@@ -27,7 +27,7 @@ public sealed partial class ListActor
     private void NoteIfLoading(IListRequest request)
     {
         // Stats requests are left out: their collector names a list that does not answer.
-        if (_arrivedWhileLoading is not null && request is not GetListStats && IsRecovering)
+        if (_arrivedWhileLoading is not null && request is not GetListStats)
         {
             _arrivedWhileLoading.Add((request, Sender));
         }

@@ -101,7 +101,7 @@ public sealed class DatabaseLease : IAsyncDisposable
                         $"the PostgreSQL database's lease did not come free: it is held by {holder.Name} (process {holder.ProcessId}), and lapses in {Seconds(holder.LapsesIn)} (docs/operations.md, \"PostgreSQL\")");
                 }
 
-                if (holder.ProcessId != 0 && holder.Name != first?.Name)
+                if (holder.Name != first?.Name)
                 {
                     // A holder seen for the first time (a dead one's lease may pass to a third
                     // aggregator meanwhile): its own lease time bounds the wait.
@@ -132,6 +132,7 @@ public sealed class DatabaseLease : IAsyncDisposable
         await using var command = _source.CreateCommand(
             "UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time WHERE key = @key AND token = @token");
         Parameters(command);
+        command.Parameters.AddWithValue("time", Time);
         return await command.ExecuteNonQueryAsync(cancellation) == 1;
     }
 
@@ -185,7 +186,8 @@ public sealed class DatabaseLease : IAsyncDisposable
         await using var reader = await batch.ExecuteReaderAsync(cancellation);
         if (!await reader.ReadAsync(cancellation))
         {
-            return new Holder("nobody", 0, 0, Time, TimeSpan.Zero); // given up meanwhile: the next try takes it
+            // The batch is one transaction: the row it has just written or kept is there.
+            throw new InvalidOperationException("the lease's row was not found right after it was written");
         }
 
         return reader.GetGuid(2) == _token
@@ -194,13 +196,15 @@ public sealed class DatabaseLease : IAsyncDisposable
                 TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))));
     }
 
-    /// <summary>Creates the table unless it exists (a role without CREATE on the schema can use one created for it).</summary>
+    /// <summary>Creates the table unless it exists.</summary>
     private async Task CreateTableAsync(CancellationToken cancellation)
     {
-        await using var exists = _source.CreateCommand("SELECT to_regclass('aggregator_leases') IS NOT NULL");
-        if ((bool)(await exists.ExecuteScalarAsync(cancellation))!)
+        await using (var connection = await _source.OpenConnectionAsync(cancellation))
         {
-            return;
+            if (await PostgresDatabase.TablesExistAsync(connection, cancellation, "aggregator_leases"))
+            {
+                return;
+            }
         }
 
         await using var command = _source.CreateCommand("""
@@ -222,7 +226,6 @@ public sealed class DatabaseLease : IAsyncDisposable
     {
         command.Parameters.AddWithValue("key", _key);
         command.Parameters.AddWithValue("token", _token);
-        command.Parameters.AddWithValue("time", Time);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -43,17 +43,12 @@ public sealed class JournalStore : IAsyncDisposable
         : provider.StartsWith("sqlite", StringComparison.OrdinalIgnoreCase) ? new(false, connectionString)
         : throw new ArgumentException($"the lists' journal runs on SQLite or PostgreSQL, not '{provider}'", nameof(provider));
 
-    /// <summary>Opens the writing connection and creates the tables that do not exist yet (in PostgreSQL
-    /// only then: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when they exist).</summary>
+    /// <summary>Opens the writing connection and creates the tables that do not exist yet.</summary>
     public Task InitializeAsync(CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
     {
-        if (_postgres)
+        if (_postgres && await PostgresDatabase.TablesExistAsync(writer, cancellation, "list_events", "list_writers"))
         {
-            await using var exists = Command(writer, null, "SELECT to_regclass('list_events') IS NOT NULL AND to_regclass('list_writers') IS NOT NULL");
-            if ((bool)(await exists.ExecuteScalarAsync(cancellation))!)
-            {
-                return true;
-            }
+            return true;
         }
 
         var blob = _postgres ? "BYTEA" : "BLOB";

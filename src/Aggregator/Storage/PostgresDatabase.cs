@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Hosting;
 using Npgsql;
 
@@ -43,5 +44,17 @@ internal static class PostgresDatabase
         {
             throw new StartupException($"cannot use the journal in {where}: {e.GetBaseException().Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Whether every one of <paramref name="tables"/> exists: create them only if not, since
+    /// CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when they do, which a role
+    /// given tables made for it may lack.
+    /// </summary>
+    public static async Task<bool> TablesExistAsync(DbConnection connection, CancellationToken cancellation, params string[] tables)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT " + string.Join(" AND ", tables.Select(table => $"to_regclass('{table}') IS NOT NULL"));
+        return (bool)(await command.ExecuteScalarAsync(cancellation))!;
     }
 }
