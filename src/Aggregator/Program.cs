@@ -70,8 +70,8 @@ public static class Program
             var system = cluster is null
                 ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
                 : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
-            // Once this process holds its port (its name for the lease), before any list loads.
-            await using var lease = cluster is null ? await TakeLeaseAsync(file, storage, system, leaseTime) : null;
+            // Once this process holds its port (its name for the lease), before any list loads or the node joins.
+            await using var lease = await TakeLeaseAsync(file, storage, system, leaseTime, cluster is null ? LeaseRole.LoneAggregator : LeaseRole.ClusterNode);
             using var keeper = lease is null ? null : new LeaseKeeper(lease, system);
             try
             {
@@ -118,15 +118,15 @@ public static class Program
     }
 
     /// <summary>
-    /// A lone aggregator that loads every list at start takes its PostgreSQL database's lease
-    /// before its lists load: a second one on the same database is refused (or, if the holder
-    /// died, waits for its lease to lapse) instead of taking the first one's lists. Null where
-    /// nothing is leased.
+    /// A lone aggregator that loads every list at start, and a cluster's node, take a lease on
+    /// their PostgreSQL database before any list loads: a second lone aggregator on the same
+    /// database, or a lone aggregator and a cluster, are refused (or, if the holder died, wait
+    /// for its lease to lapse) instead of taking each other's lists. Null where nothing is leased.
     /// </summary>
     /// <exception cref="StartupException">another aggregator holds the lease (the actor system is stopped first).</exception>
-    private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system, TimeSpan time)
+    private static async Task<DatabaseLease?> TakeLeaseAsync(HoconFile file, JournalStorage storage, ActorSystem system, TimeSpan time, LeaseRole role)
     {
-        if (!storage.Postgres || !file.GetBoolean("actors.aggregator.load-lists-at-start"))
+        if (!storage.Postgres || (role == LeaseRole.LoneAggregator && !file.GetBoolean("actors.aggregator.load-lists-at-start")))
         {
             return null;
         }
@@ -134,8 +134,8 @@ public static class Program
         var bound = ((ExtendedActorSystem)system).Provider.DefaultAddress;
         try
         {
-            return await DatabaseLease.TakeAsync(storage.ConnectionString!, DatabaseLease.LoneAggregatorKey,
-                LeaseClaimant.Of(bound.Host!, bound.Port!.Value), time, message => system.Log.Warning("{0}", message), CancellationToken.None);
+            return await DatabaseLease.TakeAsync(storage.ConnectionString!, DatabaseLease.WholeDatabase,
+                LeaseClaimant.Of(bound.Host!, bound.Port!.Value, role), time, message => system.Log.Warning("{0}", message), CancellationToken.None);
         }
         catch (StartupException)
         {

@@ -5,36 +5,29 @@ using Hosting;
 namespace Aggregator.Tests;
 
 /// <summary>
-/// A lone aggregator's lease on its PostgreSQL database (<see cref="DatabaseLease"/>), against
-/// a real server. Each spec leases a key of its own: the database is shared with other tests.
+/// A lone aggregator's and a cluster node's lease on their PostgreSQL database
+/// (<see cref="DatabaseLease"/>), against a real server. Each spec leases in a scope of its
+/// own: the database is shared with other tests.
 /// </summary>
 public sealed class DatabaseLeaseSpecs
 {
     private static readonly TimeSpan Time = TimeSpan.FromSeconds(2);
-    private readonly string _key = $"spec-{Guid.NewGuid():N}";
+    private string _scope = NewScope();
     private readonly List<string> _waits = [];
 
     [PostgresFact]
     public async Task A_second_claimant_should_be_refused_while_the_holder_renews()
     {
         await using var holder = await TakeAsync("machine-a/127.0.0.1:25520");
-        using var stop = new CancellationTokenSource();
-        var renewing = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                Assert.True(await holder.RenewAsync(CancellationToken.None));
-                await Task.Delay(100, CancellationToken.None);
-            }
-        });
         var clock = Stopwatch.StartNew();
-
-        var refused = await Assert.ThrowsAsync<StartupException>(() => TakeAsync("machine-b/127.0.0.1:25520"));
+        StartupException refused;
+        await using (Renewals.Of(holder))
+        {
+            refused = await Assert.ThrowsAsync<StartupException>(() => TakeAsync("machine-b/127.0.0.1:25520"));
+        }
 
         // Refused once it has seen a renewal (one renewal period and a poll), long before the lease would lapse.
         Assert.True(clock.Elapsed < Time, $"refused after {clock.Elapsed}");
-        await stop.CancelAsync();
-        await renewing.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Contains("another aggregator uses this PostgreSQL database: machine-a/127.0.0.1:25520 (process ", refused.Message);
         Assert.Contains("a database of its own", refused.Message);
         Assert.Single(_waits);
@@ -95,12 +88,102 @@ public sealed class DatabaseLeaseSpecs
         Assert.Empty(_waits);
     }
 
+    [PostgresFact]
+    public async Task A_cluster_node_should_be_refused_while_a_lone_aggregator_renews()
+    {
+        await using var lone = await TakeAsync("machine-a/127.0.0.1:25520");
+        StartupException refused;
+        await using (Renewals.Of(lone))
+        {
+            refused = await Assert.ThrowsAsync<StartupException>(() => TakeAsync("machine-b/127.0.0.1:2552", LeaseRole.ClusterNode));
+        }
+
+        Assert.StartsWith("a lone aggregator uses this PostgreSQL database: machine-a/127.0.0.1:25520 (process ", refused.Message);
+        Assert.Contains("give the cluster a database of its own", refused.Message);
+        Assert.Contains("held by the lone aggregator machine-a/127.0.0.1:25520", Assert.Single(_waits));
+        Assert.True(await lone.RenewAsync(CancellationToken.None));
+    }
+
+    [PostgresFact]
+    public async Task Nodes_should_hold_leases_side_by_side_and_a_lone_aggregator_be_refused_while_one_renews()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var dead = await TakeAsync("machine-a/127.0.0.1:2552", LeaseRole.ClusterNode);
+        await using var alive = await TakeAsync("machine-b/127.0.0.1:2552", LeaseRole.ClusterNode);
+        Assert.True(clock.Elapsed < Time / 2, $"took {clock.Elapsed}");
+        Assert.Empty(_waits);
+
+        // The node that renews nothing (killed) lapses; the next one seen renews: refused then.
+        clock.Restart();
+        StartupException refused;
+        await using (Renewals.Of(alive))
+        {
+            refused = await Assert.ThrowsAsync<StartupException>(() => TakeAsync("machine-c/127.0.0.1:25520"));
+        }
+
+        Assert.True(clock.Elapsed >= Time - TimeSpan.FromMilliseconds(200), $"refused after {clock.Elapsed}, before the first node's lapse");
+        Assert.True(clock.Elapsed < Time + TimeSpan.FromSeconds(2), $"refused after {clock.Elapsed}");
+        Assert.StartsWith("a cluster uses this PostgreSQL database: its node machine-b/127.0.0.1:2552 (process ", refused.Message);
+        Assert.Contains("(--cluster)", refused.Message);
+        Assert.Equal(2, _waits.Count);
+        Assert.Contains("held by the cluster node machine-a/127.0.0.1:2552", _waits[0]);
+        Assert.Contains("held by the cluster node machine-b/127.0.0.1:2552", _waits[1]);
+    }
+
+    [PostgresFact]
+    public async Task A_lone_aggregator_should_take_the_database_once_the_nodes_leases_lapse_and_a_node_woken_then_lose_its_own()
+    {
+        var paused = await TakeAsync("machine-a/127.0.0.1:2552", LeaseRole.ClusterNode);
+        var clock = Stopwatch.StartNew();
+
+        await using var lone = await TakeAsync("machine-c/127.0.0.1:25520");
+
+        Assert.True(clock.Elapsed >= Time - TimeSpan.FromMilliseconds(200), $"took it after {clock.Elapsed}, before the lapse");
+        Assert.True(clock.Elapsed < Time + TimeSpan.FromSeconds(2), $"took it after {clock.Elapsed}");
+        Assert.Contains("held by the cluster node machine-a/127.0.0.1:2552", Assert.Single(_waits));
+        Assert.False(await paused.RenewAsync(CancellationToken.None));
+        Assert.True(await lone.RenewAsync(CancellationToken.None));
+        await paused.DisposeAsync();
+    }
+
+    [PostgresFact]
+    public async Task A_lone_aggregator_and_a_node_starting_at_once_should_not_both_take_the_database()
+    {
+        for (var round = 0; round < 8; round++)
+        {
+            _scope = NewScope();
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var claims = new[] { ("machine-a/127.0.0.1:25520", LeaseRole.LoneAggregator), ("machine-b/127.0.0.1:2552", LeaseRole.ClusterNode) }
+                .Select(claim => Task.Run(async () =>
+                {
+                    await start.Task;
+                    var lease = await TakeAsync(claim.Item1, claim.Item2);
+                    // The winner renews, so that the other sees it alive and gives up within a renewal period.
+                    return (lease, renewals: Renewals.Of(lease));
+                }))
+                .ToArray();
+            start.SetResult();
+            await Task.WhenAny(Task.WhenAll(claims), Task.Delay(TimeSpan.FromSeconds(30)));
+
+            var taken = claims.Where(c => c.IsCompletedSuccessfully).Select(c => c.Result).ToArray();
+            foreach (var (lease, renewals) in taken)
+            {
+                await renewals.DisposeAsync();
+                await lease.DisposeAsync();
+            }
+
+            Assert.True(claims.All(c => c.IsCompleted), $"round {round}: a claim still waits after 30 s");
+            Assert.True(taken.Length == 1, $"round {round}: {taken.Length} of the two took the database");
+            Assert.IsType<StartupException>(claims.Single(c => c.IsFaulted).Exception!.InnerException);
+        }
+    }
+
     [Fact]
     public async Task A_database_out_of_reach_should_stop_the_start_with_its_reason()
     {
         var connection = $"Host=127.0.0.1;Port={FreePort()};Username=nobody;Database=none;Timeout=2";
 
-        var refused = await Assert.ThrowsAsync<StartupException>(() => DatabaseLease.TakeAsync(connection, _key,
+        var refused = await Assert.ThrowsAsync<StartupException>(() => DatabaseLease.TakeAsync(connection, _scope,
             new LeaseClaimant("machine-a/127.0.0.1:25520", 1), Time, _waits.Add, CancellationToken.None));
 
         Assert.StartsWith("cannot take the PostgreSQL database's lease: ", refused.Message);
@@ -134,20 +217,49 @@ public sealed class DatabaseLeaseSpecs
     [Fact]
     public void A_claimant_should_be_named_by_its_machine_and_the_address_it_has_bound()
     {
-        var claimant = LeaseClaimant.Of("127.0.0.1", 25520);
+        var claimant = LeaseClaimant.Of("127.0.0.1", 25520, LeaseRole.ClusterNode);
 
         Assert.Equal($"{Environment.MachineName}/127.0.0.1:25520", claimant.Name);
         Assert.Equal(Environment.ProcessId, claimant.ProcessId);
+        Assert.Equal($"cluster-node {claimant.Name}", claimant.Key(DatabaseLease.WholeDatabase));
+        Assert.Equal("lone-aggregator", (claimant with { Role = LeaseRole.LoneAggregator }).Key(DatabaseLease.WholeDatabase));
     }
 
-    private Task<DatabaseLease> TakeAsync(string name) => DatabaseLease.TakeAsync(PostgresFactAttribute.ConnectionString!, _key,
-        new LeaseClaimant(name, Environment.ProcessId), Time, message =>
+    private static string NewScope() => $"spec-{Guid.NewGuid():N}/";
+
+    private Task<DatabaseLease> TakeAsync(string name, LeaseRole role = LeaseRole.LoneAggregator) => DatabaseLease.TakeAsync(
+        PostgresFactAttribute.ConnectionString!, _scope, new LeaseClaimant(name, Environment.ProcessId, role), Time, message =>
         {
             lock (_waits)
             {
                 _waits.Add(message);
             }
         }, CancellationToken.None);
+
+    /// <summary>A holder alive: renews its lease every 100 ms until disposed, each renewal required to hold it.</summary>
+    private sealed class Renewals : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        private Renewals(DatabaseLease lease) => _loop = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                Assert.True(await lease.RenewAsync(CancellationToken.None), "a renewal found the lease taken");
+                await Task.Delay(100, CancellationToken.None);
+            }
+        });
+
+        public static Renewals Of(DatabaseLease lease) => new(lease);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop.WaitAsync(TimeSpan.FromSeconds(10));
+            _stop.Dispose();
+        }
+    }
 
     private static int FreePort()
     {

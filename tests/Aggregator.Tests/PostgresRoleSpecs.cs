@@ -45,7 +45,7 @@ public sealed class PostgresRoleSpecs
         }
     }
 
-    private static Task<DatabaseLease> TakeAsync(string connection) => DatabaseLease.TakeAsync(connection, DatabaseLease.LoneAggregatorKey,
+    private static Task<DatabaseLease> TakeAsync(string connection) => DatabaseLease.TakeAsync(connection, DatabaseLease.WholeDatabase,
         new LeaseClaimant("machine-a/127.0.0.1:25520", Environment.ProcessId), TimeSpan.FromSeconds(5), _ => { }, CancellationToken.None);
 
     private static async Task ExecuteAsync(string connectionString, string sql)

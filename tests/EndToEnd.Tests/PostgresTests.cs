@@ -80,6 +80,49 @@ public sealed class PostgresTests : IDisposable
         }
     }
 
+    [PostgresFact]
+    public async Task A_lone_aggregator_and_a_cluster_should_be_refused_on_one_database()
+    {
+        var config = WriteConfig(PostgresFactAttribute.ConnectionString!);
+        var (lonePort, nodePort, clusterPort) = (Executables.FreePort(), Executables.FreePort(), Executables.FreePort());
+        var cluster = $"127.0.0.1:{clusterPort}";
+        string[] node = ["--cluster", "--seed", cluster, "--cluster-port", clusterPort.ToString(CultureInfo.InvariantCulture), "--config", config];
+
+        await using (var lone = await ServedAggregator.StartWithAsync(["--config", config], lonePort))
+        {
+            await using (var refused = Executables.StartAggregator(["serve", "--port", nodePort.ToString(CultureInfo.InvariantCulture), .. node]))
+            {
+                var run = await refused.WaitForExitAsync(Long);
+                Assert.True(run.ExitCode == 1, run.Stderr);
+                Assert.Contains($"a lone aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{lonePort} (process {lone.Process.Id}), which renews its lease", run.Stderr);
+                Assert.Empty(run.Stdout);
+                Assert.DoesNotContain("   at ", run.Stderr);
+            }
+
+            // Stopped as an operator would: it gives its lease up, and the node starts at once.
+            lone.Process.Signal(15);
+            Assert.Equal(0, (await lone.Process.WaitForExitAsync(Long)).ExitCode);
+        }
+
+        await using var first = await ServedAggregator.StartWithAsync(node, nodePort);
+        Assert.DoesNotContain("lease is held by", first.Process.Stderr);
+        var list = $"mix-{Guid.NewGuid():N}";
+        await first.WorkerAsync("append", "--list", list, "--id", "w", "x");
+
+        await using (var refused = Executables.StartAggregator("serve", "--port", lonePort.ToString(CultureInfo.InvariantCulture), "--config", config))
+        {
+            var run = await refused.WaitForExitAsync(Long);
+            Assert.True(run.ExitCode == 1, run.Stderr);
+            Assert.Contains($"a cluster uses this PostgreSQL database: its node {Environment.MachineName}/{cluster} (process {first.Process.Id}) renews its lease", run.Stderr);
+            Assert.Empty(run.Stdout);
+            Assert.DoesNotContain("   at ", run.Stderr);
+        }
+
+        await first.WorkerAsync("delete", "--list", list);
+        first.Process.Signal(15);
+        Assert.Equal(0, (await first.Process.WaitForExitAsync(Long)).ExitCode);
+    }
+
     [Fact]
     public async Task An_unreachable_PostgreSQL_should_stop_the_aggregator_with_a_message()
     {
@@ -121,7 +164,9 @@ public sealed class PostgresFactAttribute : FactAttribute
 
     /// <summary>
     /// The shipped aggregator.hocon with the journal switched to PostgreSQL (configuration
-    /// alone), written in <paramref name="directory"/>; its path.
+    /// alone), written in <paramref name="directory"/>; its path. The database's lease is 3 s:
+    /// the cluster nodes the tests kill leave their leases to lapse, and a lone aggregator
+    /// started next on the database waits for that.
     /// </summary>
     public static string WriteConfig(string directory, string connectionString)
     {
@@ -131,6 +176,7 @@ public sealed class PostgresFactAttribute : FactAttribute
         File.WriteAllText(path, $$"""
             {{shipped}}
             akka.persistence.journal.sql { provider-name = "PostgreSQL.15", connection-string = {{quoted}} }
+            actors.aggregator.database-lease = 3s
             """);
         return path;
     }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace Aggregator.Service;
 
 /// <summary>
-/// Renews a lone aggregator's <see cref="DatabaseLease"/> every fifth of its time, each try
+/// Renews a lone aggregator's or a cluster node's <see cref="DatabaseLease"/> every fifth of its time, each try
 /// bounded by that period. While the database does not answer it keeps trying (one warning,
 /// then one line when it answers again); should another aggregator hold the lease by then,
 /// this one stops, exit 1 (<see cref="LeaseLostReason"/>): the other has taken its lists.
@@ -63,7 +63,7 @@ public sealed class LeaseKeeper(DatabaseLease lease, ActorSystem system) : Backg
     }
 }
 
-/// <summary>Why a lone aggregator stopped: another one holds its database's lease.</summary>
+/// <summary>Why an aggregator stopped: another one holds its database's lease, or took the database from this cluster node.</summary>
 public sealed class LeaseLostReason : CoordinatedShutdown.Reason
 {
     public static readonly LeaseLostReason Instance = new();
@@ -75,5 +75,5 @@ public sealed class LeaseLostReason : CoordinatedShutdown.Reason
     public override int ExitCode => 1;
 
     public const string Message =
-        "another aggregator took this one's lease on its PostgreSQL database (this one could not renew it in time: the database was out of reach, or this process was paused; or one of the same name, machine and address, started) and now serves its lists. Give each lone aggregator a database of its own";
+        "another aggregator took this one's lease on its PostgreSQL database (this one could not renew it in time: the database was out of reach, or this process was paused; or one of the same name, machine and address, started) and now serves its lists. Give each lone aggregator, and each cluster, a database of its own";
 }

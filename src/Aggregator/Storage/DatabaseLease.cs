@@ -4,29 +4,27 @@ using Npgsql;
 
 namespace Aggregator.Storage;
 
-/// <summary>Who asks for a <see cref="DatabaseLease"/>: a name the same aggregator restarted has again, and its process.</summary>
-/// <param name="Name">the machine and the address this process has bound (so no other process of the machine has it at once).</param>
-public sealed record LeaseClaimant(string Name, int ProcessId)
-{
-    /// <summary>The claimant for this process, listening on <paramref name="hostname"/>:<paramref name="port"/>.</summary>
-    public static LeaseClaimant Of(string hostname, int port) =>
-        new($"{Environment.MachineName}/{hostname}:{port.ToString(CultureInfo.InvariantCulture)}", Environment.ProcessId);
-}
-
 /// <summary>
-/// A lone aggregator's hold on its PostgreSQL database, so that a second one started on the
-/// same database by mistake is refused instead of taking the first one's lists (each list's
-/// recovery would fence the other's writer: nothing lost, but the two would take the lists
-/// from each other). A row of <c>aggregator_leases</c> names the holder and when its lease
-/// lapses, by the database's clock; the holder renews it every fifth of its time, gives it up
-/// when it stops, and a holder that died leaves it to lapse. The same claimant (the same
-/// machine and bound address: a restart) takes it back at once. Journal fences, not
-/// this lease, keep lists single-writer; the lease only spares the thrashing.
+/// An aggregator's hold on its PostgreSQL database, so that a second lone aggregator, or a
+/// lone aggregator and a cluster, started on the same database by mistake are refused instead
+/// of taking each other's lists (each list's recovery would fence the other's writer: nothing
+/// lost, but the two would take the lists from each other). A lone aggregator holds the one
+/// row <c>lone-aggregator</c> of <c>aggregator_leases</c>; each node of a cluster holds a row of
+/// its own, and none may be alive while the lone one is. A row names its holder and when its
+/// lease lapses, by the database's clock; the holder renews it every fifth of its time, gives
+/// it up when it stops, and a holder that died leaves it to lapse. The same claimant (the same
+/// machine and bound address: a restart) takes it back at once. Takes and renewals hold a
+/// transaction-scoped advisory lock, so that a lone aggregator and a node starting at the same
+/// moment cannot both miss each other. Journal fences, not this lease, keep lists
+/// single-writer; the lease only spares the thrashing.
 /// </summary>
 public sealed class DatabaseLease : IAsyncDisposable
 {
-    /// <summary>The key production uses; specs use keys of their own, on a database other tests share.</summary>
-    public const string LoneAggregatorKey = "lone-aggregator";
+    /// <summary>The scope production uses: the whole database. Specs use scopes of their own, on a database other tests share.</summary>
+    public const string WholeDatabase = "";
+
+    /// <summary>The advisory lock that takes and renewals hold ("actors" and 1).</summary>
+    private const long LockId = 0x6163746F72730001;
 
     private const string TimeKey = "actors.aggregator.database-lease";
 
@@ -40,17 +38,21 @@ public sealed class DatabaseLease : IAsyncDisposable
     }
 
     private readonly NpgsqlDataSource _source;
+    private readonly string _scope;
     private readonly string _key;
+    private readonly string _others;
 
     // This process's own: renewals and the release need it, so that of two processes with one
     // name (cloned machines, containers given one hostname) the one that took the lease last
     // holds it and the other finds it taken.
     private readonly Guid _token = Guid.NewGuid();
 
-    private DatabaseLease(NpgsqlDataSource source, string key, LeaseClaimant claimant, TimeSpan time)
+    private DatabaseLease(NpgsqlDataSource source, string scope, LeaseClaimant claimant, TimeSpan time)
     {
         _source = source;
-        _key = key;
+        _scope = scope;
+        _key = claimant.Key(scope);
+        _others = claimant.OthersKeyPrefix(scope);
         Claimant = claimant;
         Time = time;
     }
@@ -64,16 +66,18 @@ public sealed class DatabaseLease : IAsyncDisposable
     public TimeSpan RenewEvery => Time / 5;
 
     /// <summary>
-    /// Takes the lease. Held by another claimant, it waits for that lease to lapse, and gives
-    /// up as soon as the holder renews it (within a renewal period, a fifth of the time);
+    /// Takes the lease. Held by another claimant (for a lone aggregator, another lone one or a
+    /// cluster's node; for a node, a lone aggregator), it waits for that lease to lapse, and
+    /// gives up as soon as the holder renews it (within a renewal period, a fifth of the time);
     /// <paramref name="waiting"/> hears why it waits, once for each holder it waits for.
     /// </summary>
+    /// <param name="scope"><see cref="WholeDatabase"/> but in specs.</param>
     /// <exception cref="StartupException">another aggregator holds it and renews it, or the database cannot be used.</exception>
-    public static async Task<DatabaseLease> TakeAsync(string connectionString, string key, LeaseClaimant claimant, TimeSpan time,
+    public static async Task<DatabaseLease> TakeAsync(string connectionString, string scope, LeaseClaimant claimant, TimeSpan time,
         Action<string> waiting, CancellationToken cancellation)
     {
         var source = NpgsqlDataSource.Create(connectionString);
-        var lease = new DatabaseLease(source, key, claimant, time);
+        var lease = new DatabaseLease(source, scope, claimant, time);
         try
         {
             await lease.CreateTableAsync(cancellation);
@@ -91,14 +95,13 @@ public sealed class DatabaseLease : IAsyncDisposable
                 // died (or lost its database): its lease lapses by itself.
                 if (first is not null && holder.Name == first.Name && holder.RenewedAt != first.RenewedAt)
                 {
-                    throw new StartupException(
-                        $"another aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. Give each lone aggregator a database of its own, or set actors.aggregator.load-lists-at-start = off on both (docs/operations.md, \"PostgreSQL\")");
+                    throw new StartupException(lease.Refusal(holder));
                 }
 
                 if (DateTime.UtcNow > giveUp)
                 {
                     throw new StartupException(
-                        $"the PostgreSQL database's lease did not come free: it is held by {holder.Name} (process {holder.ProcessId}), and lapses in {Seconds(holder.LapsesIn)} (docs/operations.md, \"PostgreSQL\")");
+                        $"the PostgreSQL database's lease did not come free: it is held by {lease.Describe(holder)}, and lapses in {Seconds(holder.LapsesIn)} (docs/operations.md, \"PostgreSQL\")");
                 }
 
                 if (holder.Name != first?.Name)
@@ -107,7 +110,7 @@ public sealed class DatabaseLease : IAsyncDisposable
                     // aggregator meanwhile): its own lease time bounds the wait.
                     first = holder;
                     giveUp = Max(giveUp, DateTime.UtcNow + holder.LapsesIn + lease.RenewEvery + TimeSpan.FromSeconds(1));
-                    waiting($"The PostgreSQL database's lease is held by {holder.Name} (process {holder.ProcessId}), renewed {Seconds(holder.RenewedAgo)} ago; waiting up to {Seconds(holder.LapsesIn)} for it to lapse (should it be renewed meanwhile, that aggregator is alive and this one stops)");
+                    waiting($"The PostgreSQL database's lease is held by {lease.Describe(holder)}, renewed {Seconds(holder.RenewedAgo)} ago; waiting up to {Seconds(holder.LapsesIn)} for it to lapse (should it be renewed meanwhile, that aggregator is alive and this one stops)");
                 }
 
                 await Task.Delay(Min(holder.LapsesIn, lease.RenewEvery) + TimeSpan.FromMilliseconds(100), cancellation);
@@ -125,15 +128,22 @@ public sealed class DatabaseLease : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves the lapse on by the lease's time: false if another aggregator holds it now (this one lost it).</summary>
+    /// <summary>
+    /// Moves the lapse on by the lease's time: false if another aggregator holds it now, or one
+    /// of the other role took the database while this one's lease had lapsed (this one lost it).
+    /// </summary>
     /// <exception cref="NpgsqlException">the database did not answer: try again.</exception>
     public async Task<bool> RenewAsync(CancellationToken cancellation)
     {
-        await using var command = _source.CreateCommand(
-            "UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time WHERE key = @key AND token = @token");
-        Parameters(command);
-        command.Parameters.AddWithValue("time", Time);
-        return await command.ExecuteNonQueryAsync(cancellation) == 1;
+        await using var batch = Locked();
+        var renew = new NpgsqlBatchCommand($"""
+            UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time
+            WHERE key = @key AND token = @token AND NOT EXISTS ({OthersAlive})
+            """);
+        Parameters(renew.Parameters, "key", "token", "others", "time");
+        batch.BatchCommands.Add(renew);
+        await batch.ExecuteNonQueryAsync(cancellation);
+        return renew.RecordsAffected == 1;
     }
 
     /// <summary>Gives the lease up (if still held), so that another aggregator may start at once.</summary>
@@ -142,7 +152,7 @@ public sealed class DatabaseLease : IAsyncDisposable
         try
         {
             await using var command = _source.CreateCommand("DELETE FROM aggregator_leases WHERE key = @key AND token = @token");
-            Parameters(command);
+            Parameters(command.Parameters, "key", "token");
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await command.ExecuteNonQueryAsync(bounded.Token);
         }
@@ -156,45 +166,82 @@ public sealed class DatabaseLease : IAsyncDisposable
         }
     }
 
-    /// <summary>Who holds the lease, from the database's clock.</summary>
+    /// <summary>Who holds the lease (or a lease of the other role, which keeps this one from it), from the database's clock.</summary>
     /// <param name="RenewedAt">when, by the database's clock (seconds since 1970).</param>
-    private sealed record Holder(string Name, int ProcessId, double RenewedAt, TimeSpan RenewedAgo, TimeSpan LapsesIn);
+    private sealed record Holder(string Name, int ProcessId, LeaseRole Role, double RenewedAt, TimeSpan RenewedAgo, TimeSpan LapsesIn);
 
-    /// <returns>null once taken, else the holder that has it.</returns>
+    /// <summary>A live row of the other role's, within the lease's scope (SQL).</summary>
+    private const string OthersAlive = "SELECT 1 FROM aggregator_leases WHERE starts_with(key, @others) AND lapses_at > now()";
+
+    /// <returns>null once taken, else the holder that keeps it from this claimant.</returns>
     private async Task<Holder?> TryTakeAsync(CancellationToken cancellation)
     {
-        await using var batch = _source.CreateBatch();
-        var take = new NpgsqlBatchCommand("""
+        // One transaction under the lock: no claimant of the other role takes its own row between this one's look and its write.
+        await using var batch = Locked();
+        var take = new NpgsqlBatchCommand($"""
             INSERT INTO aggregator_leases AS l (key, holder, token, process_id, renewed_at, lapses_at)
-            VALUES (@key, @holder, @token, @pid, now(), now() + @time)
+            SELECT @key, @holder, @token, @pid, now(), now() + @time WHERE NOT EXISTS ({OthersAlive})
             ON CONFLICT (key) DO UPDATE SET holder = @holder, token = @token, process_id = @pid, renewed_at = now(), lapses_at = now() + @time
             WHERE l.holder = @holder OR l.lapses_at < now()
             """);
-        take.Parameters.AddWithValue("key", _key);
-        take.Parameters.AddWithValue("holder", Claimant.Name);
-        take.Parameters.AddWithValue("token", _token);
-        take.Parameters.AddWithValue("pid", Claimant.ProcessId);
-        take.Parameters.AddWithValue("time", Time);
+        Parameters(take.Parameters, "key", "holder", "token", "pid", "time", "others");
         batch.BatchCommands.Add(take);
         var read = new NpgsqlBatchCommand("""
-            SELECT holder, process_id, token, EXTRACT(EPOCH FROM renewed_at)::float8,
+            SELECT key, holder, process_id, token, EXTRACT(EPOCH FROM renewed_at)::float8,
                    EXTRACT(EPOCH FROM now() - renewed_at)::float8, EXTRACT(EPOCH FROM lapses_at - now())::float8
-            FROM aggregator_leases WHERE key = @key
+            FROM aggregator_leases WHERE key = @key OR (starts_with(key, @others) AND lapses_at > now())
+            ORDER BY key = @key DESC, key
             """);
-        read.Parameters.AddWithValue("key", _key);
+        Parameters(read.Parameters, "key", "others");
         batch.BatchCommands.Add(read);
         await using var reader = await batch.ExecuteReaderAsync(cancellation);
-        if (!await reader.ReadAsync(cancellation))
+        await reader.NextResultAsync(cancellation); // past the lock's
+        while (await reader.ReadAsync(cancellation))
         {
-            // The batch is one transaction: the row it has just written or kept is there.
-            throw new InvalidOperationException("the lease's row was not found right after it was written");
+            var own = reader.GetString(0) == _key;
+            if (own && reader.GetGuid(3) == _token)
+            {
+                return null;
+            }
+
+            // This claimant's row held by another until it lapses, or a live row of the other role.
+            if (!own || reader.GetDouble(6) > 0)
+            {
+                return new Holder(reader.GetString(1), reader.GetInt32(2), LeaseClaimant.RoleOf(reader.GetString(0), _scope),
+                    reader.GetDouble(4), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))), TimeSpan.FromSeconds(reader.GetDouble(6)));
+            }
         }
 
-        return reader.GetGuid(2) == _token
-            ? null
-            : new Holder(reader.GetString(0), reader.GetInt32(1), reader.GetDouble(3),
-                TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))));
+        // The batch is one transaction: the row it has just written or kept, or what kept it from writing, is there.
+        throw new InvalidOperationException("neither the lease's row nor what keeps it was found right after it was written");
     }
+
+    /// <summary>A batch whose transaction holds the lease's advisory lock first (released when it ends).</summary>
+    private NpgsqlBatch Locked()
+    {
+        var batch = _source.CreateBatch();
+        var locking = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@lock)");
+        locking.Parameters.AddWithValue("lock", LockId);
+        batch.BatchCommands.Add(locking);
+        return batch;
+    }
+
+    /// <summary>Why this claimant cannot start: <paramref name="holder"/> is alive.</summary>
+    private string Refusal(Holder holder) => (Claimant.Role, holder.Role) switch
+    {
+        (LeaseRole.LoneAggregator, LeaseRole.LoneAggregator) =>
+            $"another aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. Give each lone aggregator a database of its own, or set actors.aggregator.load-lists-at-start = off on both (docs/operations.md, \"PostgreSQL\")",
+        (LeaseRole.LoneAggregator, _) =>
+            $"a cluster uses this PostgreSQL database: its node {holder.Name} (process {holder.ProcessId}) renews its lease. A lone aggregator would take the cluster's lists: give it a database of its own, or start it as a node of that cluster (--cluster) (docs/operations.md, \"PostgreSQL\")",
+        _ =>
+            $"a lone aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. The cluster would take its lists: stop it, or give the cluster a database of its own (docs/operations.md, \"PostgreSQL\")",
+    };
+
+    private string Describe(Holder holder) => holder.Role == Claimant.Role
+        ? $"{holder.Name} (process {holder.ProcessId})"
+        : holder.Role == LeaseRole.ClusterNode
+            ? $"the cluster node {holder.Name} (process {holder.ProcessId})"
+            : $"the lone aggregator {holder.Name} (process {holder.ProcessId})";
 
     /// <summary>Creates the table unless it exists.</summary>
     private async Task CreateTableAsync(CancellationToken cancellation)
@@ -222,10 +269,22 @@ public sealed class DatabaseLease : IAsyncDisposable
         }
     }
 
-    private void Parameters(NpgsqlCommand command)
+    /// <summary>Adds the named parameters (those a statement uses) with this lease's values.</summary>
+    private void Parameters(NpgsqlParameterCollection parameters, params string[] names)
     {
-        command.Parameters.AddWithValue("key", _key);
-        command.Parameters.AddWithValue("token", _token);
+        foreach (var name in names)
+        {
+            parameters.AddWithValue(name, name switch
+            {
+                "key" => _key,
+                "token" => _token,
+                "others" => _others,
+                "time" => Time,
+                "holder" => Claimant.Name,
+                "pid" => (object)Claimant.ProcessId,
+                _ => throw new ArgumentOutOfRangeException(nameof(names), name, "not a parameter of the lease's statements"),
+            });
+        }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
