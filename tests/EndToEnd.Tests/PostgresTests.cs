@@ -45,14 +45,8 @@ public sealed class PostgresTests : IDisposable
         var (first, second, third) = (Executables.FreePort(), Executables.FreePort(), Executables.FreePort());
         await using var holder = await ServedAggregator.StartWithAsync(["--config", config], first);
 
-        await using (var refused = Executables.StartAggregator("serve", "--port", second.ToString(CultureInfo.InvariantCulture), "--config", config))
-        {
-            var run = await refused.WaitForExitAsync(Long);
-            Assert.True(run.ExitCode == 1, run.Stderr);
-            Assert.Contains($"another aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{first} (process {holder.Process.Id}), which renews its lease", run.Stderr);
-            Assert.Empty(run.Stdout);
-            Assert.DoesNotContain("   at ", run.Stderr);
-        }
+        await AssertRefusedAsync(["serve", "--port", second.ToString(CultureInfo.InvariantCulture), "--config", config],
+            $"another aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{first} (process {holder.Process.Id}), which renews its lease");
 
         // Paused past its lease (as a VM is frozen): the next aggregator takes the lease when it
         // lapses; the first, woken, finds it taken and stops.
@@ -90,14 +84,8 @@ public sealed class PostgresTests : IDisposable
 
         await using (var lone = await ServedAggregator.StartWithAsync(["--config", config], lonePort))
         {
-            await using (var refused = Executables.StartAggregator(["serve", "--port", nodePort.ToString(CultureInfo.InvariantCulture), .. node]))
-            {
-                var run = await refused.WaitForExitAsync(Long);
-                Assert.True(run.ExitCode == 1, run.Stderr);
-                Assert.Contains($"a lone aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{lonePort} (process {lone.Process.Id}), which renews its lease", run.Stderr);
-                Assert.Empty(run.Stdout);
-                Assert.DoesNotContain("   at ", run.Stderr);
-            }
+            await AssertRefusedAsync(["serve", "--port", nodePort.ToString(CultureInfo.InvariantCulture), .. node],
+                $"a lone aggregator uses this PostgreSQL database: {Environment.MachineName}/127.0.0.1:{lonePort} (process {lone.Process.Id}), which renews its lease");
 
             // Stopped as an operator would: it gives its lease up, and the node starts at once.
             lone.Process.Signal(15);
@@ -109,14 +97,8 @@ public sealed class PostgresTests : IDisposable
         var list = $"mix-{Guid.NewGuid():N}";
         await first.WorkerAsync("append", "--list", list, "--id", "w", "x");
 
-        await using (var refused = Executables.StartAggregator("serve", "--port", lonePort.ToString(CultureInfo.InvariantCulture), "--config", config))
-        {
-            var run = await refused.WaitForExitAsync(Long);
-            Assert.True(run.ExitCode == 1, run.Stderr);
-            Assert.Contains($"a cluster uses this PostgreSQL database: its node {Environment.MachineName}/{cluster} (process {first.Process.Id}) renews its lease", run.Stderr);
-            Assert.Empty(run.Stdout);
-            Assert.DoesNotContain("   at ", run.Stderr);
-        }
+        await AssertRefusedAsync(["serve", "--port", lonePort.ToString(CultureInfo.InvariantCulture), "--config", config],
+            $"a cluster uses this PostgreSQL database: its node {Environment.MachineName}/{cluster} (process {first.Process.Id}) renews its lease");
 
         await first.WorkerAsync("delete", "--list", list);
         first.Process.Signal(15);
@@ -138,6 +120,17 @@ public sealed class PostgresTests : IDisposable
     }
 
     public void Dispose() => _files.Dispose();
+
+    /// <summary>Runs the aggregator with <paramref name="args"/>: it must stop with exit 1 and <paramref name="message"/>, no stack trace, nothing on stdout.</summary>
+    private static async Task AssertRefusedAsync(string[] args, string message)
+    {
+        await using var refused = Executables.StartAggregator(args);
+        var run = await refused.WaitForExitAsync(Long);
+        Assert.True(run.ExitCode == 1, run.Stderr);
+        Assert.Contains(message, run.Stderr);
+        Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
 
     private string WriteConfig(string connectionString) => PostgresFactAttribute.WriteConfig(_files.Directory, connectionString);
 }
