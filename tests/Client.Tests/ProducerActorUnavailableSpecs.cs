@@ -54,7 +54,10 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
     [Fact]
     public async Task ProducerActor_should_give_up_when_a_connectedAggregator_answers_nothing_for_unavailable_timeout()
     {
-        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(200); o.UnavailableTimeout = TimeSpan.FromMilliseconds(700); });
+        // Resends every 100 ms, gives up after 1.5 s: it resends meanwhile unless the machine
+        // stalls its timers for over 1.4 s (with 200 ms and 700 ms, a stall of half a second on a
+        // loaded machine let the first resend's tick find the time out and fail at once).
+        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(100); o.UnavailableTimeout = TimeSpan.FromMilliseconds(1500); });
         var producer = await StartAsync(resumeAt: 0, settings);
         var started = DateTime.UtcNow;
         producer.Tell(Offer(0, 1));
@@ -65,7 +68,7 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
 
         Assert.IsType<AggregatorUnavailableException>(failed.Reason);
         Assert.Contains("is connected but has answered nothing for", failed.Reason.Message);
-        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(10));
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(1500), TimeSpan.FromSeconds(10));
         Assert.True(Aggregator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m as AppendBatch).Count >= 2, "it resent meanwhile");
     }
 
