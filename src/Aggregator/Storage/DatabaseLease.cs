@@ -204,8 +204,8 @@ public sealed class DatabaseLease : IAsyncDisposable
                 return null;
             }
 
-            // This claimant's row held by another until it lapses, or a live row of the other role.
-            if (!own || reader.GetDouble(6) > 0)
+            // This claimant's row held by another until it lapses (the take needs it past its lapse), or a live row of the other role.
+            if (!own || reader.GetDouble(6) >= 0)
             {
                 return new Holder(reader.GetString(1), reader.GetInt32(2), LeaseClaimant.RoleOf(reader.GetString(0), _scope),
                     reader.GetDouble(4), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))), TimeSpan.FromSeconds(reader.GetDouble(6)));
