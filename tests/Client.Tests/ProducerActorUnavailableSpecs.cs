@@ -75,11 +75,13 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
     [Fact]
     public async Task ProducerActor_should_count_unavailable_timeout_from_its_first_unanswered_batch_not_from_an_idle_input()
     {
-        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); o.UnavailableTimeout = TimeSpan.FromMilliseconds(700); });
+        // A resend's tick gives up once the silence passes unavailable-timeout: 1.5 s against a
+        // 100 ms ack-timeout leaves room for a loaded machine's timer stalls (see above).
+        var settings = Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(100); o.UnavailableTimeout = TimeSpan.FromMilliseconds(1500); });
         var producer = await StartAsync(resumeAt: 0, settings);
 
         // Its input is idle for longer than unavailable-timeout: nothing is owed meanwhile.
-        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromSeconds(2));
         await SentAsync(producer, 0, 1);
 
         // One ack-timeout later it resends, rather than giving up on the idle time.
