@@ -70,7 +70,8 @@ public static class Program
             var system = cluster is null
                 ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
                 : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
-            // Once this process holds its port (its name for the lease), before any list loads or the node joins.
+            // Once this process holds its port (its name for the lease), before any list loads or the node
+            // takes shards (a node has joined its cluster by then: refused, it leaves again).
             await using var lease = await TakeLeaseAsync(file, storage, system, leaseTime, cluster is null ? LeaseRole.LoneAggregator : LeaseRole.ClusterNode);
             using var keeper = lease is null ? null : new LeaseKeeper(lease, system);
             try

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Aggregator.Storage;
 using Hosting;
+using Npgsql;
 
 namespace Aggregator.Tests;
 
@@ -11,8 +12,8 @@ namespace Aggregator.Tests;
 /// </summary>
 public sealed class DatabaseLeaseSpecs
 {
-    private static readonly TimeSpan Time = TimeSpan.FromSeconds(2);
-    private string _scope = NewScope();
+    private static readonly TimeSpan Time = TimeSpan.FromSeconds(3);
+    private readonly string _scope = $"spec-{Guid.NewGuid():N}/";
     private readonly List<string> _waits = [];
 
     [PostgresFact]
@@ -113,7 +114,8 @@ public sealed class DatabaseLeaseSpecs
         Assert.True(clock.Elapsed < Time / 2, $"took {clock.Elapsed}");
         Assert.Empty(_waits);
 
-        // The node that renews nothing (killed) lapses; the next one seen renews: refused then.
+        // One node renews nothing (killed), the other renews: refused once that one has renewed,
+        // without waiting for the dead one's lapse.
         clock.Restart();
         StartupException refused;
         await using (Renewals.Of(alive))
@@ -121,13 +123,13 @@ public sealed class DatabaseLeaseSpecs
             refused = await Assert.ThrowsAsync<StartupException>(() => TakeAsync("machine-c/127.0.0.1:25520"));
         }
 
-        Assert.True(clock.Elapsed >= Time - TimeSpan.FromMilliseconds(200), $"refused after {clock.Elapsed}, before the first node's lapse");
-        Assert.True(clock.Elapsed < Time + TimeSpan.FromSeconds(2), $"refused after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < Time - TimeSpan.FromMilliseconds(500), $"refused after {clock.Elapsed}");
         Assert.StartsWith("a cluster uses this PostgreSQL database: its node machine-b/127.0.0.1:2552 (process ", refused.Message);
         Assert.Contains("(--cluster)", refused.Message);
         Assert.Equal(2, _waits.Count);
         Assert.Contains("held by the cluster node machine-a/127.0.0.1:2552", _waits[0]);
         Assert.Contains("held by the cluster node machine-b/127.0.0.1:2552", _waits[1]);
+        Assert.True(await alive.RenewAsync(CancellationToken.None));
     }
 
     [PostgresFact]
@@ -147,35 +149,42 @@ public sealed class DatabaseLeaseSpecs
     }
 
     [PostgresFact]
-    public async Task A_lone_aggregator_and_a_node_starting_at_once_should_not_both_take_the_database()
+    public async Task A_take_should_wait_for_the_lock_of_a_node_taking_its_lease_and_see_its_row()
     {
-        for (var round = 0; round < 8; round++)
+        // A node taking its lease at this very moment: the lock held, its row written, not committed.
+        await using var node = new NpgsqlConnection(PostgresFactAttribute.ConnectionString!);
+        await node.OpenAsync();
+        await using var transaction = await node.BeginTransactionAsync();
+        await ExecuteAsync(node, "SELECT pg_advisory_xact_lock(@value)", DatabaseLease.LockId);
+        await ExecuteAsync(node, $"""
+            INSERT INTO aggregator_leases (key, holder, token, process_id, renewed_at, lapses_at)
+            VALUES (@value, 'machine-b/127.0.0.1:2552', gen_random_uuid(), 1, now(), now() + interval '1 minute')
+            """, _scope + "cluster-node machine-b/127.0.0.1:2552");
+        var application = $"lease-spec-{Guid.NewGuid():N}";
+        var taking = TakeAsync("machine-a/127.0.0.1:25520", connectionString: new NpgsqlConnectionStringBuilder(PostgresFactAttribute.ConnectionString!)
         {
-            _scope = NewScope();
-            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var claims = new[] { ("machine-a/127.0.0.1:25520", LeaseRole.LoneAggregator), ("machine-b/127.0.0.1:2552", LeaseRole.ClusterNode) }
-                .Select(claim => Task.Run(async () =>
-                {
-                    await start.Task;
-                    var lease = await TakeAsync(claim.Item1, claim.Item2);
-                    // The winner renews, so that the other sees it alive and gives up within a renewal period.
-                    return (lease, renewals: Renewals.Of(lease));
-                }))
-                .ToArray();
-            start.SetResult();
-            await Task.WhenAny(Task.WhenAll(claims), Task.Delay(TimeSpan.FromSeconds(30)));
+            ApplicationName = application,
+        }.ToString());
 
-            var taken = claims.Where(c => c.IsCompletedSuccessfully).Select(c => c.Result).ToArray();
-            foreach (var (lease, renewals) in taken)
-            {
-                await renewals.DisposeAsync();
-                await lease.DisposeAsync();
-            }
+        // The lone aggregator's take waits for the lock (without it, it would not see the row and
+        // take the database). Watched from another connection: a transaction sees one
+        // pg_stat_activity throughout.
+        await using var observer = new NpgsqlConnection(PostgresFactAttribute.ConnectionString!);
+        await observer.OpenAsync();
+        await UntilAsync(async () => (long)(await ScalarAsync(observer, """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = @value
+            """, application))! > 0, "the take never waited for the lock");
+        Assert.False(taking.IsCompleted);
+        await transaction.CommitAsync();
 
-            Assert.True(claims.All(c => c.IsCompleted), $"round {round}: a claim still waits after 30 s");
-            Assert.True(taken.Length == 1, $"round {round}: {taken.Length} of the two took the database");
-            Assert.IsType<StartupException>(claims.Single(c => c.IsFaulted).Exception!.InnerException);
-        }
+        // Then it sees the node's row, and waits for its lapse.
+        await UntilAsync(() => Task.FromResult(Waits().Count > 0), "the take never said what it waits for");
+        Assert.Contains("held by the cluster node machine-b/127.0.0.1:2552", Assert.Single(Waits()));
+        Assert.False(taking.IsCompleted);
+
+        await ExecuteAsync(observer, "DELETE FROM aggregator_leases WHERE key = @value", _scope + "cluster-node machine-b/127.0.0.1:2552");
+        await using var lease = await taking.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -225,16 +234,48 @@ public sealed class DatabaseLeaseSpecs
         Assert.Equal("lone-aggregator", (claimant with { Role = LeaseRole.LoneAggregator }).Key(DatabaseLease.WholeDatabase));
     }
 
-    private static string NewScope() => $"spec-{Guid.NewGuid():N}/";
-
-    private Task<DatabaseLease> TakeAsync(string name, LeaseRole role = LeaseRole.LoneAggregator) => DatabaseLease.TakeAsync(
-        PostgresFactAttribute.ConnectionString!, _scope, new LeaseClaimant(name, Environment.ProcessId, role), Time, message =>
-        {
-            lock (_waits)
+    private Task<DatabaseLease> TakeAsync(string name, LeaseRole role = LeaseRole.LoneAggregator, string? connectionString = null) =>
+        DatabaseLease.TakeAsync(connectionString ?? PostgresFactAttribute.ConnectionString!, _scope, new LeaseClaimant(name, Environment.ProcessId, role), Time,
+            message =>
             {
-                _waits.Add(message);
-            }
-        }, CancellationToken.None);
+                lock (_waits)
+                {
+                    _waits.Add(message);
+                }
+            }, CancellationToken.None);
+
+    private List<string> Waits()
+    {
+        lock (_waits)
+        {
+            return [.. _waits];
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms for up to 10 s; fails with <paramref name="failure"/> after that.</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), failure);
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, object value)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("value", value);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, object value)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("value", value);
+        return await command.ExecuteScalarAsync();
+    }
 
     /// <summary>A holder alive: renews its lease every 100 ms until disposed, each renewal required to hold it.</summary>
     private sealed class Renewals : IAsyncDisposable

@@ -44,7 +44,7 @@ public sealed class LeaseKeeper(DatabaseLease lease, ActorSystem system) : Backg
 
                 if (!held)
                 {
-                    system.Log.Error("Another aggregator holds this one's lease on its PostgreSQL database now; stopping");
+                    system.Log.Error("This aggregator lost its lease on its PostgreSQL database (another aggregator holds it now, or a lone aggregator took the database while this node's lease had lapsed); stopping");
                     await CoordinatedShutdown.Get(system).Run(LeaseLostReason.Instance);
                     return;
                 }
@@ -75,5 +75,5 @@ public sealed class LeaseLostReason : CoordinatedShutdown.Reason
     public override int ExitCode => 1;
 
     public const string Message =
-        "another aggregator took this one's lease on its PostgreSQL database (this one could not renew it in time: the database was out of reach, or this process was paused; or one of the same name, machine and address, started) and now serves its lists. Give each lone aggregator, and each cluster, a database of its own";
+        "another aggregator took this one's lease on its PostgreSQL database (this one could not renew it in time: the database was out of reach, or this process was paused; or one of the same name, machine and address, started; or, for a cluster's node, a lone aggregator took the database meanwhile) and now serves its lists. Give each lone aggregator, and each cluster, a database of its own";
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Data;
 using Hosting;
 using Npgsql;
 
@@ -13,10 +13,10 @@ namespace Aggregator.Storage;
 /// its own, and none may be alive while the lone one is. A row names its holder and when its
 /// lease lapses, by the database's clock; the holder renews it every fifth of its time, gives
 /// it up when it stops, and a holder that died leaves it to lapse. The same claimant (the same
-/// machine and bound address: a restart) takes it back at once. Takes and renewals hold a
-/// transaction-scoped advisory lock, so that a lone aggregator and a node starting at the same
-/// moment cannot both miss each other. Journal fences, not this lease, keep lists
-/// single-writer; the lease only spares the thrashing.
+/// machine and bound address: a restart) takes it back at once. Takes and renewals are
+/// READ COMMITTED transactions that first take an advisory lock, so that a lone aggregator and
+/// a node starting at the same moment cannot both miss each other. Journal fences, not this
+/// lease, keep lists single-writer; the lease only spares the thrashing.
 /// </summary>
 public sealed class DatabaseLease : IAsyncDisposable
 {
@@ -24,9 +24,12 @@ public sealed class DatabaseLease : IAsyncDisposable
     public const string WholeDatabase = "";
 
     /// <summary>The advisory lock that takes and renewals hold ("actors" and 1).</summary>
-    private const long LockId = 0x6163746F72730001;
+    internal const long LockId = 0x6163746F72730001;
 
     private const string TimeKey = "actors.aggregator.database-lease";
+
+    /// <summary>A live row of the other role's, within the lease's scope (SQL).</summary>
+    private const string OthersAlive = "SELECT 1 FROM aggregator_leases WHERE starts_with(key, @others) AND lapses_at > now()";
 
     /// <summary>The lease's time from the file: at least a second (it is renewed every fifth of it).</summary>
     /// <exception cref="ConfigurationException">not a duration, or under a second.</exception>
@@ -66,10 +69,10 @@ public sealed class DatabaseLease : IAsyncDisposable
     public TimeSpan RenewEvery => Time / 5;
 
     /// <summary>
-    /// Takes the lease. Held by another claimant (for a lone aggregator, another lone one or a
-    /// cluster's node; for a node, a lone aggregator), it waits for that lease to lapse, and
-    /// gives up as soon as the holder renews it (within a renewal period, a fifth of the time);
-    /// <paramref name="waiting"/> hears why it waits, once for each holder it waits for.
+    /// Takes the lease. Kept from it by other holders (for a lone aggregator, another lone one
+    /// or a cluster's nodes; for a node, a lone aggregator), it waits for their leases to lapse,
+    /// and gives up as soon as one of them renews (within a renewal period, a fifth of the
+    /// time); <paramref name="waiting"/> hears why it waits, once for each holder it waits for.
     /// </summary>
     /// <param name="scope"><see cref="WholeDatabase"/> but in specs.</param>
     /// <exception cref="StartupException">another aggregator holds it and renews it, or the database cannot be used.</exception>
@@ -82,38 +85,41 @@ public sealed class DatabaseLease : IAsyncDisposable
         {
             await lease.CreateTableAsync(cancellation);
             var giveUp = DateTime.UtcNow + 2 * time;
-            Holder? first = null;
+
+            // Each holder seen, and its renewal then: one that renews while this one waits is
+            // alive; one that does not has died (or lost its database), and its lease lapses.
+            var seen = new Dictionary<(string Key, string Name), double>();
             while (true)
             {
-                var holder = await lease.TryTakeAsync(cancellation);
-                if (holder is null)
+                var holders = await lease.TryTakeAsync(cancellation);
+                if (holders is null)
                 {
                     return lease;
                 }
 
-                // A holder that renews while this one waits is alive; one that does not has
-                // died (or lost its database): its lease lapses by itself.
-                if (first is not null && holder.Name == first.Name && holder.RenewedAt != first.RenewedAt)
+                if (holders.FirstOrDefault(h => seen.TryGetValue((h.Key, h.Name), out var renewedAt) && renewedAt != h.RenewedAt) is { } alive)
                 {
-                    throw new StartupException(lease.Refusal(holder));
+                    throw new StartupException(alive.RefusalTo(claimant.Role));
                 }
 
                 if (DateTime.UtcNow > giveUp)
                 {
-                    throw new StartupException(
-                        $"the PostgreSQL database's lease did not come free: it is held by {lease.Describe(holder)}, and lapses in {Seconds(holder.LapsesIn)} (docs/operations.md, \"PostgreSQL\")");
+                    throw new StartupException(holders.Count > 0
+                        ? holders[0].NotFreeTo(claimant.Role)
+                        : "the PostgreSQL database's lease could not be taken: it kept changing hands (docs/operations.md, \"PostgreSQL\")");
                 }
 
-                if (holder.Name != first?.Name)
+                foreach (var holder in holders.Where(h => seen.TryAdd((h.Key, h.Name), h.RenewedAt)))
                 {
                     // A holder seen for the first time (a dead one's lease may pass to a third
                     // aggregator meanwhile): its own lease time bounds the wait.
-                    first = holder;
                     giveUp = Max(giveUp, DateTime.UtcNow + holder.LapsesIn + lease.RenewEvery + TimeSpan.FromSeconds(1));
-                    waiting($"The PostgreSQL database's lease is held by {lease.Describe(holder)}, renewed {Seconds(holder.RenewedAgo)} ago; waiting up to {Seconds(holder.LapsesIn)} for it to lapse (should it be renewed meanwhile, that aggregator is alive and this one stops)");
+                    waiting(holder.WaitingFor(claimant.Role));
                 }
 
-                await Task.Delay(Min(holder.LapsesIn, lease.RenewEvery) + TimeSpan.FromMilliseconds(100), cancellation);
+                // None: what kept it from its row went between its write and its look (a node that stopped); at once again.
+                var wait = holders.Count == 0 ? TimeSpan.Zero : Min(holders.Min(h => h.LapsesIn), lease.RenewEvery);
+                await Task.Delay(wait + TimeSpan.FromMilliseconds(100), cancellation);
             }
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
@@ -133,18 +139,15 @@ public sealed class DatabaseLease : IAsyncDisposable
     /// of the other role took the database while this one's lease had lapsed (this one lost it).
     /// </summary>
     /// <exception cref="NpgsqlException">the database did not answer: try again.</exception>
-    public async Task<bool> RenewAsync(CancellationToken cancellation)
+    public Task<bool> RenewAsync(CancellationToken cancellation) => InLockedTransactionAsync(async (connection, transaction) =>
     {
-        await using var batch = Locked();
-        var renew = new NpgsqlBatchCommand($"""
+        await using var renew = new NpgsqlCommand($"""
             UPDATE aggregator_leases SET renewed_at = now(), lapses_at = now() + @time
             WHERE key = @key AND token = @token AND NOT EXISTS ({OthersAlive})
-            """);
+            """, connection, transaction);
         Parameters(renew.Parameters, "key", "token", "others", "time");
-        batch.BatchCommands.Add(renew);
-        await batch.ExecuteNonQueryAsync(cancellation);
-        return renew.RecordsAffected == 1;
-    }
+        return await renew.ExecuteNonQueryAsync(cancellation) == 1;
+    }, cancellation);
 
     /// <summary>Gives the lease up (if still held), so that another aggregator may start at once.</summary>
     public async ValueTask DisposeAsync()
@@ -166,36 +169,24 @@ public sealed class DatabaseLease : IAsyncDisposable
         }
     }
 
-    /// <summary>Who holds the lease (or a lease of the other role, which keeps this one from it), from the database's clock.</summary>
-    /// <param name="RenewedAt">when, by the database's clock (seconds since 1970).</param>
-    private sealed record Holder(string Name, int ProcessId, LeaseRole Role, double RenewedAt, TimeSpan RenewedAgo, TimeSpan LapsesIn);
-
-    /// <summary>A live row of the other role's, within the lease's scope (SQL).</summary>
-    private const string OthersAlive = "SELECT 1 FROM aggregator_leases WHERE starts_with(key, @others) AND lapses_at > now()";
-
-    /// <returns>null once taken, else the holder that keeps it from this claimant.</returns>
-    private async Task<Holder?> TryTakeAsync(CancellationToken cancellation)
+    /// <returns>null once taken, else the holders that keep it from this claimant (none: try again).</returns>
+    private Task<List<LeaseHolder>?> TryTakeAsync(CancellationToken cancellation) => InLockedTransactionAsync(async (connection, transaction) =>
     {
-        // One transaction under the lock: no claimant of the other role takes its own row between this one's look and its write.
-        await using var batch = Locked();
-        var take = new NpgsqlBatchCommand($"""
+        // Rows of holders long gone (machines renamed, containers replaced) are dropped on the way.
+        await using var take = new NpgsqlCommand($"""
+            DELETE FROM aggregator_leases WHERE starts_with(key, @scope) AND lapses_at < now() - interval '1 day';
             INSERT INTO aggregator_leases AS l (key, holder, token, process_id, renewed_at, lapses_at)
             SELECT @key, @holder, @token, @pid, now(), now() + @time WHERE NOT EXISTS ({OthersAlive})
             ON CONFLICT (key) DO UPDATE SET holder = @holder, token = @token, process_id = @pid, renewed_at = now(), lapses_at = now() + @time
-            WHERE l.holder = @holder OR l.lapses_at < now()
-            """);
-        Parameters(take.Parameters, "key", "holder", "token", "pid", "time", "others");
-        batch.BatchCommands.Add(take);
-        var read = new NpgsqlBatchCommand("""
+            WHERE l.holder = @holder OR l.lapses_at < now();
             SELECT key, holder, process_id, token, EXTRACT(EPOCH FROM renewed_at)::float8,
                    EXTRACT(EPOCH FROM now() - renewed_at)::float8, EXTRACT(EPOCH FROM lapses_at - now())::float8
             FROM aggregator_leases WHERE key = @key OR (starts_with(key, @others) AND lapses_at > now())
-            ORDER BY key = @key DESC, key
-            """);
-        Parameters(read.Parameters, "key", "others");
-        batch.BatchCommands.Add(read);
-        await using var reader = await batch.ExecuteReaderAsync(cancellation);
-        await reader.NextResultAsync(cancellation); // past the lock's
+            ORDER BY key
+            """, connection, transaction);
+        Parameters(take.Parameters, "scope", "key", "holder", "token", "pid", "time", "others");
+        var holders = new List<LeaseHolder>();
+        await using var reader = await take.ExecuteReaderAsync(cancellation);
         while (await reader.ReadAsync(cancellation))
         {
             var own = reader.GetString(0) == _key;
@@ -204,44 +195,36 @@ public sealed class DatabaseLease : IAsyncDisposable
                 return null;
             }
 
-            // This claimant's row held by another until it lapses (the take needs it past its lapse), or a live row of the other role.
+            // This claimant's row held by another until it lapses (a take needs it past its lapse), or a live row of the other role.
             if (!own || reader.GetDouble(6) >= 0)
             {
-                return new Holder(reader.GetString(1), reader.GetInt32(2), LeaseClaimant.RoleOf(reader.GetString(0), _scope),
-                    reader.GetDouble(4), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))), TimeSpan.FromSeconds(reader.GetDouble(6)));
+                holders.Add(new LeaseHolder(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), LeaseClaimant.RoleOf(reader.GetString(0), _scope),
+                    reader.GetDouble(4), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(5))), TimeSpan.FromSeconds(reader.GetDouble(6))));
             }
         }
 
-        // The batch is one transaction: the row it has just written or kept, or what kept it from writing, is there.
-        throw new InvalidOperationException("neither the lease's row nor what keeps it was found right after it was written");
-    }
+        return holders;
+    }, cancellation);
 
-    /// <summary>A batch whose transaction holds the lease's advisory lock first (released when it ends).</summary>
-    private NpgsqlBatch Locked()
+    /// <summary>
+    /// Runs <paramref name="work"/> in a READ COMMITTED transaction (whatever the database's
+    /// default) that holds the lease's advisory lock from its start to its end: each statement
+    /// after the lock sees what the lock's previous holder committed.
+    /// </summary>
+    private async Task<T> InLockedTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellation)
     {
-        var batch = _source.CreateBatch();
-        var locking = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@lock)");
-        locking.Parameters.AddWithValue("lock", LockId);
-        batch.BatchCommands.Add(locking);
-        return batch;
+        await using var connection = await _source.OpenConnectionAsync(cancellation);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellation);
+        await using (var locking = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock)", connection, transaction))
+        {
+            locking.Parameters.AddWithValue("lock", LockId);
+            await locking.ExecuteNonQueryAsync(cancellation);
+        }
+
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync(cancellation);
+        return result;
     }
-
-    /// <summary>Why this claimant cannot start: <paramref name="holder"/> is alive.</summary>
-    private string Refusal(Holder holder) => (Claimant.Role, holder.Role) switch
-    {
-        (LeaseRole.LoneAggregator, LeaseRole.LoneAggregator) =>
-            $"another aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. Give each lone aggregator a database of its own, or set actors.aggregator.load-lists-at-start = off on both (docs/operations.md, \"PostgreSQL\")",
-        (LeaseRole.LoneAggregator, _) =>
-            $"a cluster uses this PostgreSQL database: its node {holder.Name} (process {holder.ProcessId}) renews its lease. A lone aggregator would take the cluster's lists: give it a database of its own, or start it as a node of that cluster (--cluster) (docs/operations.md, \"PostgreSQL\")",
-        _ =>
-            $"a lone aggregator uses this PostgreSQL database: {holder.Name} (process {holder.ProcessId}), which renews its lease. The cluster would take its lists: stop it, or give the cluster a database of its own (docs/operations.md, \"PostgreSQL\")",
-    };
-
-    private string Describe(Holder holder) => holder.Role == Claimant.Role
-        ? $"{holder.Name} (process {holder.ProcessId})"
-        : holder.Role == LeaseRole.ClusterNode
-            ? $"the cluster node {holder.Name} (process {holder.ProcessId})"
-            : $"the lone aggregator {holder.Name} (process {holder.ProcessId})";
 
     /// <summary>Creates the table unless it exists.</summary>
     private async Task CreateTableAsync(CancellationToken cancellation)
@@ -276,6 +259,7 @@ public sealed class DatabaseLease : IAsyncDisposable
         {
             parameters.AddWithValue(name, name switch
             {
+                "scope" => _scope,
                 "key" => _key,
                 "token" => _token,
                 "others" => _others,
@@ -290,6 +274,4 @@ public sealed class DatabaseLease : IAsyncDisposable
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
-
-    private static string Seconds(TimeSpan span) => $"{span.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
 }
