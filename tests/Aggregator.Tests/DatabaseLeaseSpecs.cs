@@ -190,53 +190,6 @@ public sealed class DatabaseLeaseSpecs
         await using var lease = await taking.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
-    [Fact]
-    public async Task A_database_out_of_reach_should_stop_the_start_with_its_reason()
-    {
-        var connection = $"Host=127.0.0.1;Port={FreePort()};Username=nobody;Database=none;Timeout=2";
-
-        var refused = await Assert.ThrowsAsync<StartupException>(() => DatabaseLease.TakeAsync(connection, _scope,
-            new LeaseClaimant("machine-a/127.0.0.1:25520", 1), Time, _waits.Add, CancellationToken.None));
-
-        Assert.StartsWith("cannot take the PostgreSQL database's lease: ", refused.Message);
-        Assert.Empty(_waits);
-    }
-
-    [Theory]
-    [InlineData("500ms", "500 ms is too short: at least 1s")]
-    [InlineData("soon", "'soon' is not a duration")]
-    public void A_lease_time_under_a_second_or_not_a_duration_should_be_refused(string value, string message)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"lease-{Guid.NewGuid():N}.hocon");
-        File.WriteAllText(path, $"actors.aggregator.database-lease = {value}\n");
-        try
-        {
-            var refused = Assert.Throws<ConfigurationException>(() => DatabaseLease.TimeFrom(HoconFile.Load(path, "aggregator.hocon")));
-
-            Assert.Contains("actors.aggregator.database-lease", refused.Message);
-            Assert.Contains(message, refused.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    [Fact]
-    public void The_shipped_lease_time_should_be_15_s() =>
-        Assert.Equal(TimeSpan.FromSeconds(15), DatabaseLease.TimeFrom(HoconFile.Shipped("aggregator.hocon")));
-
-    [Fact]
-    public void A_claimant_should_be_named_by_its_machine_and_the_address_it_has_bound()
-    {
-        var claimant = LeaseClaimant.Of("127.0.0.1", 25520, LeaseRole.ClusterNode);
-
-        Assert.Equal($"{Environment.MachineName}/127.0.0.1:25520", claimant.Name);
-        Assert.Equal(Environment.ProcessId, claimant.ProcessId);
-        Assert.Equal($"cluster-node {claimant.Name}", claimant.Key(DatabaseLease.WholeDatabase));
-        Assert.Equal("lone-aggregator", (claimant with { Role = LeaseRole.LoneAggregator }).Key(DatabaseLease.WholeDatabase));
-    }
-
     private Task<DatabaseLease> TakeAsync(string name, LeaseRole role = LeaseRole.LoneAggregator, string? connectionString = null) =>
         DatabaseLease.TakeAsync(connectionString ?? PostgresFactAttribute.ConnectionString!, _scope, new LeaseClaimant(name, Environment.ProcessId, role), Time,
             message =>
@@ -304,25 +257,4 @@ public sealed class DatabaseLeaseSpecs
             _stop.Dispose();
         }
     }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
-/// <summary>A fact that needs a PostgreSQL server: skipped, saying how to run it, when none is given.</summary>
-public sealed class PostgresFactAttribute : FactAttribute
-{
-    public PostgresFactAttribute()
-    {
-        if (!PostgresTheoryAttribute.Configured)
-        {
-            Skip = PostgresTheoryAttribute.SkipReason;
-        }
-    }
-
-    public static string? ConnectionString => PostgresTheoryAttribute.ConnectionString;
 }
