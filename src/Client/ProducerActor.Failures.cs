@@ -37,6 +37,20 @@ internal sealed partial class ProducerActor
         }
     }
 
+    /// <summary>The aggregator stores again (it acknowledged), or nothing is left to store: new batches go out at once.</summary>
+    private void NoLongerUnavailable()
+    {
+        if (_unavailableSince is null)
+        {
+            return;
+        }
+
+        _log.Warning("The aggregator stores items again after {0:0} s", (Now - _unavailableSince.Value).TotalSeconds);
+        _unavailableSince = null;
+        _unavailableReason = null;
+        _backoff.Reset();
+    }
+
     /// <summary>Fails the run (and answers true) when the aggregator has answered nothing for unavailable-timeout.</summary>
     private bool FailIfSilentTooLong()
     {

@@ -51,13 +51,7 @@ internal sealed partial class ProducerActor
             _incarnation = ack.Incarnation;
         }
 
-        if (_unavailableSince is not null)
-        {
-            _log.Warning("The aggregator stores items again after {0:0} s", (Now - _unavailableSince.Value).TotalSeconds);
-            _unavailableSince = null;
-            _unavailableReason = null;
-            _backoff.Reset();
-        }
+        NoLongerUnavailable();
 
         if (ack.NextOffset <= _acknowledged)
         {
@@ -106,6 +100,10 @@ internal sealed partial class ProducerActor
                 return;
             case Refusal.ListDeleted:
                 FailDeleted();
+                return;
+            case Refusal.Unavailable when !_pending.Exists(batch => batch.FirstOffset == refused.FirstOffset):
+                // A copy of a batch acknowledged since (resent after an ack time-out) met a list
+                // starting again: nothing of it waits to be stored, so nothing waits for a retry.
                 return;
             case Refusal.Unavailable:
                 Unavailable(refused.Message);
@@ -208,6 +206,11 @@ internal sealed partial class ProducerActor
         if (_pending.Count == 0)
         {
             Timers.Cancel(ResendTimer);
+            Timers.Cancel(RetryTimer);
+
+            // Nothing left to store (a gap refusal showed every pending item in the list): the
+            // next batch goes out at once, and a refusal of it starts a new unavailable-timeout.
+            NoLongerUnavailable();
         }
         else if (_aggregator is not null && _unavailableSince is null)
         {

@@ -26,6 +26,44 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
     }
 
     [Fact]
+    public async Task ProducerActor_should_ignore_an_unavailable_answer_to_a_copy_of_a_batch_acknowledged_since()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        await SentAsync(producer, 0, 2);
+        producer.Tell(Ack(0, 2, applied: 2), Aggregator.Ref);
+
+        // The copy resent after an ack time-out met the list starting again.
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 0, Reason = Refusal.Unavailable, Message = "the list is starting again" },
+            Aggregator.Ref);
+        producer.Tell(ProducerActor.GetProgress.Instance);
+        var progress = await ExpectMsgAsync<ProducerActor.Progress>();
+        Assert.Equal((2ul, (string?)null), (progress.Acknowledged, progress.Unavailable));
+
+        // The next batch goes out at once (it was held for ever: no retry had anything to send).
+        Assert.Equal(2ul, (await SentAsync(producer, 2, 1)).FirstOffset);
+        producer.Tell(Ack(2, 1, applied: 1), Aggregator.Ref);
+        producer.Tell(new ProducerActor.Finish());
+        Assert.Equal(3ul, (await ExpectMsgAsync<ProducerActor.Finished>()).NextOffset);
+    }
+
+    [Fact]
+    public async Task ProducerActor_should_stop_waiting_for_an_unavailable_list_once_a_gap_shows_every_pending_item_stored()
+    {
+        var producer = await StartAsync(resumeAt: 0);
+        await SentAsync(producer, 0, 2);
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 0, Reason = Refusal.Unavailable, Message = "journal down" },
+            Aggregator.Ref);
+
+        // An earlier copy was stored after all: the list expects offset 2.
+        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 0, Reason = Refusal.Gap, ExpectedOffset = 2 }, Aggregator.Ref);
+        producer.Tell(ProducerActor.GetProgress.Instance);
+        var progress = await ExpectMsgAsync<ProducerActor.Progress>();
+        Assert.Equal((2ul, (string?)null), (progress.Acknowledged, progress.Unavailable));
+
+        Assert.Equal(2ul, (await SentAsync(producer, 2, 1)).FirstOffset);
+    }
+
+    [Fact]
     public async Task ProducerActor_should_give_up_after_unavailable_timeout_of_refusals()
     {
         var settings = Options(o => { o.UnavailableTimeout = TimeSpan.FromMilliseconds(500); });
