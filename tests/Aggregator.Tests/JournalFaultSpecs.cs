@@ -63,6 +63,54 @@ public sealed partial class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0ul, await this.ResumeAsync(lists, "orders", "a"));
     }
 
+    /// <summary>
+    /// A producer asks where to resume in a new list, and the delete arrives while the list's
+    /// incarnation is being journaled: the delete waits for that write and removes it too. (It
+    /// went to the journal at once, up to the events written before, and the incarnation stayed
+    /// in the journal: loaded again, the list took it back, and refused the producers that had
+    /// appended after the delete as sent to a deleted list.)
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_delete_an_incarnation_being_journaled_when_the_delete_arrived()
+    {
+        var lists = Start(Durable);
+        var deleteStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await FaultyJournal.SetDeleteHook(Sys, (_, _) =>
+        {
+            deleteStarted.TrySetResult();
+            return Task.CompletedTask;
+        });
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+        var early = CreateTestProbe();
+        lists.Tell(new GetResumePosition { List = "fresh", Producer = "p" }, early.Ref);
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+
+        lists.Tell(new DeleteList { List = "fresh" });
+        await Task.WhenAny(deleteStarted.Task, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        Assert.False(deleteStarted.Task.IsCompleted, "the delete went to the journal while the incarnation was being written");
+        gate.Open();
+
+        var before = (await early.ExpectMsgAsync<ResumePosition>()).Incarnation;
+        await ExpectMsgAsync<ListDeleted>();
+        Assert.Equal(0, await RecoveredEventsAsync("list-fresh"));
+
+        // A producer after the delete appends to the list's next incarnation, after a restart too.
+        var after = await this.ResumeAsync(lists, "fresh", "q");
+        Assert.Equal(0ul, after);
+        await this.AppendAsync(lists, "fresh", "q", 0, "q0");
+        lists = await RestartAsync(lists, Durable);
+        lists.Tell(new GetResumePosition { List = "fresh", Producer = "q" });
+        var resumed = await ExpectMsgAsync<ResumePosition>();
+        Assert.Equal(1ul, resumed.NextOffset);
+        Assert.NotEqual(before, resumed.Incarnation);
+        var next = Specs.Batch("fresh", "q", 1, "q1");
+        next.Incarnation = resumed.Incarnation;
+        lists.Tell(next);
+        Assert.Equal(2ul, (await ExpectMsgAsync<BatchAppended>()).NextOffset);
+        Assert.Equal(["q0", "q1"], await this.ReadListAsync(lists, "fresh"));
+    }
+
     [Fact]
     public async Task ListActor_should_refuse_a_failed_delete_keeping_the_list_whole_and_delete_it_when_asked_again()
     {

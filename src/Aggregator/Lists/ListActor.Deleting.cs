@@ -49,10 +49,15 @@ public sealed partial class ListActor
         CommandAny(_ => Stash.Stash());
     }
 
-    /// <summary>Once no write is in flight, deletes every event written (the last one included).</summary>
+    /// <summary>
+    /// Once no write is in flight, deletes every event written (the last one included). An
+    /// incarnation being journaled (a producer's resume, <c>PersistAsync</c>) is a write too:
+    /// <c>LastSequenceNr</c> counts only the events the journal confirmed, so a delete sent
+    /// before it would leave it in the journal, and the list loaded again would take it back.
+    /// </summary>
     private void DeleteWhenWritten()
     {
-        if (_deletion is { Started: false } deletion && _pending.Count == 0)
+        if (_deletion is { Started: false } deletion && _pending.Count == 0 && _deferred == 0)
         {
             deletion.Started = true;
             DeleteMessages(LastSequenceNr);

@@ -34,7 +34,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Action<ItemsAppended> _persisted;
 
-    /// <summary>Answers sent through the journal (<c>DeferAsync</c>) and not delivered yet.</summary>
+    /// <summary>Answers sent through the journal (<c>DeferAsync</c>, and the incarnations <c>PersistAsync</c> journals first) and not delivered yet.</summary>
     private int _deferred;
 
     /// <summary>The producer run and reason of the last refusal logged: the same again is not logged again.</summary>
