@@ -111,6 +111,33 @@ public sealed partial class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["q0", "q1"], await this.ReadListAsync(lists, "fresh"));
     }
 
+    /// <summary>
+    /// A delete waits for a write in flight, and a read waits behind the delete; the write
+    /// fails and the list stops: the read is answered by the list's next actor (it was left in
+    /// the stopped actor's stash, a dead letter, and its reader waited for its time-out).
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_hand_requests_waiting_for_a_delete_to_the_next_actor_when_a_write_fails()
+    {
+        var lists = Start(Durable);
+        await this.AppendAsync(lists, "shaky", "a", 0, "a0");
+        var gate = new WriteGate(failure: new IOException("disk unplugged"));
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+        lists.Tell(Specs.Batch("shaky", "a", 1, "a1"));
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+        var deleter = CreateTestProbe();
+        var reader = CreateTestProbe();
+        lists.Tell(new DeleteList { List = "shaky" }, deleter.Ref);
+        lists.Tell(new GetLength { List = "shaky" }, reader.Ref);
+        await reader.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // behind the delete
+        await _journal.OnWrite.Pass();
+        gate.Open();
+
+        Assert.Equal(Refusal.Unavailable, (await ExpectMsgAsync<AppendRefused>()).Reason);
+        Assert.Equal(Refusal.Unavailable, (await deleter.ExpectMsgAsync<RequestRefused>()).Reason);
+        Assert.Equal(1ul, (await reader.ExpectMsgAsync<Length>()).Count);
+    }
+
     [Fact]
     public async Task ListActor_should_refuse_a_failed_delete_keeping_the_list_whole_and_delete_it_when_asked_again()
     {
@@ -257,8 +284,8 @@ public sealed partial class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
     /// <summary>What a recovery was given: its events.</summary>
     private sealed record Recovery(int Events);
 
-    /// <summary>Holds journal writes (from the <paramref name="blockFrom"/>-th event on) until opened.</summary>
-    private sealed class WriteGate(int blockFrom = 1) : IJournalInterceptor
+    /// <summary>Holds journal writes (from the <paramref name="blockFrom"/>-th event on) until opened; then fails them with <paramref name="failure"/>, if given.</summary>
+    private sealed class WriteGate(int blockFrom = 1, Exception? failure = null) : IJournalInterceptor
     {
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _seen;
@@ -275,7 +302,7 @@ public sealed partial class JournalFaultSpecs : Akka.TestKit.Xunit2.TestKit
             }
 
             Entered.TrySetResult();
-            return _open.Task;
+            return failure is null ? _open.Task : _open.Task.ContinueWith(_ => throw failure, TaskScheduler.Default);
         }
     }
 

@@ -121,6 +121,7 @@ public sealed partial class ListActor
         // The parent first: a resend that answers the refusal must find the list's requests held.
         AskParentToHold();
         RefuseInFlight("this node no longer holds the list");
+        HandStashToParent();
         Context.Stop(Self);
     }
 

@@ -118,6 +118,7 @@ public sealed partial class ListActor
         // The parent first: a resend that answers the refusal must find the list's requests held.
         AskParentToHold();
         RefuseInFlight($"the journal failed: {cause.GetBaseException().Message}");
+        HandStashToParent();
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -131,6 +132,7 @@ public sealed partial class ListActor
             sequenceNr, _name);
         AskParentToHold();
         RefuseInFlight($"the journal rejected a write: {cause.GetBaseException().Message}");
+        HandStashToParent();
         Context.Stop(Self);
     }
 
@@ -140,6 +142,22 @@ public sealed partial class ListActor
     /// list from the journal again.
     /// </summary>
     private void AskParentToHold() => Context.Parent.Tell(new Passivate(StopList.Instance));
+
+    /// <summary>
+    /// The requests that waited in the stash for a delete go to the parent, which holds them for
+    /// the list's next actor (after <see cref="AskParentToHold"/>): an actor that stops puts its
+    /// stash back into its closed mailbox, and they would be dead letters, answered by nobody.
+    /// </summary>
+    private void HandStashToParent()
+    {
+        foreach (var envelope in Stash.ClearStash())
+        {
+            if (envelope.Message is IListRequest)
+            {
+                Context.Parent.Tell(envelope.Message, envelope.Sender);
+            }
+        }
+    }
 
     /// <summary>
     /// Every batch and delete whose write was in flight hears that it must be sent again; every
