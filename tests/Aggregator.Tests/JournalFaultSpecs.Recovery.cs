@@ -164,6 +164,33 @@ public sealed partial class JournalFaultSpecs
         Assert.Equal(["a0", "a1", "a2"], await this.ReadListAsync(next, "moving"));
     }
 
+    /// <summary>
+    /// A follower that comes while the list waits for a write to stop for a hand-over is
+    /// answered at once, as those waiting at the hand-over were (it was kept as a follower of
+    /// a list about to stop without answering it: its reader waited for its time-out).
+    /// </summary>
+    [Fact]
+    public async Task ListActor_should_answer_a_follower_that_comes_while_it_stops_for_a_hand_over()
+    {
+        var list = Sys.ActorOf(ListActor.Props("leaving", Durable, new AggregatorMetrics()), "leaving-1");
+        Watch(list);
+        var gate = new WriteGate();
+        await _journal.OnWrite.SetInterceptorAsync(gate);
+        list.Tell(new GetResumePosition { List = "leaving", Producer = "a" }); // its incarnation is journaled first
+        await gate.Entered.Task.WaitAsync(RemainingOrDefault);
+        list.Tell(ListActor.StopList.Instance);
+
+        var follower = CreateTestProbe();
+        list.Tell(new GetRange { List = "leaving", From = 0, Wait = true }, follower.Ref);
+
+        var page = await follower.ExpectMsgAsync<ItemRange>();
+        Assert.Equal((0u, 0ul), (page.Count, page.Length));
+        gate.Open();
+        Assert.Equal(0ul, (await ExpectMsgAsync<ResumePosition>()).NextOffset);
+        await ExpectTerminatedAsync(list);
+        await _journal.OnWrite.Pass();
+    }
+
     [Fact]
     public async Task ListActor_should_stop_for_a_hand_over_at_once_when_nothing_is_in_flight()
     {

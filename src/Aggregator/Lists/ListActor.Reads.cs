@@ -17,7 +17,9 @@ public sealed partial class ListActor
 
     private void Read(GetRange request, IActorRef sender)
     {
-        if (request.Wait && request.From == (ulong)_state.DurableLength)
+        // A list stopping for a hand-over keeps no follower: it is answered at once, as those
+        // waiting at the hand-over were, and asks again wherever the list is next.
+        if (request.Wait && request.From == (ulong)_state.DurableLength && !_stopping)
         {
             var wait = FollowWaitOf(request);
             _followers.Add(sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + wait);
