@@ -131,13 +131,24 @@ public sealed class AggregatorList
 
     /// <summary>
     /// <see cref="FollowAsync"/> page by page, each item its UTF-8 bytes; a page with a
-    /// <see cref="ListPage.Restart"/> (and no items) says the list was deleted, or is shorter than
-    /// the position (deleted and started again), and that following goes on from its start.
+    /// <see cref="ListPage.Restart"/> (and no items) says the list was deleted (seen deleted, or
+    /// another incarnation of it found), or is shorter than the position (deleted and started
+    /// again), and that following goes on from its start.
     /// One request at a time, each held by the aggregator until items come or its follow-wait ends.
     /// </summary>
     public async IAsyncEnumerable<ListPage> FollowPagesAsync(ulong? from = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var position = from ?? await CountAsync(cancellationToken);
+        ulong position;
+        try
+        {
+            position = from ?? await CountAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            yield break; // cancelled before the first page: quietly too
+        }
+
+        var incarnation = 0ul; // the list's, once a page names one
         while (!cancellationToken.IsCancellationRequested)
         {
             object reply;
@@ -153,7 +164,7 @@ public sealed class AggregatorList
 
             if (reply is ListDeleted)
             {
-                position = 0;
+                (position, incarnation) = (0, 0);
                 yield return new ListPage(0, 0, 0, ReadOnlyMemory<byte>.Empty, ListRestart.Deleted);
                 continue;
             }
@@ -161,10 +172,21 @@ public sealed class AggregatorList
             var page = (ItemRange)reply;
             if (page.Length < position)
             {
-                position = 0;
+                (position, incarnation) = (0, 0);
                 yield return new ListPage(0, 0, page.Length, ReadOnlyMemory<byte>.Empty, ListRestart.Shorter);
                 continue;
             }
+
+            if (page.Incarnation != 0 && incarnation != 0 && page.Incarnation != incarnation)
+            {
+                // Deleted and appended to again, past the position, between two polls: what this
+                // page holds is the new list's, from the middle.
+                (position, incarnation) = (0, page.Incarnation);
+                yield return new ListPage(0, 0, page.Length, ReadOnlyMemory<byte>.Empty, ListRestart.Deleted);
+                continue;
+            }
+
+            incarnation = page.Incarnation != 0 ? page.Incarnation : incarnation;
 
             if (page.Count > 0)
             {
@@ -206,7 +228,7 @@ public readonly record struct ListItem(ulong Index, string Value);
 /// <summary>Why following goes on from a list's start.</summary>
 public enum ListRestart
 {
-    /// <summary>The list was deleted.</summary>
+    /// <summary>The list was deleted (and may hold items again, appended since: they are read from its start).</summary>
     Deleted,
 
     /// <summary>The list is shorter than the position: it was deleted and appended to again.</summary>

@@ -70,4 +70,26 @@ public sealed class FollowerSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectMsgAsync<BatchAppended>();
         Assert.Equal(["first"], PackedItems.Decode((await patient.ExpectMsgAsync<ItemRange>()).Items.Span));
     }
+
+    /// <summary>Each page names the list's incarnation: a follower tells a list deleted and appended to again from the one it followed.</summary>
+    [Fact]
+    public async Task ListActor_should_name_the_lists_incarnation_in_every_page()
+    {
+        _lists.Tell(Specs.Batch("reborn-live", "w", 0, "a"));
+        var first = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
+        _lists.Tell(new GetRange { List = "reborn-live", From = 0 });
+        var page = await ExpectMsgAsync<ItemRange>();
+        Assert.Equal((1u, first), (page.Count, page.Incarnation));
+
+        _lists.Tell(new DeleteList { List = "reborn-live" });
+        await ExpectMsgAsync<ListDeleted>();
+        _lists.Tell(Specs.Batch("reborn-live", "w", 0, "b"));
+        var second = (await ExpectMsgAsync<BatchAppended>()).Incarnation;
+        _lists.Tell(new GetRange { List = "reborn-live", From = 0 });
+        var again = await ExpectMsgAsync<ItemRange>();
+
+        Assert.NotEqual(0ul, first);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, again.Incarnation);
+    }
 }

@@ -41,4 +41,52 @@ public sealed class FollowSpecs(ITestOutputHelper output) : ScriptedAggregatorKi
         Assert.False(await next.WaitAsync(RemainingOrDefault));
         await items.DisposeAsync();
     }
+
+    /// <summary>
+    /// The list was deleted and appended to again, past the follower's position, between two
+    /// polls: the page names another incarnation, and following goes on from the new list's
+    /// start instead of from the middle of it.
+    /// </summary>
+    [Fact]
+    public async Task FollowPagesAsync_should_start_again_from_the_start_of_another_incarnation()
+    {
+        await using var client = AggregatorClient.Create(new AggregatorClientOptions { ActorSystem = Sys, Contacts = Contact.ToString() });
+        using var stop = new CancellationTokenSource();
+        var pages = client.List("orders").FollowPagesAsync(from: 0, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var next = pages.MoveNextAsync().AsTask();
+        Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<GetRange>()).From);
+        Aggregator.Reply(new ItemRange { List = "orders", From = 0, Count = 2, Length = 2, Incarnation = 5, Items = PackedItems.Encode(["a", "b"]) });
+        Assert.True(await next.WaitAsync(RemainingOrDefault));
+        Assert.Equal((0ul, 2u, (ListRestart?)null), (pages.Current.From, pages.Current.Count, pages.Current.Restart));
+
+        next = pages.MoveNextAsync().AsTask();
+        Assert.Equal(2ul, (await Aggregator.ExpectMsgAsync<GetRange>()).From);
+        Aggregator.Reply(new ItemRange { List = "orders", From = 2, Count = 1, Length = 3, Incarnation = 9, Items = PackedItems.Encode(["z"]) });
+        Assert.True(await next.WaitAsync(RemainingOrDefault));
+        Assert.Equal((0u, (ListRestart?)ListRestart.Deleted), (pages.Current.Count, pages.Current.Restart));
+
+        next = pages.MoveNextAsync().AsTask();
+        Assert.Equal(0ul, (await Aggregator.ExpectMsgAsync<GetRange>()).From);
+        Aggregator.Reply(new ItemRange { List = "orders", From = 0, Count = 3, Length = 3, Incarnation = 9, Items = PackedItems.Encode(["x", "y", "z"]) });
+        Assert.True(await next.WaitAsync(RemainingOrDefault));
+        Assert.Equal((0ul, 3u, (ListRestart?)null), (pages.Current.From, pages.Current.Count, pages.Current.Restart));
+        await stop.CancelAsync();
+        await pages.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task FollowAsync_cancelled_while_it_asks_where_the_list_ends_should_end_quietly()
+    {
+        await using var client = AggregatorClient.Create(new AggregatorClientOptions { ActorSystem = Sys, Contacts = Contact.ToString() });
+        using var stop = new CancellationTokenSource();
+        var items = client.List("orders").FollowAsync(cancellationToken: stop.Token).GetAsyncEnumerator(stop.Token);
+        var first = items.MoveNextAsync().AsTask();
+
+        Assert.Equal("orders", (await Aggregator.ExpectMsgAsync<GetLength>()).List);
+        await stop.CancelAsync();
+
+        Assert.False(await first.WaitAsync(RemainingOrDefault));
+        await items.DisposeAsync();
+    }
 }

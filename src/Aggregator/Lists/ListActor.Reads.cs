@@ -57,6 +57,7 @@ public sealed partial class ListActor
             Count = (uint)count,
             Items = UnsafeByteOperations.UnsafeWrap(packed),
             Length = (ulong)_state.DurableLength,
+            Incarnation = _state.Incarnation,
         };
     }
 
