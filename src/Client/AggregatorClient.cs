@@ -23,6 +23,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     private readonly bool _ownsSystem;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SharedAppender> _appenders = new();
     private int _producers;
+    private bool _disposed;
 
     private AggregatorClient(AggregatorClientOptions options, ActorSystem system, bool ownsSystem)
     {
@@ -173,6 +174,8 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _disposed, true); // before the producers are stopped by name: StartProducer looks after it starts one
+        Interlocked.MemoryBarrier();
         Requests.Close();
         if (_ownsSystem)
         {
@@ -200,8 +203,38 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// Starts a producer actor, named after this client (several clients may share one actor
     /// system, and one client may run several producers); disposing the client stops them by that name.
     /// </summary>
-    internal IActorRef StartProducer(Props props) =>
-        System.ActorOf(props, $"producer-{InstanceId}-{Interlocked.Increment(ref _producers)}");
+    /// <exception cref="ObjectDisposedException">the client was disposed, or its actor system stopped.</exception>
+    internal IActorRef StartProducer(Props props)
+    {
+        if (Volatile.Read(ref _disposed))
+        {
+            throw ProducerAfterDisposal();
+        }
+
+        IActorRef producer;
+        try
+        {
+            producer = System.ActorOf(props, $"producer-{InstanceId}-{Interlocked.Increment(ref _producers)}");
+        }
+        catch (InvalidOperationException) when (System.WhenTerminated.IsCompleted || Volatile.Read(ref _disposed))
+        {
+            // The actor system stops (the client's own, being disposed, or the application's).
+            throw ProducerAfterDisposal();
+        }
+
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _disposed))
+        {
+            // Disposed while it started: the stop by name may have missed it.
+            producer.Tell(PoisonPill.Instance);
+            throw ProducerAfterDisposal();
+        }
+
+        return producer;
+    }
+
+    private static ObjectDisposedException ProducerAfterDisposal() =>
+        new(null, "the aggregator client was disposed, or its actor system stopped: it starts no producer");
 }
 
 /// <summary>What <see cref="AggregatorClient.StatsAsync"/> found: the node that answered, its version, and the lists.</summary>

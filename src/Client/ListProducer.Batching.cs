@@ -150,7 +150,18 @@ public sealed partial class ListProducer
             return resumeAt;
         }
 
-        _actor ??= _client.StartProducer(ProducerActor.Props(List, ProducerId, _options, _client.Locator));
+        if (_actor is null)
+        {
+            _actor = _client.StartProducer(ProducerActor.Props(List, ProducerId, _options, _client.Locator));
+            Interlocked.MemoryBarrier(); // the actor's reference out before the flag is read, as DisposeAsync does the reverse
+            if (Volatile.Read(ref _disposed))
+            {
+                // Disposed on another thread while the actor started: DisposeAsync did not see it.
+                _actor.Tell(PoisonPill.Instance);
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+        }
+
         var started = Expect<ProducerActor.Started>(await AskAsync(new ProducerActor.Start(), cancellationToken));
         _resumeAt = started.ResumeOffset;
         return started.ResumeOffset;

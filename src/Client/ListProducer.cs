@@ -184,7 +184,8 @@ public sealed partial class ListProducer : IAsyncDisposable
             return;
         }
 
-        _disposed = true;
+        Volatile.Write(ref _disposed, true); // StartedAsync looks after it starts the actor
+        Interlocked.MemoryBarrier();
         await _linger.DisposeAsync();
         _offered?.Abandon();
         if (_actor is not null)

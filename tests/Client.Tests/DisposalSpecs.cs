@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Protocol.Messages;
 using Xunit.Abstractions;
 
@@ -38,5 +39,33 @@ public sealed class DisposalSpecs(ITestOutputHelper output) : ScriptedAggregator
         // Disposed, it sends nothing more: a later read ends at once too.
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.List("orders").CountAsync().WaitAsync(RemainingOrDefault));
         await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    /// <summary>
+    /// Disposed in an actor system that goes on, a client starts no producer: an append or a
+    /// producer's first add is refused with <see cref="ObjectDisposedException"/> (the producer's
+    /// actor started and appended, and was never stopped), and no producer actor is left.
+    /// </summary>
+    [Fact]
+    public async Task A_disposed_client_should_start_no_producer_in_an_actor_system_that_goes_on()
+    {
+        var client = AggregatorClient.Create(new AggregatorClientOptions { ActorSystem = Sys, Contacts = Contact.ToString() });
+        await client.DisposeAsync();
+
+        var append = await Assert.ThrowsAsync<ObjectDisposedException>(() => client.List("orders").AppendAsync(["a"]).WaitAsync(RemainingOrDefault));
+        Assert.Contains("it starts no producer", append.Message);
+        await using var producer = client.List("orders").CreateProducer("p1");
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => AddAndFlushAsync(producer).WaitAsync(RemainingOrDefault));
+
+        await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        var found = await Sys.ActorSelection("/user/producer-*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(1))
+            .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.Subject : null, TaskScheduler.Default);
+        Assert.Null(found);
+    }
+
+    private static async Task AddAndFlushAsync(ListProducer producer)
+    {
+        await producer.AddAsync("a");
+        await producer.FlushAsync();
     }
 }
