@@ -41,6 +41,11 @@ public sealed class HoconFile
     /// <exception cref="ConfigurationException">the file is missing, unreadable or malformed, or has an unknown key.</exception>
     public static HoconFile Load(string? path, string shippedName)
     {
+        if (path is { Length: 0 })
+        {
+            throw new UsageException("--config is empty: give the path of a HOCON file"); // "--config $UNSET_VARIABLE"
+        }
+
         path ??= System.IO.Path.Combine(AppContext.BaseDirectory, shippedName);
         string text;
         try
@@ -141,6 +146,20 @@ public sealed class HoconFile
         catch (Exception e) when (e is not ConfigurationException)
         {
             throw Invalid(key, value, "a duration such as 500ms or 10s");
+        }
+    }
+
+    /// <summary>A size in bytes, such as 128000b or 256 KiB.</summary>
+    public long GetByteSize(string key)
+    {
+        var value = GetString(key);
+        try
+        {
+            return Config.GetByteSize(key) is { } size and > 0 ? size : throw Invalid(key, value, "a positive size such as 128000b or 256KiB");
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw Invalid(key, value, "a size such as 128000b or 256KiB");
         }
     }
 

@@ -261,7 +261,7 @@ public static class OneLineLogging
         {
             Minimum = LevelOf(level),
             Traces = level.Equals("DEBUG", StringComparison.OrdinalIgnoreCase),
-            HideUnreachable = file.Config.GetBoolean("actors.logging.hide-unreachable-warnings", false),
+            HideUnreachable = file.Config.HasPath("actors.logging.hide-unreachable-warnings") && file.GetBoolean("actors.logging.hide-unreachable-warnings"),
         });
     }
 }

@@ -90,7 +90,13 @@ public sealed record CommandLine(
         var command = result.CommandResult.Command;
         var options = args.TakeWhile(arg => arg != "--").ToArray();
         var items = (result.GetValue(ItemsArgument) ?? []).ToList();
-        var file = options.Contains("-") && items.Remove("-") ? "-" : result.GetValue(FileOption);
+        var stdin = options.Contains("-") && items.Remove("-");
+        if (stdin && result.GetValue(FileOption) is not null)
+        {
+            throw new UsageException("give the input with --file or as - (stdin), not both", command);
+        }
+
+        var file = stdin ? "-" : result.GetValue(FileOption);
         if (items.FirstOrDefault(i => i.Length > 1 && i[0] == '-' && options.Contains(i)) is { } unknown)
         {
             throw new UsageException($"unknown option '{unknown}' for 'append' (items that start with '-' go after --)", command);
@@ -100,6 +106,8 @@ public sealed record CommandLine(
         {
             throw new UsageException("give items as arguments or with --file, not both", command);
         }
+
+        RawArguments.CheckItems(args, items);
 
         // Options of other commands than this one read as null.
         return new CommandLine(command.Name, result.GetValue(AggregatorOption) ?? DefaultAggregators(), result.GetValue(ListOption)!, result.GetValue(Common.Config),

@@ -41,6 +41,11 @@ public sealed class InputReader : IDisposable
     /// <exception cref="InputException">the file cannot be opened.</exception>
     public static InputReader FromFile(string path, int maxItemBytes)
     {
+        if (path.Length == 0)
+        {
+            throw new InputException("--file is empty: give the path of a file, or - for stdin");
+        }
+
         try
         {
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
@@ -113,6 +118,10 @@ public sealed class InputReader : IDisposable
         else if (!TryReadLine(out item))
         {
             return false;
+        }
+        else if (ItemsRead == 0 && item.Span.StartsWith("\uFEFF"u8))
+        {
+            item = item[3..]; // a byte-order mark (a file saved as "UTF-8 with BOM"): not part of the first item
         }
 
         ItemsRead++;

@@ -18,6 +18,10 @@ public static class ReadCommands
         await foreach (var page in list.ReadPagesAsync(line.From ?? 0, line.Count ?? ulong.MaxValue))
         {
             Write(page, output, json, lines: false);
+
+            // The JSON writer keeps what it wrote until flushed: page by page, the array streams
+            // out as the lines do, in bounded memory, however long the list.
+            json?.Flush();
         }
 
         json?.WriteEndArray();

@@ -14,7 +14,7 @@ public static class WorkerSettings
     public static AggregatorClientOptions From(HoconFile file)
     {
         const string prefix = "actors.worker.";
-        var frame = (int)(file.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000);
+        var frame = (int)Math.Min(file.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"), int.MaxValue);
         var options = new AggregatorClientOptions
         {
             BatchMaxItems = file.GetInt(prefix + "batch-max-items", 1, 1 << 20),

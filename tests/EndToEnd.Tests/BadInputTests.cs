@@ -73,6 +73,12 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         ["very long line"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file",
             f.File("long.txt", Encoding.UTF8.GetBytes("short\n" + new string('x', 70_000) + "\nshort again\n"))], 2,
             ["line 2 is 70000 bytes; the limit is 65536 bytes", "nothing was sent"]),
+        ["stdin and --file"] = ((f, e) => ["append", "--aggregator", e, "--list", "base", "--file", f.File("given.txt", "g\n"u8.ToArray()), "-"], 2,
+            ["give the input with --file or as - (stdin), not both"]),
+        ["empty --file"] = ((_, e) => ["append", "--aggregator", e, "--list", "base", "--file", ""], 2,
+            ["bad input: --file is empty: give the path of a file, or - for stdin"]),
+        ["empty --config"] = ((_, e) => ["count", "--aggregator", e, "--list", "base", "--config", ""], 2,
+            ["--config is empty: give the path of a HOCON file"]),
         ["over-size argument"] = ((_, e) => ["append", "--aggregator", e, "--list", "base", "ok", new string('y', 65_537)], 2,
             ["argument 2 is 65537 bytes; the limit is 65536 bytes", "nothing was sent"]),
         ["empty list name"] = ((_, e) => ["append", "--aggregator", e, "--list", "", "x"], 2, ["list name must not be empty"]),
@@ -127,6 +133,20 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
 
         Assert.True(run.ExitCode == exit, $"{name}: exit {run.ExitCode}, stderr: {run.Stderr}");
         Assert.Contains(says, run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+    }
+
+    [Fact]
+    public async Task Aggregator_should_refuse_a_port_in_its_file_that_is_not_one_naming_the_file_line_and_key()
+    {
+        var path = baseline.File("port.hocon", "akka.remote.dot-netty.tcp {\n  port = http\n}\n"u8.ToArray());
+        await using var process = Executables.StartAggregator("serve", "--in-memory", "--config", path);
+
+        var run = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}, stderr: {run.Stderr}");
+        Assert.Contains($"{path}:2: akka.remote.dot-netty.tcp.port: 'http' is not a whole number", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
         Assert.Empty(run.Stdout);
     }
@@ -209,6 +229,30 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.Contains("the 2 items before it are acknowledged", run.Stderr);
         Assert.Equal(["one", "two"], get.Lines);
         await AssertBaselineUnchangedAsync();
+    }
+
+    /// <summary>
+    /// An item given as an argument in Latin-1: .NET decodes the arguments with U+FFFD for what
+    /// is not UTF-8, and the worker looks at the bytes as given (/proc/self/cmdline), refusing it
+    /// as it refuses the same bytes in a file. A shell passes the byte: .NET would encode any
+    /// string it is given.
+    /// </summary>
+    [Fact]
+    public async Task Worker_should_refuse_an_argument_that_is_not_UTF_8_and_change_nothing()
+    {
+        var log = baseline.Aggregator.Process.Stderr.Length;
+        await using var worker = RunningProcess.StartProgram("/bin/sh",
+            ["-c", "exec dotnet \"$0\" append --aggregator \"$1\" --list base fine \"caf$(printf '\\351')\" after", Executables.Worker,
+             baseline.Aggregator.Endpoint]);
+
+        var run = await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}, stderr: {run.Stderr}");
+        Assert.Contains("bad input: argument 2 is not valid UTF-8 (at byte 4); nothing was sent", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Empty(run.Stdout);
+        await AssertBaselineUnchangedAsync();
+        baseline.Aggregator.AssertNoErrorsOrWarnings(log);
     }
 
     private async Task AssertBaselineUnchangedAsync()

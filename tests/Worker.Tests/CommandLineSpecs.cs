@@ -108,6 +108,7 @@ public sealed class CommandLineSpecs
     [InlineData(new[] { "append", "--aggregator", "localhost:99999" }, "is not a port number")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--list", "a/b" }, "list name 'a/b'")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--file", "f", "item" }, "give items as arguments or with --file, not both")]
+    [InlineData(new[] { "append", "--aggregator", "h:1", "--file", "f", "-" }, "give the input with --file or as - (stdin), not both")]
     [InlineData(new[] { "append", "--aggregator", "h:1", "--connect-timeout", "soon" }, "not a number of seconds")]
     [InlineData(new[] { "count", "--aggregator", "h:1", "extra" }, "unexpected argument 'extra'")]
     [InlineData(new[] { "get", "--aggregator", "h:1", "--from", "-3" }, "--from '-3' is not a whole number")]

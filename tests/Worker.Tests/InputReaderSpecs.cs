@@ -15,6 +15,15 @@ public sealed class InputReaderSpecs
     }
 
     [Fact]
+    public void InputReader_should_leave_a_byte_order_mark_at_the_start_out_of_the_first_item_only()
+    {
+        using var reader = Reader("\uFEFFone\r\n\uFEFFtwo\r\n");
+
+        reader.CheckAllAndRewind(); // read through once, as a file is: the first item again after it
+        Assert.Equal(["one", "\uFEFFtwo"], ReadAll(reader));
+    }
+
+    [Fact]
     public void InputReader_should_read_nothing_from_an_empty_input()
     {
         using var reader = Reader(string.Empty);

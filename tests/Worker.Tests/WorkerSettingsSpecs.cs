@@ -25,11 +25,18 @@ public sealed class WorkerSettingsSpecs : IDisposable
     [InlineData("actors.worker { retry-min-backoff = 2s, retry-max-backoff = 1s }", "actors.worker.retry-max-backoff", "1 s is below retry-min-backoff (2 s)")]
     [InlineData("actors.worker { max-item-bytes = 80000, batch-max-bytes = 80000 }", "actors.worker.max-item-bytes", "does not fit in one batch")]
     [InlineData("actors.worker.batch-max-bytes = 200000", "actors.worker.batch-max-bytes", "does not fit the maximum-frame-size")]
+    [InlineData("akka.remote.dot-netty.tcp.maximum-frame-size = big", "akka.remote.dot-netty.tcp.maximum-frame-size", "'big' is not a size such as 128000b")]
+    [InlineData("actors.logging.hide-unreachable-warnings = maybe", "actors.logging.hide-unreachable-warnings", "'maybe' is not on or off")]
     public void WorkerSettings_should_refuse_keys_that_contradict_each_other_naming_the_key(string text, string key, string problem)
     {
         var path = Write("bad.hocon", text);
 
-        var error = Assert.Throws<ConfigurationException>(() => WorkerSettings.From(HoconFile.Load(path, "worker.hocon")));
+        var error = Assert.Throws<ConfigurationException>(() =>
+        {
+            var file = HoconFile.Load(path, "worker.hocon");
+            WorkerSettings.From(file);
+            OneLineLogging.FactoryFor(file).Dispose();
+        });
 
         Assert.Equal(key, error.Key);
         Assert.Contains(problem, error.Message);
