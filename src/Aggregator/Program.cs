@@ -68,7 +68,7 @@ public static class Program
                 Cluster: cluster, Front: front);
             using var host = AggregatorService.Build(serve, stdout);
             var system = cluster is null
-                ? StartSystem(host, $"{hostname}:{line.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? file.GetString("akka.remote.dot-netty.tcp.port")}", "--port")
+                ? StartSystem(host, $"{hostname}:{line.Port ?? file.GetInt("akka.remote.dot-netty.tcp.port", 0, 65535)}", "--port")
                 : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
             // Once this process holds its port (its name for the lease), before any list loads or the node
             // takes shards (a node has joined its cluster by then: refused, it leaves again).
@@ -113,6 +113,7 @@ public static class Program
             CoordinatedShutdown.ClusterDowningReason =>
                 "the cluster removed this node (it was unreachable, or on the minority side of a split); its lists moved to the other nodes. Start it again to rejoin",
             LeaseLostReason => LeaseLostReason.Message,
+            WorkersSystemStoppedReason workers => workers.Message,
             var reason => $"the actor system stopped: {reason}",
         };
         return problem is null ? ExitCodes.Success : throw new StartupException(problem);

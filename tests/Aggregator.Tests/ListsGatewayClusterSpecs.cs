@@ -9,7 +9,7 @@ namespace Aggregator.Tests;
 
 /// <summary>
 /// The gateway of a cluster node, in a real two-node cluster of two actor systems: once its
-/// node shuts down, requests go to the other node's gateway, with their sender, instead of
+/// node shuts down, requests go to the other node's shard region, with their sender, instead of
 /// to its own shard region, which is about to stop; stats name a node that does not say
 /// which lists it holds.
 /// </summary>
@@ -25,12 +25,14 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task ListsGateway_should_send_requests_to_another_Up_nodes_gateway_once_its_node_shuts_down()
+    public async Task ListsGateway_should_send_requests_to_another_Up_nodes_shard_region_once_its_node_shuts_down()
     {
         using var other = await JoinOtherNodeAsync();
 
         var elsewhere = CreateTestProbe();
-        other.ActorOf(Props.Create(() => new Forwarder(elsewhere.Ref)), Protocol.ActorNames.Lists);
+        ((ExtendedActorSystem)other).SystemActorOf(Props.Create(() => new ShardingGuardian(elsewhere.Ref)), "sharding");
+        var otherGateway = CreateTestProbe();
+        other.ActorOf(Props.Create(() => new Forwarder(otherGateway.Ref)), Protocol.ActorNames.Lists);
         var region = CreateTestProbe();
         var gateway = Sys.ActorOf(ListsGateway.Props(region.Ref, new AggregatorMetrics()));
 
@@ -45,6 +47,9 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(TestActor.Path.ToStringWithAddress(Cluster.Get(Sys).SelfAddress), elsewhere.LastSender.Path.ToString());
         await elsewhere.ExpectMsgAsync<GetLength>();
         await region.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        // Not to the other node's gateway: leaving at the same moment, it would send them back.
+        await otherGateway.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
 
         await other.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
     }
@@ -97,5 +102,11 @@ public sealed class ListsGatewayClusterSpecs : Akka.TestKit.Xunit2.TestKit
     private sealed class Forwarder : ReceiveActor
     {
         public Forwarder(IActorRef probe) => ReceiveAny(message => probe.Forward(message));
+    }
+
+    /// <summary>Stands for a node's <c>/system/sharding</c>: its child <c>lists</c> is the region, forwarding what it gets.</summary>
+    private sealed class ShardingGuardian : ReceiveActor
+    {
+        public ShardingGuardian(IActorRef probe) => Context.ActorOf(Props.Create(() => new Forwarder(probe)), ListsGateway.RegionName);
     }
 }

@@ -23,7 +23,7 @@ public sealed class ListsGateway : ReceiveActor
     private readonly AggregatorMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    /// <summary>Once this node shuts down: another Up node's gateway, which every request goes to instead.</summary>
+    /// <summary>Once this node shuts down: another Up node's shard region, which every request goes to instead.</summary>
     private ActorSelection? _elsewhere;
 
     public ListsGateway(IActorRef region, AggregatorMetrics metrics)
@@ -42,9 +42,11 @@ public sealed class ListsGateway : ReceiveActor
 
     /// <summary>
     /// When this node shuts down (SIGTERM, or downed), the first thing it does is tell the
-    /// gateway, which from then on sends every request to another Up node's gateway: this
+    /// gateway, which from then on sends every request to another Up node's shard region: this
     /// node's shard region hands its shards over and then stops, and requests that reached it
-    /// meanwhile would be lost, costing their workers an ack-timeout each. Workers that use
+    /// meanwhile would be lost, costing their workers an ack-timeout each. The region, not that
+    /// node's gateway, which may be leaving too (two nodes stopped at once) and would send them
+    /// back: the two gateways would pass them to and fro until one stopped. Workers that use
     /// this node as their contact go on unaware until its connection closes; then they move
     /// to their next contact themselves.
     /// </summary>
@@ -61,14 +63,15 @@ public sealed class ListsGateway : ReceiveActor
     private void Leave()
     {
         var cluster = Cluster.Get(Context.System);
-        var other = cluster.State.Members.FirstOrDefault(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress));
+        var state = cluster.State;
+        var other = state.Members.FirstOrDefault(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress) && !state.Unreachable.Contains(m));
         if (other is null)
         {
             _log.Info("This node shuts down and no other node is up: requests stay with its own shard region");
             return;
         }
 
-        _elsewhere = Context.ActorSelection(new RootActorPath(other.Address) / "user" / ActorNames.Lists);
+        _elsewhere = Context.ActorSelection(new RootActorPath(other.Address) / "system" / "sharding" / RegionName);
         _log.Info("This node shuts down: requests that reach it go to {0} from now on", other.Address);
     }
 

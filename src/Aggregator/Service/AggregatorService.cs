@@ -107,6 +107,7 @@ public static class AggregatorService
         services.AddSingleton<AggregatorMetrics>();
         var health = services.AddHealthChecks();
         var accepting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gateways = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // a cluster node's, made once it is Up
         if (serve.Storage.Durable)
         {
             // Asks the database itself at every probe: the journal's circuit breakers alone
@@ -117,7 +118,7 @@ public static class AggregatorService
         {
             var metrics = provider.GetRequiredService<AggregatorMetrics>();
             var lifetime = provider.GetRequiredService<IHostApplicationLifetime>();
-            AkkaWiring.Configure(akka, serve, metrics);
+            AkkaWiring.Configure(akka, serve, metrics, gateways: gateways);
             akka.WithActorSystemLivenessCheck(tags: [LiveTag])
                 .WithHealthCheck("remoting", (system, _, _) => Task.FromResult(Readiness.Of(accepting.Task.IsCompleted,
                     serve.Cluster is null ? null : Akka.Cluster.Cluster.Get(system).SelfMember.Status)), tags: [ReadyTag])
@@ -129,8 +130,11 @@ public static class AggregatorService
                     }
 
                     // One callback marks the node ready, then prints the line: /health/ready is
-                    // ready by the time the line is read (two callbacks would race each other).
-                    lifetime.ApplicationStarted.Register(serve.Cluster is null ? Accepting : () => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(Accepting));
+                    // ready by the time the line is read (two callbacks would race each other). A
+                    // cluster node's once it is Up and its gateways exist: workers find it by them.
+                    lifetime.ApplicationStarted.Register(serve.Cluster is null
+                        ? Accepting
+                        : () => gateways.Task.ContinueWith(_ => Accepting(), TaskScheduler.Default));
                     void Accepting()
                     {
                         accepting.TrySetResult();

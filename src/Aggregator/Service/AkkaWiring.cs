@@ -24,7 +24,9 @@ public static class AkkaWiring
     private const int LocalShards = 1;
 
     /// <param name="clock">the lists' clock (producer retention, follow waits); the system's by default.</param>
-    public static void Configure(AkkaConfigurationBuilder akka, ServeSettings serve, AggregatorMetrics metrics, TimeProvider? clock = null)
+    /// <param name="gateways">a cluster node's: completed once it is an Up member and both its gateways exist.</param>
+    public static void Configure(AkkaConfigurationBuilder akka, ServeSettings serve, AggregatorMetrics metrics, TimeProvider? clock = null,
+        TaskCompletionSource? gateways = null)
     {
         // Akka's log goes to the host's ILoggerFactory (the one-line stderr log in serve).
         akka.ConfigureLoggers(loggers =>
@@ -72,14 +74,25 @@ public static class AkkaWiring
                             return Akka.Done.Instance;
                         });
 
+                    // And this one when the worker-facing one stops first (Akka.Remote stops it when
+                    // an outgoing TLS handshake fails): a node without its workers' port holds shards
+                    // nobody can reach. It leaves, handing them over, and the process exits 1.
+                    // (During a shutdown already under way, this asks for nothing more.)
+                    front.WhenTerminated.ContinueWith(
+                        _ => CoordinatedShutdown.Get(system).Run(new WorkersSystemStoppedReason(CoordinatedShutdown.Get(front).ShutdownReason)),
+                        TaskScheduler.Default);
+
                     // Workers find a node by its /user/lists: only once the node is an Up
                     // member, so that one still joining is not found, and they try the next.
                     var region = registry.Get<ListsRegion>();
                     Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() =>
                     {
+                        // The node is ready (and says so) once both exist (AggregatorService): in this
+                        // callback, not on one of its own (each runs on an actor of its own, in no set order).
                         var gateway = system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists);
                         registry.Register<ListsEntry>(gateway);
                         front.ActorOf(Routing.FrontGateway.Props(system, gateway, metrics), ActorNames.Lists);
+                        gateways?.TrySetResult();
                     });
                 });
         }

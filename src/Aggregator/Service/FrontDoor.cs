@@ -49,3 +49,14 @@ public static class FrontDoor
         }
     }
 }
+
+/// <summary>Why a cluster node stopped when its worker-facing system stopped first: that system's own reason.</summary>
+public sealed class WorkersSystemStoppedReason(CoordinatedShutdown.Reason? cause) : CoordinatedShutdown.Reason
+{
+    public override int ExitCode => 1;
+
+    public string Message =>
+        $"the workers' actor system stopped ({cause?.ToString() ?? "no reason given"}): without the workers' port this node left the cluster, its lists moving to the other nodes. Start it again";
+
+    public override string ToString() => Message;
+}
