@@ -206,11 +206,6 @@ internal sealed partial class ProducerActor
         if (_pending.Count == 0)
         {
             Timers.Cancel(ResendTimer);
-            Timers.Cancel(RetryTimer);
-
-            // Nothing left to store (a gap refusal showed every pending item in the list): the
-            // next batch goes out at once, and a refusal of it starts a new unavailable-timeout.
-            NoLongerUnavailable();
         }
         else if (_aggregator is not null && _unavailableSince is null)
         {

@@ -161,8 +161,9 @@ public sealed class InputReader : IDisposable
                 return true;
             }
 
+            // Room for a \r, and for a byte-order mark before the first item.
             scanned = _end - _start;
-            if (scanned > _maxItemBytes + 1)
+            if (scanned > _maxItemBytes + (ItemsRead == 0 ? 4 : 1))
             {
                 throw new InputException(
                     $"{_source} {ItemsRead + 1} is longer than the limit of {_maxItemBytes} bytes (actors.worker.max-item-bytes)",

@@ -47,23 +47,6 @@ public sealed class ProducerActorUnavailableSpecs(ITestOutputHelper output) : Sc
     }
 
     [Fact]
-    public async Task ProducerActor_should_stop_waiting_for_an_unavailable_list_once_a_gap_shows_every_pending_item_stored()
-    {
-        var producer = await StartAsync(resumeAt: 0);
-        await SentAsync(producer, 0, 2);
-        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 0, Reason = Refusal.Unavailable, Message = "journal down" },
-            Aggregator.Ref);
-
-        // An earlier copy was stored after all: the list expects offset 2.
-        producer.Tell(new AppendRefused { List = "orders", Producer = "p1", FirstOffset = 0, Reason = Refusal.Gap, ExpectedOffset = 2 }, Aggregator.Ref);
-        producer.Tell(ProducerActor.GetProgress.Instance);
-        var progress = await ExpectMsgAsync<ProducerActor.Progress>();
-        Assert.Equal((2ul, (string?)null), (progress.Acknowledged, progress.Unavailable));
-
-        Assert.Equal(2ul, (await SentAsync(producer, 2, 1)).FirstOffset);
-    }
-
-    [Fact]
     public async Task ProducerActor_should_give_up_after_unavailable_timeout_of_refusals()
     {
         var settings = Options(o => { o.UnavailableTimeout = TimeSpan.FromMilliseconds(500); });

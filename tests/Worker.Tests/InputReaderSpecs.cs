@@ -24,6 +24,16 @@ public sealed class InputReaderSpecs
     }
 
     [Fact]
+    public void InputReader_should_not_count_a_byte_order_mark_against_the_first_items_size()
+    {
+        const int max = 1 << 20; // as large as the read buffer: the line is measured before its end is read
+        using var reader = Reader("\uFEFF" + new string('x', max) + "\n", max);
+
+        Assert.True(reader.TryRead(out var item));
+        Assert.Equal(max, item.Length);
+    }
+
+    [Fact]
     public void InputReader_should_read_nothing_from_an_empty_input()
     {
         using var reader = Reader(string.Empty);

@@ -57,7 +57,10 @@ public sealed partial class ListActor
             Count = (uint)count,
             Items = UnsafeByteOperations.UnsafeWrap(packed),
             Length = (ulong)_state.DurableLength,
-            Incarnation = _state.Incarnation,
+            // Once it holds durable items, whose events carry it: an incarnation handed to a
+            // producer but not journaled yet may never be, and a follower would take the next
+            // one for a deleted list.
+            Incarnation = _state.DurableLength > 0 ? _state.Incarnation : 0,
         };
     }
 
