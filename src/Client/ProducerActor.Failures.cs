@@ -37,7 +37,7 @@ internal sealed partial class ProducerActor
         }
     }
 
-    /// <summary>The aggregator stores again (it acknowledged), or nothing is left to store: new batches go out at once.</summary>
+    /// <summary>The aggregator stores again (it acknowledged a batch): new batches go out at once.</summary>
     private void NoLongerUnavailable()
     {
         if (_unavailableSince is null)
