@@ -166,14 +166,7 @@ public sealed class HoconFile
     private ConfigurationException Invalid(string key, string value, string expected) =>
         new(Path, LineOf(_lines, key), key, $"'{value}' is not {expected}");
 
-    /// <summary>Best effort: the last line that sets the key's last segment.</summary>
-    private static int? LineOf(string[] lines, string key)
-    {
-        var last = key[(key.LastIndexOf('.') + 1)..];
-        var index = Array.FindLastIndex(lines, line =>
-            line.TrimStart().StartsWith(last, StringComparison.Ordinal) || line.TrimStart().StartsWith(key, StringComparison.Ordinal));
-        return index < 0 ? null : index + 1;
-    }
+    private static int? LineOf(string[] lines, string key) => HoconKeyLines.LineOf(lines, key);
 }
 
 /// <summary>A configuration problem, with the file, line and key when they are known.</summary>

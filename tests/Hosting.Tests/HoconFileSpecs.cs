@@ -108,6 +108,21 @@ public sealed class HoconFileSpecs : IDisposable
         Assert.Contains("unknown key; did you mean 'actors.worker.ack-timeout'?", error.Message);
     }
 
+    [Theory]
+    [InlineData("actors.cluster {\n  port = lots\n}\nakka.remote.dot-netty.tcp {\n  port = 25520\n}\n", "actors.cluster.port", 2)]
+    [InlineData("akka.remote.dot-netty.tcp {\n  port = 25520\n}\nactors.cluster {\n  port = lots\n}\n", "actors.cluster.port", 5)]
+    [InlineData("actors {\n  # port = 1\n  cluster {\n    hostname = \"h{\", port = lots\n  }\n}\n", "actors.cluster.port", 4)]
+    [InlineData("actors.cluster { shards = 10, port = lots }\nakka.cluster.roles = [\"a\", \"b\"]\nport = 1\n", "actors.cluster.port", 1)]
+    [InlineData("actors.cluster.port = lots\n", "actors.cluster.port", 1)]
+    public void HoconFile_should_name_the_line_of_the_key_in_its_block_not_of_a_key_of_the_same_name_in_another(string text, string key, int line)
+    {
+        var file = HoconFile.Load(Write("blocks.hocon", text), "aggregator.hocon");
+
+        var error = Assert.Throws<ConfigurationException>(() => file.GetInt(key));
+
+        Assert.Equal((key, line), (error.Key, error.Line));
+    }
+
     [Fact]
     public void HoconFile_should_name_the_key_and_line_of_a_value_of_the_wrong_kind()
     {
