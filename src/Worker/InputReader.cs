@@ -138,13 +138,24 @@ public sealed class InputReader : IDisposable
                 ItemsRead);
         }
 
-        if (!Utf8.IsValid(item))
+        if (InvalidUtf8At(item) is { } at)
         {
-            var chars = ArrayPool<char>.Shared.Rent(item.Length);
-            Utf8.ToUtf16(item, chars, out var valid, out _, replaceInvalidSequences: false);
-            ArrayPool<char>.Shared.Return(chars);
-            throw new InputException($"{_source} {ItemsRead} is not valid UTF-8 (at byte {valid + 1})", ItemsRead);
+            throw new InputException($"{_source} {ItemsRead} is not valid UTF-8 (at byte {at})", ItemsRead);
         }
+    }
+
+    /// <summary>The 1-based position of the first byte of <paramref name="item"/> that is not UTF-8; null when all are.</summary>
+    internal static int? InvalidUtf8At(ReadOnlySpan<byte> item)
+    {
+        if (Utf8.IsValid(item))
+        {
+            return null;
+        }
+
+        var chars = ArrayPool<char>.Shared.Rent(item.Length);
+        Utf8.ToUtf16(item, chars, out var valid, out _, replaceInvalidSequences: false);
+        ArrayPool<char>.Shared.Return(chars);
+        return valid + 1;
     }
 
     private bool TryReadLine(out ReadOnlyMemory<byte> line)

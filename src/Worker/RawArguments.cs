@@ -33,11 +33,9 @@ internal static class RawArguments
                 return;
             }
 
-            var bytes = raw[next++];
-            if (!Utf8.IsValid(bytes))
+            if (InputReader.InvalidUtf8At(raw[next++]) is { } at)
             {
-                Utf8.ToUtf16(bytes, new char[bytes.Length], out var valid, out _, replaceInvalidSequences: false);
-                throw new InputException($"argument {i + 1} is not valid UTF-8 (at byte {valid + 1}); nothing was sent", i + 1);
+                throw new InputException($"argument {i + 1} is not valid UTF-8 (at byte {at}); nothing was sent", i + 1);
             }
         }
     }

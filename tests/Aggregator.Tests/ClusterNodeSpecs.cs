@@ -28,7 +28,7 @@ public sealed class ClusterNodeSpecs
         var front = FrontDoor.Start(file, security: null, "127.0.0.1", 0, publicHostname: null, NullLoggerFactory.Instance);
         try
         {
-            var port = FreePort();
+            var port = Specs.FreePort();
             var cluster = new ClusterSettings([new Endpoint("127.0.0.1", port)], Shards: 10, PassivateIdleAfter: TimeSpan.FromMinutes(2), port,
                 "127.0.0.1", Security: null);
             var serve = new ServeSettings(file, Specs.Lists, JournalStorage.InMemory(), Security: null, "127.0.0.1", Quiet: true,
@@ -57,12 +57,5 @@ public sealed class ClusterNodeSpecs
         {
             await front.Terminate().WaitAsync(Bound);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -12,7 +12,7 @@ public sealed class LeaseSettingsSpecs
     [Fact]
     public async Task A_database_out_of_reach_should_stop_the_start_with_its_reason()
     {
-        var connection = $"Host=127.0.0.1;Port={FreePort()};Username=nobody;Database=none;Timeout=2";
+        var connection = $"Host=127.0.0.1;Port={Specs.FreePort()};Username=nobody;Database=none;Timeout=2";
 
         var refused = await Assert.ThrowsAsync<StartupException>(() => DatabaseLease.TakeAsync(connection, DatabaseLease.WholeDatabase,
             new LeaseClaimant("machine-a/127.0.0.1:25520", 1), Time, _waits.Add, CancellationToken.None));
@@ -54,12 +54,5 @@ public sealed class LeaseSettingsSpecs
         Assert.Equal(Environment.ProcessId, claimant.ProcessId);
         Assert.Equal($"cluster-node {claimant.Name}", claimant.Key(DatabaseLease.WholeDatabase));
         Assert.Equal("lone-aggregator", (claimant with { Role = LeaseRole.LoneAggregator }).Key(DatabaseLease.WholeDatabase));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
