@@ -112,12 +112,21 @@ public sealed class HoconFile
     {
         try
         {
-            return Config.GetString(key) ?? throw new ConfigurationException(Path, null, key, "the key is missing");
+            return Config.GetString(key) ?? throw new ConfigurationException(Path, LineOf(_lines, key), key, "has no value here (null, a block or a list)");
         }
         catch (Exception e) when (e is not ConfigurationException)
         {
             throw new ConfigurationException(Path, LineOf(_lines, key), key, e.Message);
         }
+    }
+
+    /// <summary><c>akka.loglevel</c>, checked and in capitals: DEBUG, INFO, WARNING, ERROR or OFF.</summary>
+    public string LogLevel()
+    {
+        var value = GetString("akka.loglevel");
+        var level = value.ToUpperInvariant();
+        return level is "DEBUG" or "INFO" or "WARNING" or "ERROR" or "OFF" ? level
+            : throw Invalid("akka.loglevel", value, "DEBUG, INFO, WARNING, ERROR or OFF");
     }
 
     public bool GetBoolean(string key) => GetString(key) switch

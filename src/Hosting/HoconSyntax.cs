@@ -7,12 +7,16 @@ namespace Hosting;
 /// accepts a stray line as an empty key and never returns on an unclosed array, so without
 /// this a typo in a config file would be silently ignored or hang the process. The check
 /// covers structure (braces, brackets, strings, key-separator-value), not meaning: the text
-/// is cut into tokens, and the tokens are read as fields of objects.
+/// is cut into tokens, and the tokens are read as fields of objects. It also refuses what
+/// Akka's parser gets wrong instead of refusing (see <see cref="HoconSubstitutions"/>):
+/// <c>+=</c>, which it drops, and substitutions that are optional, name no setting of the
+/// file, or refer back to themselves.
 /// </summary>
 public sealed partial class HoconSyntax
 {
     private readonly string _path;
     private readonly List<Token> _tokens;
+    private readonly HoconSubstitutions _substitutions = new();
     private int _i;
 
     private HoconSyntax(string path, List<Token> tokens)
@@ -28,11 +32,16 @@ public sealed partial class HoconSyntax
         // The whole text may be one object in braces.
         var parser = new HoconSyntax(path, Tokenize(text));
         parser.Skip(commas: false);
-        parser.Block(parser.Peek.Text == "{" ? parser.Next() : default);
+        parser.Block(parser.Peek.Text == "{" ? parser.Next() : default, "");
         parser.Skip(commas: false);
         if (parser.Peek.Text != "")
         {
             throw parser.Fail(parser.Peek, $"unexpected '{parser.Peek.Text}' after the closing '}}'");
+        }
+
+        if (parser._substitutions.Problem() is { } problem)
+        {
+            throw parser.Fail(problem.At, problem.Message);
         }
     }
 
@@ -108,9 +117,10 @@ public sealed partial class HoconSyntax
 
     /// <summary>
     /// The fields of an object or the values of an array, up to the bracket that closes
-    /// <paramref name="open"/> (default: the fields of the whole text, up to its end).
+    /// <paramref name="open"/> (default: the fields of the whole text, up to its end);
+    /// <paramref name="path"/> is the object's path in the file.
     /// </summary>
-    private void Block(Token open)
+    private void Block(Token open, string path)
     {
         var close = open.Text switch { "[" => "]", "{" => "}", _ => "" };
         while (true)
@@ -129,17 +139,17 @@ public sealed partial class HoconSyntax
                 case "}" or "]":
                     throw Fail(token, $"unexpected '{token.Text}'");
                 case var _ when close == "]":
-                    Value("array element");
+                    Value(path, "array element");
                     break;
                 default:
-                    Field();
+                    Field(path);
                     break;
             }
         }
     }
 
     /// <summary>A key and its value, or an object after the key, or an include.</summary>
-    private void Field()
+    private void Field(string path)
     {
         var key = Next();
         if (!IsWord(key))
@@ -147,15 +157,20 @@ public sealed partial class HoconSyntax
             throw Fail(key, $"unexpected '{key.Text}' where a key should be");
         }
 
+        var full = HoconSubstitutions.Join(path, key.Text);
         var separator = Peek;
-        if (separator.Text is "=" or ":" or "+=")
+        if (separator.Text is "=" or ":")
         {
             Next();
-            Value(key.Text);
+            Value(full, key.Text);
+        }
+        else if (separator.Text == "+=")
+        {
+            throw Fail(separator, $"'+=' is not supported (Akka.NET's HOCON drops it): give '{key.Text}' its whole array");
         }
         else if (separator.Text == "{")
         {
-            Block(Next());
+            Block(Next(), full);
             if (!EndsValue(Peek))
             {
                 throw Fail(Peek, $"unexpected '{Peek.Text}'");
@@ -163,7 +178,8 @@ public sealed partial class HoconSyntax
         }
         else if (key.Text == "include" && IsWord(separator))
         {
-            Value(key.Text);
+            _substitutions.Include();
+            Value(full, key.Text);
         }
         else
         {
@@ -173,20 +189,34 @@ public sealed partial class HoconSyntax
         }
     }
 
-    /// <summary>A value: words, strings, substitutions, objects and arrays, up to the end of its line, a ',' or a closing bracket.</summary>
-    private void Value(string key)
+    /// <summary>
+    /// The value of the setting <paramref name="path"/> (<paramref name="key"/> as written):
+    /// words, strings, substitutions, objects and arrays, up to the end of its line, a ',' or
+    /// a closing bracket.
+    /// </summary>
+    private void Value(string path, string key)
     {
         if (EndsValue(Peek))
         {
             throw Fail(Peek, $"'{key}' has no value");
         }
 
+        _substitutions.Set(path);
         while (!EndsValue(Peek))
         {
             var token = Next();
             if (token.Text is "{" or "[")
             {
-                Block(token);
+                Block(token, token.Text == "{" ? path : path + "[]");
+            }
+            else if (token.Text.StartsWith("${", StringComparison.Ordinal))
+            {
+                if (token.Text.StartsWith("${?", StringComparison.Ordinal))
+                {
+                    throw Fail(token, $"'{token.Text}': optional substitutions are not supported (Akka.NET's HOCON reads no environment variable and keeps no earlier value; it leaves the key unreadable): write the value");
+                }
+
+                _substitutions.Refer(path, token);
             }
         }
     }
@@ -194,5 +224,5 @@ public sealed partial class HoconSyntax
     private ConfigurationException Fail(Token at, string message) => new(_path, at.Line, null, message);
 
     /// <summary>A token and its line; <paramref name="Problem"/> when it is a string or substitution never closed.</summary>
-    private readonly record struct Token(string Text, int Line, string? Problem = null);
+    internal readonly record struct Token(string Text, int Line, string? Problem = null);
 }

@@ -256,11 +256,11 @@ public static class OneLineLogging
     /// </summary>
     public static ILoggerFactory FactoryFor(HoconFile file)
     {
-        var level = file.Config.GetString("akka.loglevel", "INFO");
+        var level = file.LogLevel();
         return new OneLineLoggerFactory(Console.Error, new OneLineFormatterOptions
         {
             Minimum = LevelOf(level),
-            Traces = level.Equals("DEBUG", StringComparison.OrdinalIgnoreCase),
+            Traces = level == "DEBUG",
             HideUnreachable = file.Config.HasPath("actors.logging.hide-unreachable-warnings") && file.GetBoolean("actors.logging.hide-unreachable-warnings"),
         });
     }

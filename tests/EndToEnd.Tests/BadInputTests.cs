@@ -84,6 +84,9 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         ["empty list name"] = ((_, e) => ["append", "--aggregator", e, "--list", "", "x"], 2, ["list name must not be empty"]),
         ["list name the journal cannot hold"] = ((_, e) => ["append", "--aggregator", e, "--list", "base/../x", "x"], 2,
             ["list name 'base/../x' has '/' at position 5"]),
+        ["optional substitution in --config"] = ((b, e) => ["count", "--aggregator", e, "--list", "base", "--config",
+                b.File("optional.hocon", "akka.loglevel = ${?NO_SUCH_VARIABLE}\n"u8.ToArray())], 2,
+            ["optional.hocon:1: '${?NO_SUCH_VARIABLE}': optional substitutions are not supported"]),
         ["list name too long"] = ((_, e) => ["count", "--aggregator", e, "--list", new string('n', 129)], 2,
             ["list name is 129 characters long; the limit is 128"]),
     };
@@ -137,16 +140,27 @@ public sealed class BadInputTests(BaselineAggregator baseline) : IClassFixture<B
         Assert.Empty(run.Stdout);
     }
 
-    [Fact]
-    public async Task Aggregator_should_refuse_a_port_in_its_file_that_is_not_one_naming_the_file_line_and_key()
+    /// <summary>
+    /// Values in a --config file that the aggregator cannot use: each exits 2 naming the file,
+    /// the line and the key. (The optional substitution made it spin a core and grow memory
+    /// without end; the null level, fail with a bare "Object reference not set".)
+    /// </summary>
+    [Theory]
+    [InlineData("akka.remote.dot-netty.tcp {\n  port = http\n}\n", ":2: akka.remote.dot-netty.tcp.port: 'http' is not a whole number")]
+    [InlineData("actors.cluster {\n  port = ${?NO_SUCH_VARIABLE}\n}\n", ":2: '${?NO_SUCH_VARIABLE}': optional substitutions are not supported")]
+    [InlineData("akka.loglevel = ${?NO_SUCH_VARIABLE}\n", ":1: '${?NO_SUCH_VARIABLE}': optional substitutions are not supported")]
+    [InlineData("actors.aggregator.max-lists = 10\nactors.aggregator.max-lists = ${actors.aggregator.max-lists}\n", ":2: '${actors.aggregator.max-lists}' refers back to its own setting")]
+    [InlineData("akka.loglevel = null\n", ":1: akka.loglevel: has no value here (null, a block or a list)")]
+    [InlineData("akka.loglevel = verbose\n", ":1: akka.loglevel: 'verbose' is not DEBUG, INFO, WARNING, ERROR or OFF")]
+    public async Task Aggregator_should_refuse_a_value_in_its_file_it_cannot_use_naming_the_file_line_and_key(string text, string says)
     {
-        var path = baseline.File("port.hocon", "akka.remote.dot-netty.tcp {\n  port = http\n}\n"u8.ToArray());
+        var path = baseline.File($"refused-{Guid.NewGuid():N}.hocon", System.Text.Encoding.UTF8.GetBytes(text));
         await using var process = Executables.StartAggregator("serve", "--in-memory", "--config", path);
 
         var run = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}, stderr: {run.Stderr}");
-        Assert.Contains($"{path}:2: akka.remote.dot-netty.tcp.port: 'http' is not a whole number", run.Stderr);
+        Assert.Contains(path + says, run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
         Assert.Empty(run.Stdout);
     }

@@ -96,8 +96,8 @@ public static class AggregatorService
     /// </summary>
     private static void AddLogging(ILoggingBuilder logging, ServeSettings serve)
     {
-        var level = serve.File.Config.GetString("akka.loglevel", "INFO");
-        logging.AddOneLineStderr(serve.Quiet ? LogLevel.Warning : OneLineLogging.LevelOf(level), traces: level.Equals("DEBUG", StringComparison.OrdinalIgnoreCase))
+        var level = serve.File.LogLevel();
+        logging.AddOneLineStderr(serve.Quiet ? LogLevel.Warning : OneLineLogging.LevelOf(level), traces: level == "DEBUG")
             .AddFilter("Microsoft", LogLevel.Warning);
     }
 

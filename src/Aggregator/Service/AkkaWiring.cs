@@ -31,7 +31,9 @@ public static class AkkaWiring
         // Akka's log goes to the host's ILoggerFactory (the one-line stderr log in serve).
         akka.ConfigureLoggers(loggers =>
         {
-            loggers.LogLevel = serve.Quiet ? Akka.Event.LogLevel.WarningLevel : Akka.Event.Logging.LogLevelFor(serve.File.Config.GetString("akka.loglevel", "INFO"));
+            // OFF is not one of Akka's levels: ERROR there, and the one-line log's own level (none) drops it.
+            loggers.LogLevel = serve.Quiet ? Akka.Event.LogLevel.WarningLevel
+                : serve.File.LogLevel() is var level && level == "OFF" ? Akka.Event.LogLevel.ErrorLevel : Akka.Event.Logging.LogLevelFor(level);
             loggers.ClearLoggers();
             loggers.AddLoggerFactory();
         });
