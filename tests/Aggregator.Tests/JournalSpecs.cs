@@ -108,6 +108,7 @@ public sealed class JournalSpecs(ITestOutputHelper output) : TestKit(Specs.Syste
 
         var rows = Assert.Single(prepared.Writes).Rows;
         Assert.Equal([1L], rows.Select(r => r.SequenceNr));
+        Assert.Equal(["list-h"], prepared.Rejected); // the journal fences the id's later writes (ListJournal)
         probe.ExpectMsg<WriteMessagesSuccessful>();
         Assert.Equal(1L, probe.ExpectMsg<WriteMessageSuccess>().Persistent.SequenceNr);
         Assert.Equal(2L, probe.ExpectMsg<WriteMessageRejected>().Persistent.SequenceNr);

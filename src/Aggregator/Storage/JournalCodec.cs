@@ -124,6 +124,9 @@ public sealed class PreparedWrite(WriteMessages message, IReadOnlyList<JournalCo
     /// <summary>False when nothing is to be written: only answers (and fenced or rejected events).</summary>
     public bool NeedsDatabase => writes.Count > 0;
 
+    /// <summary>The persistence ids with an event rejected (it could not be serialized).</summary>
+    public IEnumerable<string> Rejected => outcomes.Where(o => o.Rejection is not null && o.PersistenceId is not null).Select(o => o.PersistenceId!).Distinct();
+
     /// <summary>
     /// Answers the actor, in the order of its envelopes, as Akka.Persistence expects: the
     /// batch's outcome first, then each event's (written, rejected, or fenced: failed) and

@@ -23,7 +23,7 @@ public sealed record JournalWrite(string PersistenceId, long Epoch, IReadOnlyLis
 /// again. Writes, claims and deletes go through one connection, one at a time (the caller
 /// sees to it); reads take connections of their own.
 /// </summary>
-public sealed class JournalStore : IAsyncDisposable
+public sealed partial class JournalStore : IAsyncDisposable
 {
     private readonly bool _postgres;
     private readonly string _connectionString;
@@ -44,7 +44,7 @@ public sealed class JournalStore : IAsyncDisposable
         : throw new ArgumentException($"the lists' journal runs on SQLite or PostgreSQL, not '{provider}'", nameof(provider));
 
     /// <summary>Opens the writing connection and creates the tables that do not exist yet.</summary>
-    public Task InitializeAsync(CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    public Task InitializeAsync(CancellationToken cancellation) => WithWriterAsync(() => true, async writer =>
     {
         if (_postgres && await PostgresDatabase.TablesExistAsync(writer, cancellation, "list_events", "list_writers"))
         {
@@ -67,7 +67,7 @@ public sealed class JournalStore : IAsyncDisposable
     /// Takes the persistence id for a new writer: its epoch goes up by one, which fences every
     /// earlier writer. Returns the new epoch and the highest sequence number written.
     /// </summary>
-    public Task<(long Epoch, long Highest)> ClaimAsync(string persistenceId, CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    public Task<(long Epoch, long Highest)> ClaimAsync(string persistenceId, CancellationToken cancellation) => WithWriterAsync(() => true, async writer =>
     {
         await using var command = Command(writer, null, """
             INSERT INTO list_writers (persistence_id, epoch, highest) VALUES (@pid, 1, 0)
@@ -95,10 +95,21 @@ public sealed class JournalStore : IAsyncDisposable
     /// persistence id whose epoch has moved on: returns those ids (their events are not written).
     /// </summary>
     /// <exception cref="DbException">the transaction failed: nothing was written.</exception>
-    public Task<IReadOnlySet<string>> WriteAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellation) => WithWriterAsync(retry: false, async writer =>
+    /// <remarks>
+    /// Runs again once at once when the writing connection, an old one, fails before the
+    /// commit is sent (a server restarted, an idle connection dropped): nothing can have been
+    /// written then. Never after: a commit whose outcome is unknown is not sent twice.
+    /// </remarks>
+    public Task<IReadOnlySet<string>> WriteAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellation)
+    {
+        var committing = false;
+        return WithWriterAsync(() => !committing, writer => WriteGroupAsync(writer, writes, () => committing = true, cancellation), cancellation);
+    }
+
+    private async Task<IReadOnlySet<string>> WriteGroupAsync(DbConnection writer, IReadOnlyList<JournalWrite> writes, Action committing, CancellationToken cancellation)
     {
         var fenced = new HashSet<string>(StringComparer.Ordinal);
-        await using var transaction = await writer.BeginTransactionAsync(cancellation);
+        await using var transaction = await BeginAsync(writer, cancellation);
         await using var advance = Command(writer, transaction,
             "UPDATE list_writers SET highest = @highest WHERE persistence_id = @pid AND epoch = @epoch AND highest < @highest",
             ("highest", 0L), ("pid", ""), ("epoch", 0L));
@@ -127,14 +138,15 @@ public sealed class JournalStore : IAsyncDisposable
             }
         }
 
+        committing();
         await transaction.CommitAsync(cancellation);
-        return (IReadOnlySet<string>)fenced;
-    }, cancellation);
+        return fenced;
+    }
 
     /// <summary>Deletes the events up to <paramref name="toSequenceNr"/>; false (nothing deleted) if the epoch has moved on.</summary>
-    public Task<bool> DeleteToAsync(string persistenceId, long epoch, long toSequenceNr, CancellationToken cancellation) => WithWriterAsync(retry: true, async writer =>
+    public Task<bool> DeleteToAsync(string persistenceId, long epoch, long toSequenceNr, CancellationToken cancellation) => WithWriterAsync(() => true, async writer =>
     {
-        await using var transaction = await writer.BeginTransactionAsync(cancellation);
+        await using var transaction = await BeginAsync(writer, cancellation);
         await using var check = Command(writer, transaction,
             "UPDATE list_writers SET highest = highest WHERE persistence_id = @pid AND epoch = @epoch", ("pid", persistenceId), ("epoch", epoch));
         if (await check.ExecuteNonQueryAsync(cancellation) != 1)
@@ -219,86 +231,6 @@ public sealed class JournalStore : IAsyncDisposable
         if (_source is not null)
         {
             await _source.DisposeAsync();
-        }
-    }
-
-    /// <summary>
-    /// Runs <paramref name="work"/> on the writing connection, opened if it is not. A failure
-    /// closes it (the database may have restarted), so that the next step opens a new one; with
-    /// <paramref name="retry"/>, for steps that may run twice (a claim only takes one more
-    /// epoch, a delete deletes nothing more), this step once more at once, when the connection
-    /// was an old one that turned out dead.
-    /// </summary>
-    private async Task<T> WithWriterAsync<T>(bool retry, Func<DbConnection, Task<T>> work, CancellationToken cancellation)
-    {
-        var reused = _writer is not null;
-        _writer ??= await OpenAsync(cancellation);
-        try
-        {
-            return await work(_writer);
-        }
-        catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
-        {
-            var broken = _writer;
-            _writer = null;
-            await broken.DisposeAsync();
-            _source?.Clear();
-            if (!retry || !reused || cancellation.IsCancellationRequested)
-            {
-                throw;
-            }
-        }
-
-        return await WithWriterAsync(retry: false, work, cancellation);
-    }
-
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellation)
-    {
-        if (_source is not null)
-        {
-            return await _source.OpenConnectionAsync(cancellation);
-        }
-
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellation);
-        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", cancellation);
-        return connection;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellation)
-    {
-        await using var command = Command(connection, transaction, sql);
-        await command.ExecuteNonQueryAsync(cancellation);
-    }
-
-    internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.DbType = value switch
-            {
-                long => DbType.Int64,
-                int => DbType.Int32,
-                string => DbType.String,
-                _ => DbType.Binary,
-            };
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
-
-    private static void Set(DbCommand command, params object[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i];
         }
     }
 }

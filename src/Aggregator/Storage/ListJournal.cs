@@ -100,6 +100,12 @@ public sealed class ListJournal : ReceiveActor, IWithUnboundedStash, IWithTimers
         var prepared = _codec.Prepare(message, id => _writers.TryGetValue(id, out var writer) && writer.Actor.Equals(message.PersistentActor)
             ? writer.Epoch
             : null);
+        foreach (var id in prepared.Rejected)
+        {
+            // The actor stops at the rejection, but Akka sends its next batch on the batch's own
+            // success, before the actor sees the rejection: fenced, it cannot land after the hole.
+            _writers.Remove(id);
+        }
         if (!prepared.NeedsDatabase)
         {
             // Only answers that wait for earlier writes (DeferAsync), and none is in flight for this actor.

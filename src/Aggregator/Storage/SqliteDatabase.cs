@@ -9,6 +9,9 @@ namespace Aggregator.Storage;
 /// </summary>
 internal static class SqliteDatabase
 {
+    /// <summary>The HResult of the IOException .NET throws when another process holds a file's flock (EWOULDBLOCK).</summary>
+    private const int LockHeld = 11;
+
     /// <summary>Creates the directory and takes its lock file, or says why it cannot.</summary>
     public static FileStream LockDirectory(string directory)
     {
@@ -22,11 +25,12 @@ internal static class SqliteDatabase
         }
 
         var path = Path.Combine(directory, "aggregator.lock");
+        FileStream? stream = null;
         try
         {
             // An exclusive open takes an advisory lock (flock) that the OS drops when the
             // process dies, even by SIGKILL: a stale lock file never blocks a restart.
-            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             stream.SetLength(0);
             var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId + "\n");
             stream.Write(pid);
@@ -35,12 +39,19 @@ internal static class SqliteDatabase
         }
         catch (UnauthorizedAccessException e)
         {
+            stream?.Dispose();
             throw new StartupException($"the data directory {directory} is not writable: {e.Message}", e);
         }
-        catch (IOException e)
+        catch (IOException e) when (e.HResult == LockHeld)
         {
             throw new StartupException(
                 $"the data directory {directory} is in use by another aggregator (it holds {path}); stop it or use another --data", e);
+        }
+        catch (IOException e)
+        {
+            // A read-only mount, a full disk, an I/O error: not another aggregator.
+            stream?.Dispose();
+            throw new StartupException($"cannot take the lock of the data directory {directory} ({path}): {e.Message}", e);
         }
     }
 
