@@ -33,6 +33,8 @@ internal static class ClientSystem
           }
           remote {
             log-remote-lifecycle-events = off
+            untrusted-mode = on
+            trusted-selection-paths = []
             retry-gate-closed-for = 50ms
             watch-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 4s }
             dot-netty.tcp { hostname = 127.0.0.1, port = 0, maximum-frame-size = 128000b }

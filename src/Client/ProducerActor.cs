@@ -146,14 +146,15 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
 
     private void Resuming()
     {
-        Receive<ResumePosition>(OnResumePosition);
-        Receive<RequestRefused>(OnResumeRefused);
+        Receive<ResumePosition>(OnResumePosition, m => FromAggregator(m.List, m.Producer));
+        Receive<RequestRefused>(OnResumeRefused, m => FromAggregator(m.List, _producer));
         Receive<Resend>(_ => AskResumePosition());
         Receive<Retry>(_ => AskResumePosition());
         Receive<Terminated>(OnTerminated);
         Receive<DisassociatedEvent>(OnDisassociated);
         Receive<BatchAppended>(_ => { }); // answers to batches sent before the loss: the position covers them
         Receive<AppendRefused>(_ => { });
+        IgnoreStrangers();
         Requests(sendOffers: false);
     }
 
@@ -184,12 +185,42 @@ internal sealed partial class ProducerActor : ReceiveActor, IWithTimers
 
     private void StreamingHandlers()
     {
-        Receive<BatchAppended>(OnAcknowledged);
-        Receive<AppendRefused>(OnRefused);
+        Receive<BatchAppended>(OnAcknowledged, m => FromAggregator(m.List, m.Producer));
+        Receive<AppendRefused>(OnRefused, m => FromAggregator(m.List, m.Producer));
+        IgnoreStrangers();
         Receive<Resend>(_ => OnAckTimeout());
         Receive<Retry>(_ => SendAll());
         Receive<Terminated>(OnTerminated);
         Receive<DisassociatedEvent>(OnDisassociated);
+    }
+
+    /// <summary>
+    /// An answer about this producer from the aggregator it found: the actor's reference is
+    /// on every connection of its actor system, so an answer from any other address (another
+    /// process reaching it), or about another list or producer, is not taken for one.
+    /// </summary>
+    private bool FromAggregator(string list, string producer) =>
+        _aggregator is not null && Sender.Path.Address.Equals(_aggregator.Path.Address) && list == _list && producer == _producer;
+
+    /// <summary>
+    /// Answers the state's handlers did not take: dropped, and logged when they were not the
+    /// aggregator's (a late answer of its own, such as a second resume position, is not news).
+    /// </summary>
+    private void IgnoreStrangers()
+    {
+        Receive<ResumePosition>(m => Drop(m, m.List, m.Producer));
+        Receive<RequestRefused>(m => Drop(m, m.List, _producer));
+        Receive<BatchAppended>(m => Drop(m, m.List, m.Producer));
+        Receive<AppendRefused>(m => Drop(m, m.List, m.Producer));
+    }
+
+    private void Drop(object answer, string list, string producer)
+    {
+        if (!FromAggregator(list, producer))
+        {
+            _log.Warning("Ignored a {0} from {1}: not an answer of the aggregator at {2} about producer {3} of list '{4}'",
+                answer.GetType().Name, Sender.Path, _aggregator?.Path.Address.ToString() ?? "(none yet)", _producer, _list);
+        }
     }
 
     /// <summary>What the command loop asks, in every state but <see cref="Failed"/>.</summary>
