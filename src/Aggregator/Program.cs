@@ -68,8 +68,8 @@ public static class Program
                 Cluster: cluster, Front: front);
             using var host = AggregatorService.Build(serve, stdout);
             var system = cluster is null
-                ? StartSystem(host, $"{hostname}:{line.Port ?? file.GetInt("akka.remote.dot-netty.tcp.port", 0, 65535)}", "--port")
-                : StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
+                ? AggregatorService.StartSystem(host, $"{hostname}:{line.Port ?? file.GetInt("akka.remote.dot-netty.tcp.port", 0, 65535)}", "--port")
+                : AggregatorService.StartSystem(host, $"{cluster.Hostname ?? hostname}:{cluster.Port}", "--cluster-port");
             // Once this process holds its port (its name for the lease), before any list loads or the node
             // takes shards (a node has joined its cluster by then: refused, it leaves again).
             await using var lease = await TakeLeaseAsync(file, storage, system, leaseTime, cluster is null ? LeaseRole.LoneAggregator : LeaseRole.ClusterNode);
@@ -143,23 +143,6 @@ public static class Program
         {
             await system.Terminate();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// Creates the host's actor system now, so that a port in use or an address not of this
-    /// machine is one line naming <paramref name="endpoint"/>, not the host's stack trace.
-    /// </summary>
-    /// <exception cref="StartupException">the actor system did not start.</exception>
-    internal static ActorSystem StartSystem(IHost host, string endpoint, string option)
-    {
-        try
-        {
-            return host.Services.GetRequiredService<ActorSystem>();
-        }
-        catch (Exception e)
-        {
-            throw StartupException.CannotListen(e, endpoint, option);
         }
     }
 }

@@ -37,14 +37,38 @@ public sealed class FollowerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Followers_at_one_position_should_share_one_page_and_the_others_wait_on()
+    {
+        var followers = new Followers();
+        var (first, second, later) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        followers.Add(first.Ref, 5, 100, DateTime.MaxValue);
+        followers.Add(later.Ref, 9, 100, DateTime.MaxValue);
+        followers.Add(second.Ref, 5, 100, DateTime.MaxValue);
+        var built = new List<ulong>();
+
+        followers.AnswerBelow(8, (from, _) =>
+        {
+            built.Add(from);
+            return new ItemRange { List = "shared", From = from, Count = 3 };
+        });
+
+        Assert.Equal([5ul], built);
+        Assert.Equal(5ul, (await first.ExpectMsgAsync<ItemRange>()).From);
+        Assert.Equal(5ul, (await second.ExpectMsgAsync<ItemRange>()).From);
+        Assert.Equal(1, followers.Count); // the follower at 9 waits on
+    }
+
+    [Fact]
     public async Task ListActor_should_answer_a_waiting_follower_empty_after_the_follow_wait()
     {
         var follower = CreateTestProbe();
+        var asked = System.Diagnostics.Stopwatch.StartNew();
 
         _lists.Tell(new GetRange { List = "quiet", From = 0, Wait = true }, follower.Ref);
 
         var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
         Assert.Equal((0u, 0ul), (page.Count, page.Length));
+        Assert.True(asked.Elapsed >= Settings.FollowWait * 0.9, $"answered after {asked.Elapsed.TotalMilliseconds:0} ms, before the follow wait ({Settings.FollowWait.TotalMilliseconds} ms)");
     }
 
     /// <summary>

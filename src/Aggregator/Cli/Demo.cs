@@ -127,7 +127,7 @@ public static class Demo
         host = AggregatorService.Build(serve, stdout);
         try
         {
-            Program.StartSystem(host, $"127.0.0.1:{port}", "--port");
+            AggregatorService.StartSystem(host, $"127.0.0.1:{port}", "--port");
             failure = null;
             return true;
         }

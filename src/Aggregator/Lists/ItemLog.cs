@@ -23,7 +23,7 @@ public sealed class ItemLog
     public const int DefaultSegmentBytes = 1 << 20;
 
     /// <summary>The smallest run of items <see cref="Adopt"/> takes as a segment of its own.</summary>
-    public const int AdoptMinBytes = 16 << 10;
+    public const int AdoptMinBytes = Storage.JournalRows.PinnedMinBytes;
 
     /// <summary>Index entries per chunk: 128 KiB, for 1 Mi items.</summary>
     public const int ChunkEntries = 1 << 14;

@@ -91,7 +91,7 @@ public sealed partial class ListActor
         var why = $"loading list '{_name}' from the journal failed: {reason.GetBaseException().Message}; ask again";
         foreach (var (request, sender) in _arrivedWhileLoading ?? [])
         {
-            Routing.ListRouting.Refuse(request, Refusal.Unavailable, why, sender, _metrics, _log);
+            Refusals.Refuse(request, Refusal.Unavailable, why, sender, _metrics, _log);
         }
 
         _arrivedWhileLoading = null;

@@ -78,7 +78,7 @@ public sealed partial class ListActor : ReceivePersistentActor, IWithTimers
         {
             if (!string.Equals(request.List, _name, StringComparison.Ordinal))
             {
-                Routing.ListRouting.Refuse(request, Refusal.InvalidName,
+                Refusals.Refuse(request, Refusal.InvalidName,
                     $"a request for list '{request.List}' was sent to the actor of list '{_name}'", Sender, _metrics, _log);
                 return true;
             }

@@ -65,7 +65,7 @@ public sealed record ListSettings(
     public static ListSettings From(HoconFile file, bool durable)
     {
         const string prefix = "actors.aggregator.";
-        var frame = (int)(file.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000);
+        var frame = file.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size");
         var settings = new ListSettings(
             file.GetInt(prefix + "max-item-bytes", 1, 64 << 20),
             file.GetInt(prefix + "max-batch-bytes", 1024, int.MaxValue),
@@ -81,12 +81,19 @@ public sealed record ListSettings(
             LoadAtStart = file.GetBoolean(prefix + "load-lists-at-start"),
         };
 
-        // Envelope room: list name, producer id, offsets, Akka's own framing.
-        const int envelope = 2048;
+        // Envelope room: list name, producer id, offsets, Akka's own framing. (In long: a size
+        // near int.MaxValue plus the envelope would wrap and pass.)
+        const long envelope = 2048;
         if (settings.PageMaxBytes + envelope > frame)
         {
             throw new ConfigurationException(file.Path, null, prefix + "page-max-bytes",
                 $"{settings.PageMaxBytes} does not fit the maximum-frame-size of {frame} bytes with {envelope} bytes to spare");
+        }
+
+        if (settings.MaxBatchBytes + envelope > frame)
+        {
+            throw new ConfigurationException(file.Path, null, prefix + "max-batch-bytes",
+                $"{settings.MaxBatchBytes} does not fit the maximum-frame-size of {frame} bytes with {envelope} bytes to spare: a batch the limit allows would drop its connection instead of being refused");
         }
 
         if (settings.MaxItemBytes + 5 > settings.PageMaxBytes)

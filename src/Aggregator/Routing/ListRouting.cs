@@ -20,8 +20,36 @@ public sealed class ListMessageExtractor(int shards) : HashCodeMessageExtractor(
 /// <summary>What both entry points (<see cref="LocalLists"/>, <see cref="ListsGateway"/>) do alike before routing.</summary>
 public static class ListRouting
 {
-    /// <summary>Lists per stats page: a page stays far below the transport's frame.</summary>
+    /// <summary>Lists per stats page at most.</summary>
     public const int StatsPage = 500;
+
+    /// <summary>A stats entry's bytes besides its list's name and node: the figures, the version, the fields' tags.</summary>
+    private const int StatsEntryBytes = 64;
+
+    /// <summary>
+    /// The names (in order) that one stats page holds: at most <see cref="StatsPage"/>, and
+    /// only as many as fit in <paramref name="budget"/> bytes (a read page's size, under the
+    /// transport's frame) with each entry's name and node address (<paramref name="nodeBytes"/>
+    /// at most), but always one. <c>More</c> when names are left for the next page.
+    /// </summary>
+    public static (List<string> Page, bool More) StatsPageOf(IEnumerable<string> names, int budget, int nodeBytes)
+    {
+        var page = new List<string>();
+        long bytes = 0;
+        foreach (var name in names)
+        {
+            var entry = System.Text.Encoding.UTF8.GetByteCount(name) + nodeBytes + StatsEntryBytes;
+            if (page.Count == StatsPage || (page.Count > 0 && bytes + entry > budget))
+            {
+                return (page, true);
+            }
+
+            page.Add(name);
+            bytes += entry;
+        }
+
+        return (page, false);
+    }
 
     /// <summary>
     /// True if the request names a valid list; else answers it with an INVALID_NAME refusal
@@ -34,33 +62,7 @@ public static class ListRouting
             return true;
         }
 
-        Refuse(request, Refusal.InvalidName, problem, sender, metrics, log);
+        Refusals.Refuse(request, Refusal.InvalidName, problem, sender, metrics, log);
         return false;
     }
-
-    /// <summary>Answers <paramref name="request"/> with a refusal for <paramref name="reason"/>, counted; logged unless it is UNAVAILABLE (a retry).</summary>
-    public static void Refuse(IListRequest request, Refusal reason, string text, IActorRef sender, AggregatorMetrics metrics, ILoggingAdapter log)
-    {
-        metrics.Refused(reason);
-        if (reason != Refusal.Unavailable)
-        {
-            log.Warning("Refused a request from {0}: {1}", sender.Path.Address, text);
-        }
-
-        sender.Tell(RefusalOf(request, reason, text));
-    }
-
-    /// <summary>The refusal that answers <paramref name="request"/>: an AppendRefused for a batch, a RequestRefused for the rest.</summary>
-    public static object RefusalOf(IListRequest request, Refusal reason, string text) => request switch
-    {
-        AppendBatch m => new AppendRefused
-        {
-            List = m.List,
-            Producer = m.Producer,
-            FirstOffset = m.FirstOffset,
-            Reason = reason,
-            Message = text,
-        },
-        _ => new RequestRefused { List = request.List, Reason = reason, Message = text },
-    };
 }

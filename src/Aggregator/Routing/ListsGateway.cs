@@ -21,24 +21,27 @@ public sealed class ListsGateway : ReceiveActor
 
     private readonly IActorRef _region;
     private readonly AggregatorMetrics _metrics;
+    private readonly int _statsBudget;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Once this node shuts down: another Up node's shard region, which every request goes to instead.</summary>
     private ActorSelection? _elsewhere;
 
-    public ListsGateway(IActorRef region, AggregatorMetrics metrics)
+    /// <param name="statsBudget">a stats page's bytes at most: a read page's (<see cref="ListSettings.PageMaxBytes"/>).</param>
+    public ListsGateway(IActorRef region, AggregatorMetrics metrics, int statsBudget)
     {
         _region = region;
         _metrics = metrics;
+        _statsBudget = statsBudget;
         Receive<IListRequest>(Forward);
         Receive<Leaving>(_ => Leave());
-        Receive<GetStats>(m => Context.ActorOf(RegionStates.Props(m.After, Sender, TimeSpan.FromSeconds(5))));
+        Receive<GetStats>(m => Context.ActorOf(RegionStates.Props(m.After, Sender, TimeSpan.FromSeconds(5), _statsBudget)));
         Receive<StatsPage>(page => Context.ActorOf(StatsCollector.Props(page.Names.Select(name => (_region, name)).ToList(),
             page.More, page.Requester, Cluster.Get(Context.System).SelfAddress.ToString(), TimeSpan.FromSeconds(5), page.SilentNodes)));
     }
 
-    public static Props Props(IActorRef region, AggregatorMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new ListsGateway(region, metrics));
+    public static Props Props(IActorRef region, AggregatorMetrics metrics, int statsBudget = 80_000) =>
+        Akka.Actor.Props.Create(() => new ListsGateway(region, metrics, statsBudget));
 
     /// <summary>
     /// When this node shuts down (SIGTERM, or downed), the first thing it does is tell the

@@ -86,7 +86,7 @@ public sealed class LocalLists : ReceiveActor
         }
         else if (_lists.Count >= _settings.MaxLists)
         {
-            ListRouting.Refuse(request, Refusal.TooManyLists,
+            Refusals.Refuse(request, Refusal.TooManyLists,
                 $"the aggregator already holds {_lists.Count} lists; the limit is {_settings.MaxLists} (max-lists)", sender, _metrics, _log);
         }
         else
@@ -151,10 +151,10 @@ public sealed class LocalLists : ReceiveActor
     /// <summary>One page of the lists held now, in name order, gathered by a <see cref="StatsCollector"/>.</summary>
     private void Stats(GetStats request)
     {
-        var names = _lists.Keys.Where(name => string.CompareOrdinal(name, request.After) > 0)
-            .Order(StringComparer.Ordinal).Take(ListRouting.StatsPage + 1).ToList();
-        var page = names.Take(ListRouting.StatsPage).Select(name => (_lists[name], name)).ToList();
         var node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
-        Context.ActorOf(StatsCollector.Props(page, names.Count > ListRouting.StatsPage, Sender, node, TimeSpan.FromSeconds(5)));
+        var nodeBytes = System.Text.Encoding.UTF8.GetByteCount(_settings.Node.Length > 0 ? _settings.Node : node);
+        var (names, more) = ListRouting.StatsPageOf(
+            _lists.Keys.Where(name => string.CompareOrdinal(name, request.After) > 0).Order(StringComparer.Ordinal), _settings.PageMaxBytes, nodeBytes);
+        Context.ActorOf(StatsCollector.Props(names.Select(name => (_lists[name], name)).ToList(), more, Sender, node, TimeSpan.FromSeconds(5)));
     }
 }

@@ -19,17 +19,19 @@ internal sealed class RegionStates : ReceiveActor
     private readonly HashSet<Address> _waiting = [];
     private readonly HashSet<Address> _silent = [];
     private readonly TimeSpan _timeout;
+    private readonly int _budget;
 
-    public RegionStates(string after, IActorRef requester, TimeSpan timeout)
+    public RegionStates(string after, IActorRef requester, TimeSpan timeout, int budget)
     {
         _after = after;
         _requester = requester;
         _timeout = timeout;
+        _budget = budget;
         Receive<RegionAnswer>(Collect);
     }
 
-    public static Props Props(string after, IActorRef requester, TimeSpan timeout) =>
-        Akka.Actor.Props.Create(() => new RegionStates(after, requester, timeout));
+    public static Props Props(string after, IActorRef requester, TimeSpan timeout, int budget) =>
+        Akka.Actor.Props.Create(() => new RegionStates(after, requester, timeout, budget));
 
     protected override void PreStart()
     {
@@ -80,10 +82,13 @@ internal sealed class RegionStates : ReceiveActor
 
     private void Done()
     {
-        var page = _names.Take(ListRouting.StatsPage + 1).ToList();
-        var more = page.Count > ListRouting.StatsPage;
+        // Each entry names the node holding the list as workers reach it: about as long as the
+        // longest member's address, with room to spare.
+        var members = Cluster.Get(Context.System).State.Members;
+        var nodeBytes = members.Count == 0 ? 256 : members.Max(m => System.Text.Encoding.UTF8.GetByteCount(m.Address.ToString())) + 64;
+        var (page, more) = ListRouting.StatsPageOf(_names, _budget, nodeBytes);
         var silent = _silent.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList();
-        Context.Parent.Tell(new ListsGateway.StatsPage(more ? page[..ListRouting.StatsPage] : page, more, _requester, silent));
+        Context.Parent.Tell(new ListsGateway.StatsPage(page, more, _requester, silent));
         Context.Stop(Self);
     }
 

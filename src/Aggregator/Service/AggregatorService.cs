@@ -60,6 +60,23 @@ public static class AggregatorService
     };
     public const string ReadyTag = "ready";
 
+    /// <summary>
+    /// Creates the host's actor system now, so that a port in use or an address not of this
+    /// machine is one line naming <paramref name="endpoint"/>, not the host's stack trace.
+    /// </summary>
+    /// <exception cref="StartupException">the actor system did not start.</exception>
+    public static ActorSystem StartSystem(IHost host, string endpoint, string option)
+    {
+        try
+        {
+            return host.Services.GetRequiredService<ActorSystem>();
+        }
+        catch (Exception e)
+        {
+            throw StartupException.CannotListen(e, endpoint, option);
+        }
+    }
+
     public static IHost Build(ServeSettings serve, TextWriter stdout)
     {
         if (serve.Metrics is not { } metrics)

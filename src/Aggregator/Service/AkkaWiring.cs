@@ -91,7 +91,7 @@ public static class AkkaWiring
                     {
                         // The node is ready (and says so) once both exist (AggregatorService): in this
                         // callback, not on one of its own (each runs on an actor of its own, in no set order).
-                        var gateway = system.ActorOf(ListsGateway.Props(region, metrics), ActorNames.Lists);
+                        var gateway = system.ActorOf(ListsGateway.Props(region, metrics, serve.Lists.PageMaxBytes), ActorNames.Lists);
                         registry.Register<ListsEntry>(gateway);
                         front.ActorOf(Routing.FrontGateway.Props(system, gateway, metrics), ActorNames.Lists);
                         gateways?.TrySetResult();

@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using Aggregator.Lists;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -10,11 +9,15 @@ namespace Aggregator.Storage;
 /// Reads a replay's rows (<see cref="JournalStore.ReplayAsync"/>), the recovery's hot path:
 /// every stored item passes here once. Each event's items land in an array of their exact
 /// length, copied once from the database's buffer and not cleared first; an array a
-/// recovering list will keep as a segment (<see cref="ItemLog.AdoptMinBytes"/> or more) is
-/// allocated on the pinned object heap, where the GC never copies it either.
+/// recovering list will keep as a segment (<see cref="PinnedMinBytes"/> or more, the list's
+/// <c>ItemLog.AdoptMinBytes</c>) is allocated on the pinned object heap, where the GC never
+/// copies it either.
 /// </summary>
 internal static class JournalRows
 {
+    /// <summary>The shortest array allocated pinned: the shortest a recovering list keeps as a segment of its own.</summary>
+    public const int PinnedMinBytes = 16 << 10;
+
     /// <summary>How long a replay waits, before its first row, for another connection's lock to go.</summary>
     private const int LockWaitMs = 30_000;
 
@@ -115,7 +118,7 @@ internal static class JournalRows
     }
 
     private static byte[] Allocate(int length) =>
-        GC.AllocateUninitializedArray<byte>(length, pinned: length >= ItemLog.AdoptMinBytes);
+        GC.AllocateUninitializedArray<byte>(length, pinned: length >= PinnedMinBytes);
 
     /// <summary>
     /// Calls <paramref name="call"/> again, after <paramref name="reset"/>, while another
