@@ -57,6 +57,9 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 fail() { echo "bench: FAILED: $*" >&2; exit 1; }
+# fail_workers MESSAGE: fail, killing the workers in $wpids first (launched in a command
+# substitution's subshell, they are not in $pids, which the exit trap kills).
+fail_workers() { for pid in "${wpids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; fail "$@"; }
 
 # poll SECONDS INTERVAL CMD...: runs CMD every INTERVAL seconds until it succeeds (0), or
 # until SECONDS have passed (1). Every wait of this harness is one of these.
@@ -146,7 +149,7 @@ run_workers() {
   local list=$1 workers=$2 count=$3 w
   launch_workers "$agg_endpoint" "$list" "$workers" "$count"
   for w in "${!wpids[@]}"; do
-    wait "${wpids[$w]}" || fail "worker $w of $list: $(cat "$work/$list-w$w.err")"
+    wait "${wpids[$w]}" || fail_workers "worker $w of $list: $(cat "$work/$list-w$w.err")"
   done
   local stored; stored=$(dotnet "$wrk" count --aggregator "$agg_endpoint" --list "$list")
   [ "$stored" = $((workers * count)) ] || fail "$list holds $stored items, expected $((workers * count))"
@@ -346,7 +349,7 @@ time_demo() {
 time_ready() {
   local s pid; s=$(now)
   dotnet "$1" serve --in-memory --port 0 > "$work/ready.out" 2> "$work/ready.err" &
-  pid=$!
+  pid=$!; pids+=("$pid")
   poll 60 0.01 ready_in "$work/ready.out" "$pid" serve "$work/ready.err" || fail "serve not ready within 60 s"
   elapsed "$s" "$(now)"; echo
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -476,7 +479,7 @@ big_half() {
       > "$work/bighalf-w$w.json" 2> "$work/bighalf-w$w.err" &
     wpids+=($!)
   done
-  for w in "${!wpids[@]}"; do wait "${wpids[$w]}" || fail "big-list worker $w: $(cat "$work/bighalf-w$w.err")"; done
+  for w in "${!wpids[@]}"; do wait "${wpids[$w]}" || fail_workers "big-list worker $w: $(cat "$work/bighalf-w$w.err")"; done
   local appended; appended=$(cat "$work"/bighalf-w*.json | sed -n 's/.*"appended":\([0-9]*\).*/\1/p' | awk '{ t += $1 } END { print t }')
   [ "$appended" = $((2 * big_per_worker)) ] || fail "the big-list workers appended $appended items, expected $((2 * big_per_worker))"
   items_per_second "$appended" "$work"/bighalf-w*.json
@@ -657,7 +660,7 @@ run_spread() {
   local prefix=$1 workers=$2 count=$3 w
   launch_workers "$cluster_contacts" "$prefix" "$workers" "$count" own
   for w in "${!wpids[@]}"; do
-    wait "${wpids[$w]}" || fail "worker $w of $prefix: $(cat "$work/$prefix-w$w.err")"
+    wait "${wpids[$w]}" || fail_workers "worker $w of $prefix: $(cat "$work/$prefix-w$w.err")"
     local stored; stored=$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$prefix-$w")
     [ "$stored" = "$count" ] || fail "$prefix-$w holds $stored items, expected $count"
   done

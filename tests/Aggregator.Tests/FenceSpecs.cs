@@ -140,6 +140,7 @@ public sealed class FenceSpecs(ITestOutputHelper output) : IAsyncLifetime
     public async Task A_list_whose_journal_does_not_confirm_should_refuse_reads_in_time_and_keep_serving()
     {
         // Akka.Persistence.TestKit's journal journals but never answers a holder check (it is not ours).
+        // Its behaviours are objects handed to the journal, so messages are not serialized here (JournalFaultSpecs).
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var settings = Specs.Lists with
         {

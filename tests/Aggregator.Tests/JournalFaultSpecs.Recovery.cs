@@ -73,6 +73,7 @@ public sealed partial class JournalFaultSpecs
         var gate = new WriteGate();
         await _journal.OnWrite.SetInterceptorAsync(gate);
         var follower = CreateTestProbe();
+        var asked = System.Diagnostics.Stopwatch.StartNew();
 
         lists.Tell(new GetRange { List = "waiting", From = 1, Wait = true }, follower.Ref);
         lists.Tell(Specs.Batch("waiting", "a", 1, "a1"));
@@ -80,6 +81,7 @@ public sealed partial class JournalFaultSpecs
 
         var page = await follower.ExpectMsgAsync<ItemRange>(TimeSpan.FromSeconds(5));
         Assert.Equal((0u, 1ul), (page.Count, page.Length));
+        Assert.True(asked.Elapsed >= TimeSpan.FromMilliseconds(270), $"answered after {asked.Elapsed.TotalMilliseconds:0} ms, before the 300 ms follow wait");
         gate.Open();
         await ExpectMsgAsync<BatchAppended>();
     }

@@ -15,8 +15,8 @@ namespace Aggregator.Tests;
 /// durable items, and a recovery that refuses a hole.
 /// </summary>
 /// <remarks>
-/// The only spec class besides <see cref="RecoverySpecs"/> with <c>serialize-messages = off</c>:
-/// the TestKit's fault behaviours are objects handed to the journal (interceptors that
+/// With <c>serialize-messages = off</c>, as only one other spec has it (the fence's spec of a
+/// journal that never confirms a holder, on the same injected journal): the TestKit's fault behaviours are objects handed to the journal (interceptors that
 /// hold a write until the spec opens them) and must arrive as themselves, not as copies.
 /// Every message of ours is verified through its serializer by the other specs.
 /// </remarks>

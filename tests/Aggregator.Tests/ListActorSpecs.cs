@@ -256,7 +256,17 @@ public sealed class ListActorSpecs : Akka.TestKit.Xunit2.TestKit
         var position = await ExpectMsgAsync<ResumePosition>();
         Assert.NotEqual(0ul, position.Incarnation);
 
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500)); // five idle checks: an empty list would have stopped
+        // A list made after it, emptied the same way but with no incarnation handed out, stops
+        // at its idle checks: by then "kept", older, has had as many.
+        lists.Tell(Specs.Batch("gone", "a", 0, "x"));
+        await ExpectMsgAsync<BatchAppended>();
+        lists.Tell(new DeleteList { List = "gone" });
+        await ExpectMsgAsync<ListDeleted>();
+        var gone = Sys.ActorSelection(lists.Path / "gone~2");
+        Assert.NotNull((await gone.Ask<ActorIdentity>(new Identify(1), RemainingOrDefault)).Subject);
+        await AwaitAssertAsync(async () => Assert.Null((await gone.Ask<ActorIdentity>(new Identify(2), RemainingOrDefault)).Subject),
+            TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+
         var first = Specs.Batch("kept", "b", 0, "y");
         first.Incarnation = position.Incarnation;
         lists.Tell(first);

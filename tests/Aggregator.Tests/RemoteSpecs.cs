@@ -34,7 +34,7 @@ public sealed class RemoteSpecs : Akka.TestKit.Xunit2.TestKit
         }
         finally
         {
-            await worker.Terminate();
+            await worker.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
     }
 }

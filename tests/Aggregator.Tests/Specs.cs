@@ -80,12 +80,7 @@ internal static class Specs
     }
 
     /// <summary>A TCP port free on loopback now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new global::System.Net.Sockets.TcpListener(global::System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((global::System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => TestSupport.FreePorts.Next();
 
     /// <summary>The system's <c>/user/lists</c>, as <c>serve</c> registers it.</summary>
     public static IActorRef Entry(ActorSystem system) => ActorRegistry.For(system).Get<ListsEntry>();

@@ -61,16 +61,16 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         await using var producer = client.List("orders").CreateProducer("p1");
         var starting = producer.StartAsync();
         await ResumeAtAsync(0);
-        await starting;
+        await starting.WaitAsync(RemainingOrDefault);
 
-        await producer.AddAsync("a");
-        await producer.AddAsync("b");
+        await producer.AddAsync("a").AsTask().WaitAsync(RemainingOrDefault);
+        await producer.AddAsync("b").AsTask().WaitAsync(RemainingOrDefault);
         await Aggregator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300)); // the fake clock has not moved
         _time.Advance(TimeSpan.FromMilliseconds(5));
 
         var batch = await AckNextAsync();
         Assert.Equal(["a", "b"], PackedItems.Decode(batch.Items.Span));
-        Assert.Equal(2ul, (await producer.FlushAsync()).Acknowledged);
+        Assert.Equal(2ul, (await producer.FlushAsync().WaitAsync(RemainingOrDefault)).Acknowledged);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         await using var producer = client.List("orders").CreateProducer("p1");
         var first = producer.AddAsync("a").AsTask();
         await ResumeAtAsync(0);
-        await first;
+        await first.WaitAsync(RemainingOrDefault);
 
         var second = producer.AddAsync("b").AsTask();
         var sent = await Aggregator.ExpectMsgAsync<AppendBatch>();
@@ -175,16 +175,16 @@ public sealed class ListProducerSpecs(ITestOutputHelper output) : ScriptedAggreg
         await using var producer = client.List("orders").CreateProducer("p1");
         var starting = producer.StartAsync();
         await ResumeAtAsync(2);
-        Assert.Equal(2ul, await starting);
+        Assert.Equal(2ul, await starting.WaitAsync(RemainingOrDefault));
 
         foreach (var item in new[] { "a", "b", "c", "d" })
         {
-            await producer.AddAsync(item);
+            await producer.AddAsync(item).AsTask().WaitAsync(RemainingOrDefault);
         }
 
         var flushing = producer.FlushAsync();
         var batch = await AckNextAsync();
-        var result = await flushing;
+        var result = await flushing.WaitAsync(RemainingOrDefault);
 
         Assert.Equal((2ul, 2u), (batch.FirstOffset, batch.Count));
         Assert.Equal(["c", "d"], PackedItems.Decode(batch.Items.Span));

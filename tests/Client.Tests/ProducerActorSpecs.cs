@@ -112,10 +112,12 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
         var producer = await StartAsync(resumeAt: 0, Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }));
         producer.Tell(Offer(0, 3));
         var first = await Aggregator.ExpectMsgAsync<AppendBatch>();
+        var sent = System.Diagnostics.Stopwatch.StartNew();
 
         var again = await Aggregator.ExpectMsgAsync<AppendBatch>(TimeSpan.FromSeconds(5));
 
         Assert.Equal(first, again);
+        Assert.True(sent.Elapsed >= TimeSpan.FromMilliseconds(270), $"resent after {sent.Elapsed.TotalMilliseconds:0} ms, before the 300 ms ack time-out");
     }
 
     [Fact]
@@ -187,9 +189,11 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
         var nobody = new AggregatorLocator(Sys, [new Endpoint("127.0.0.1", FreePort())], DefaultOptions);
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => o.ConnectTimeout = TimeSpan.FromSeconds(1)), nobody));
 
+        var started = System.Diagnostics.Stopwatch.StartNew();
         producer.Tell(new ProducerActor.Start());
 
         var failed = await ExpectMsgAsync<ProducerActor.AppendFailed>(TimeSpan.FromSeconds(10));
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(900), $"gave up after {started.Elapsed.TotalMilliseconds:0} ms, before the 1 s connect time-out");
         Assert.IsType<AggregatorUnreachableException>(failed.Reason);
         Assert.Contains("did not answer within 1 s", failed.Reason.Message);
     }
@@ -217,8 +221,10 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
         var producer = Sys.ActorOf(ProducerActor.Props("orders", "p1", Options(o => { o.AckTimeout = TimeSpan.FromMilliseconds(300); }), locator));
         producer.Tell(new ProducerActor.Start());
         await Aggregator.ExpectMsgAsync<GetResumePosition>(); // its reply is lost
+        var asked = System.Diagnostics.Stopwatch.StartNew();
 
         var again = await Aggregator.ExpectMsgAsync<GetResumePosition>(TimeSpan.FromSeconds(5));
+        Assert.True(asked.Elapsed >= TimeSpan.FromMilliseconds(270), $"asked again after {asked.Elapsed.TotalMilliseconds:0} ms, before the 300 ms ack time-out");
         Aggregator.Reply(new ResumePosition { List = "orders", Producer = "p1", NextOffset = 7, Incarnation = 42 });
 
         Assert.Equal(("orders", "p1", 0ul), (again.List, again.Producer, again.Incarnation));
@@ -300,11 +306,5 @@ public sealed class ProducerActorSpecs(ITestOutputHelper output) : ScriptedAggre
         Assert.Equal(finished.NextOffset, finished.Applied + finished.Duplicates + finished.ConfirmedByPosition);
     }
 
-    /// <summary>The shipped defaults with a window of 2, a long ack time-out and short back-off, then <paramref name="change"/>.</summary>
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestSupport.FreePorts.Next();
 }

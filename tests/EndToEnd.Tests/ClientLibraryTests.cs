@@ -166,12 +166,23 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         var items = Enumerable.Range(0, 300_000).Select(i => $"line-{i:D7}").ToArray();
         await using var client = await ConnectAsync(o => o.ConnectTimeout = TimeSpan.FromSeconds(60));
         await using var producer = client.List("killed").CreateProducer("p");
-        foreach (var item in items.AsSpan(0, 150_000).ToArray())
+        foreach (var item in items.AsSpan(0, 149_000).ToArray())
         {
             await producer.AddAsync(item, Bound);
         }
 
-        // Batches of the first half are in flight now: the aggregator dies under them.
+        // The rest of the first half goes to an aggregator paused (SIGSTOP), so that it is in
+        // flight, unacknowledged, when the aggregator dies (SIGKILL); the window is empty first,
+        // so that these adds do not wait on it.
+        await producer.FlushAsync(Bound);
+        _aggregator.Process.Signal(19);
+        foreach (var item in items.AsSpan(149_000, 1_000).ToArray())
+        {
+            await producer.AddAsync(item, Bound);
+        }
+
+        var beforeKill = await producer.ProgressAsync(Bound);
+        Assert.True(beforeKill.Acknowledged < 150_000, $"{beforeKill.Acknowledged} of the first 150000 items acknowledged by a paused aggregator");
         await _aggregator.DisposeAsync();
         _aggregator = await ServedAggregator.StartDurableAsync(Path.Combine(_directory, "data"), port);
         foreach (var item in items.AsSpan(150_000).ToArray())

@@ -29,11 +29,23 @@ public sealed partial class ClusterTests
         var victimEndpoint = cluster[victim]!.Endpoint;
         Assert.Equal(victimEndpoint, client.Endpoint);
         await using var producer = client.List(name).CreateProducer("lib");
-        foreach (var item in items.AsSpan(0, 100_000).ToArray())
+        foreach (var item in items.AsSpan(0, 99_000).ToArray())
         {
             await producer.AddAsync(item, bound.Token);
         }
 
+        // The victim is paused (SIGSTOP) for the first half's last items: they are in flight,
+        // unacknowledged, when it dies (SIGKILL); the window is empty first, so that these adds
+        // do not wait on it.
+        await producer.FlushAsync(bound.Token);
+        cluster[victim]!.Process.Signal(19);
+        foreach (var item in items.AsSpan(99_000, 1_000).ToArray())
+        {
+            await producer.AddAsync(item, bound.Token);
+        }
+
+        var beforeKill = await producer.ProgressAsync(bound.Token);
+        Assert.True(beforeKill.Acknowledged < 100_000, $"{beforeKill.Acknowledged} of the first 100000 items acknowledged by a paused node");
         await cluster.KillAsync(victim);
         foreach (var item in items.AsSpan(100_000).ToArray())
         {

@@ -130,8 +130,9 @@ public sealed partial class ClusterTests
             }
             catch (TimeoutException)
             {
-                // No line: then it must have stopped (else this times out, and the test fails).
-                await node.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                // No line: then it must have stopped (else this times out, and the test fails), and failed.
+                var run = await node.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                Assert.True(run.ExitCode != 0, $"a node refused by its cluster exited 0; stderr: {run.Stderr}");
             }
 
             Assert.Empty(node.Stdout);

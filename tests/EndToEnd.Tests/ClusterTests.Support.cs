@@ -52,7 +52,7 @@ public sealed partial class ClusterTests
 
             foreach (var (worker, append) in workers.Zip(appends))
             {
-                await worker.WriteStdinAsync(Lines(ItemFiles.Items(append.Producer, Half))).WaitAsync(Long);
+                await worker.WriteStdinAsync(Lines(ItemFiles.Items(append.Producer, Half)), Long);
             }
 
             foreach (var list in lists.Keys)

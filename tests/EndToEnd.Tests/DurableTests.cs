@@ -62,7 +62,7 @@ public sealed class DurableTests : IDisposable
         await using var restarted = await ServedAggregator.StartDurableAsync(Data, port);
         var rerun = await restarted.WorkerAsync("append", "--list", "victim", "--id", "v", "--file", file, "--json");
 
-        Assert.True(before is > 0 and < total, $"the worker was killed after {before} items, not mid-stream");
+        Assert.True(before is > 0 and <= total / 2, $"the worker was killed after {before} items, of the {total / 2} it was given");
         Assert.True(rerun.ExitCode == 0, rerun.Stderr);
         Assert.Equal(before, Summary(rerun, "alreadyStored"));
         Assert.Equal(0, Summary(rerun, "duplicates"));

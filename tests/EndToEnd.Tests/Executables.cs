@@ -26,66 +26,19 @@ internal static class Executables
     public static async Task<Completed> RunWorkerAsync(string[] args, string? stdin = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await using var worker = RunningProcess.StartProgram("dotnet", [Worker, .. args], stdin is not null, environment);
         if (stdin is not null)
         {
-            await worker.WriteStdinAndCloseAsync(stdin);
+            await worker.WriteStdinAndCloseAsync(stdin, limit); // within the same bound: a worker that stops reading fails here
         }
 
-        return await worker.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        return await worker.WaitForExitAsync(limit - started.Elapsed > TimeSpan.FromSeconds(1) ? limit - started.Elapsed : TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>
-    /// A TCP port free on loopback now, below the kernel's range for outgoing connections
-    /// (<c>net.ipv4.ip_local_port_range</c>): a node killed and restarted on it cannot find it
-    /// taken meanwhile by some process's outgoing connection, as a port the kernel picks can be.
-    /// Never the same port twice in one run of the tests.
-    /// </summary>
-    public static int FreePort()
-    {
-        lock (HandedOut)
-        {
-            for (var attempt = 0; attempt < 1000; attempt++)
-            {
-                var port = Random.Shared.Next(20_000, EphemeralPorts.Value);
-                if (HandedOut.Contains(port))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-                    listener.Start();
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    continue; // in use
-                }
-
-                HandedOut.Add(port);
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("no free TCP port found below the ephemeral range in 1000 tries");
-    }
-
-    private static readonly HashSet<int> HandedOut = [];
-
-    /// <summary>The first port of the kernel's range for outgoing connections (32768 when it cannot be read).</summary>
-    private static readonly Lazy<int> EphemeralPorts = new(() =>
-    {
-        try
-        {
-            var first = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
-            return Math.Max(int.Parse(first, System.Globalization.CultureInfo.InvariantCulture), 21_000);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return 32_768;
-        }
-    });
+    /// <summary>A TCP port free on loopback now, below the ephemeral range, never handed out twice (<see cref="TestSupport.FreePorts"/>).</summary>
+    public static int FreePort() => TestSupport.FreePorts.Next();
 
     private static string Metadata(string key) =>
         typeof(Executables).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;

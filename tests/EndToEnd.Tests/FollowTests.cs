@@ -72,7 +72,7 @@ public sealed class FollowTests : IDisposable
         }
         finally
         {
-            await reader.Terminate();
+            await reader.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
     }
 

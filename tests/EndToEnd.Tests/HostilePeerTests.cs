@@ -70,7 +70,7 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
-            await intruder.Terminate();
+            await intruder.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
 
         await node.WorkerAsync("append", "--list", list, "--id", "k2", "kept-3");
@@ -196,7 +196,7 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
-            await intruder.Terminate();
+            await intruder.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
 
         var get = await aggregator.WorkerAsync("get", "--list", "kept");

@@ -59,7 +59,7 @@ public sealed class LimitTests : IDisposable
         }
         finally
         {
-            await client.Terminate();
+            await client.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         }
 
         var worker = await aggregator.WorkerAsync("append", "--list", "l2", "from-a-worker");

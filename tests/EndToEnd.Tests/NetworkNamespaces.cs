@@ -35,7 +35,7 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>Why namespaces cannot be made here, or null when they can be tried.</summary>
     public static string? Unavailable =>
         !OperatingSystem.IsLinux() ? "network namespaces need Linux"
-        : Native.GetEuid() != 0 ? "making network namespaces needs root and iproute2: run dotnet test as root (.ci/run does)"
+        : Native.GetEuid() != 0 ? "making network namespaces needs root and iproute2: run dotnet test as root"
         : null;
 
     public int Size { get; }

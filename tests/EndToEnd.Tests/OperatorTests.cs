@@ -49,20 +49,11 @@ public sealed class OperatorTests : IDisposable
         var scrape = await _http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
         Assert.Contains("actors_aggregator_journal_write_duration_seconds_bucket", scrape);
 
-        using var promtool = Process.Start(new ProcessStartInfo("promtool", ["check", "metrics"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        await promtool.StandardInput.WriteAsync(scrape);
-        promtool.StandardInput.Close();
-        var output = promtool.StandardOutput.ReadToEndAsync();
-        var errors = promtool.StandardError.ReadToEndAsync();
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await promtool.WaitForExitAsync(bound.Token);
+        await using var promtool = RunningProcess.StartProgram("promtool", ["check", "metrics"], redirectStdin: true);
+        await promtool.WriteStdinAndCloseAsync(scrape, TimeSpan.FromSeconds(30));
+        var run = await promtool.WaitForExitAsync(TimeSpan.FromSeconds(30)); // killed, with its tree, on the way out if not
 
-        Assert.True(promtool.ExitCode == 0, $"promtool check metrics exited {promtool.ExitCode}:\n{await output}{await errors}");
+        Assert.True(run.ExitCode == 0, $"promtool check metrics exited {run.ExitCode}:\n{run.Stdout}{run.Stderr}");
     }
 
     [PostgresFact]

@@ -162,14 +162,32 @@ internal sealed partial class RunningProcess : IAsyncDisposable
         }
     }
 
-    public async Task WriteStdinAndCloseAsync(string text)
+    /// <summary>How long a write to stdin may take unless told: a process that stops reading fails the test, not hangs it.</summary>
+    public static readonly TimeSpan StdinTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Writes <paramref name="text"/> to stdin and closes it, within <paramref name="timeout"/> (<see cref="StdinTimeout"/>).</summary>
+    public async Task WriteStdinAndCloseAsync(string text, TimeSpan? timeout = null)
     {
-        await _process.StandardInput.WriteAsync(text);
+        await WriteStdinAsync(text, timeout);
         _process.StandardInput.Close();
     }
 
-    /// <summary>Writes <paramref name="text"/> to stdin at once and keeps it open.</summary>
-    public async Task WriteStdinAsync(string text)
+    /// <summary>Writes <paramref name="text"/> to stdin at once and keeps it open, within <paramref name="timeout"/> (<see cref="StdinTimeout"/>).</summary>
+    public async Task WriteStdinAsync(string text, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? StdinTimeout;
+        try
+        {
+            await WriteAndFlushAsync(text).WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException(
+                $"the process did not read its stdin within {limit.TotalSeconds} s (exited: {_process.HasExited}); stderr:\n{Stderr}");
+        }
+    }
+
+    private async Task WriteAndFlushAsync(string text)
     {
         await _process.StandardInput.WriteAsync(text);
         await _process.StandardInput.FlushAsync();

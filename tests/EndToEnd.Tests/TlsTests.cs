@@ -165,12 +165,12 @@ public sealed class TlsTests(TestCertificates certificates) : IClassFixture<Test
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10)); // the handshake, the write and the reads
         try
         {
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
-            await tls.WriteAsync(AkkaWire.Associate("worker", "127.0.0.1", 1, 42));
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, timeout.Token);
+            await tls.WriteAsync(AkkaWire.Associate("worker", "127.0.0.1", 1, 42), timeout.Token);
             var buffer = new byte[4096];
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             while (true)
             {
                 if (await tls.ReadAsync(buffer, timeout.Token) == 0)
