@@ -37,6 +37,32 @@ public sealed class FollowerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task ListActor_should_refuse_a_follower_past_its_limit_and_take_one_again_once_they_are_answered()
+    {
+        var lists = Sys.ActorOf(Specs.ListsProps(Settings with { FollowWait = TimeSpan.FromMinutes(5), MaxFollowersPerList = 2 }), "few-followers");
+        lists.Tell(Specs.Batch("tailed", "w", 0, "a"));
+        await ExpectMsgAsync<BatchAppended>();
+        var (first, second, third) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+
+        lists.Tell(new GetRange { List = "tailed", From = 1, Wait = true }, first.Ref);
+        lists.Tell(new GetRange { List = "tailed", From = 1, Wait = true }, second.Ref);
+        lists.Tell(new GetRange { List = "tailed", From = 1, Wait = true }, third.Ref);
+
+        var refused = await third.ExpectMsgAsync<RequestRefused>();
+        Assert.Equal(Refusal.Unavailable, refused.Reason);
+        Assert.Equal("list 'tailed' holds 2 followers waiting, the most it holds (max-followers-per-list); ask again", refused.Message);
+        lists.Tell(Specs.Batch("tailed", "w", 1, "b"));
+        await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(1u, (await first.ExpectMsgAsync<ItemRange>()).Count);
+        Assert.Equal(1u, (await second.ExpectMsgAsync<ItemRange>()).Count);
+
+        lists.Tell(new GetRange { List = "tailed", From = 2, Wait = true }, third.Ref); // room again: it waits
+        lists.Tell(Specs.Batch("tailed", "w", 2, "c"));
+        await ExpectMsgAsync<BatchAppended>();
+        Assert.Equal(2ul, (await third.ExpectMsgAsync<ItemRange>()).From);
+    }
+
+    [Fact]
     public async Task Followers_at_one_position_should_share_one_page_and_the_others_wait_on()
     {
         var followers = new Followers();

@@ -21,6 +21,13 @@ public sealed partial class ListActor
         // waiting at the hand-over were, and asks again wherever the list is next.
         if (request.Wait && request.From == (ulong)_state.DurableLength && !_stopping)
         {
+            if (_followers.Count >= _settings.MaxFollowersPerList)
+            {
+                Refusals.Refuse(request, Refusal.Unavailable,
+                    $"list '{_name}' holds {_followers.Count} followers waiting, the most it holds (max-followers-per-list); ask again", sender, _metrics, _log);
+                return;
+            }
+
             var wait = FollowWaitOf(request);
             _followers.Add(sender, request.From, request.MaxCount, _clock.GetUtcNow().UtcDateTime + wait);
             _metrics.Followers(1);

@@ -43,6 +43,9 @@ public sealed record ListSettings(
     /// <summary>A recovery that takes longer logs how far it got, then again each time as long has passed.</summary>
     public TimeSpan RecoveryProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Followers one list holds waiting at most; one more is refused UNAVAILABLE (it asks again).</summary>
+    public int MaxFollowersPerList { get; init; } = 10_000;
+
     /// <summary>Journaled on a single node: load every journaled list right after start, not at its first request.</summary>
     public bool LoadAtStart { get; init; }
 
@@ -79,6 +82,7 @@ public sealed record ListSettings(
         {
             SegmentBytes = file.GetInt(prefix + "segment-bytes", 4096, 1 << 30),
             LoadAtStart = file.GetBoolean(prefix + "load-lists-at-start"),
+            MaxFollowersPerList = file.GetInt(prefix + "max-followers-per-list", 1, int.MaxValue),
         };
 
         // Envelope room: list name, producer id, offsets, Akka's own framing. (In long: a size

@@ -23,24 +23,47 @@ public sealed class FrontGateway : ReceiveActor
     private readonly AggregatorMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, IActorRef> _relays = [];
+    private readonly int _maxRelays;
     private long _made;
 
     /// <param name="cluster">the node's cluster system, where relays live.</param>
     /// <param name="entry">the cluster system's <c>/user/lists</c> (<see cref="ListsGateway"/>).</param>
-    public FrontGateway(ActorSystem cluster, IActorRef entry, AggregatorMetrics metrics)
+    /// <param name="maxRelays">
+    /// relays alive at once at most: a request that would need one more is refused UNAVAILABLE
+    /// (it asks again), so that a peer sending from ever new actor paths cannot fill memory.
+    /// </param>
+    public FrontGateway(ActorSystem cluster, IActorRef entry, AggregatorMetrics metrics, int maxRelays)
     {
         _cluster = cluster;
         _entry = entry;
         _metrics = metrics;
+        _maxRelays = maxRelays;
         Receive<IListRequest>(m =>
         {
             // Checked here too: a bad name never crosses into the cluster's system.
-            if (ListRouting.NameIsValid(m, Sender, _metrics, _log))
+            if (!ListRouting.NameIsValid(m, Sender, _metrics, _log))
             {
-                Forward(m);
+                return;
             }
+
+            if (Full(Sender))
+            {
+                Refusals.Refuse(m, Refusal.Unavailable, $"this node relays for {_relays.Count} workers' actors at once, the most it does; ask again", Sender, _metrics, _log);
+                return;
+            }
+
+            Forward(m);
         });
-        Receive<GetStats>(Forward);
+        Receive<GetStats>(m =>
+        {
+            if (Full(Sender))
+            {
+                _log.Warning("Dropped a stats request from {0}: this node relays for {1} workers' actors at once, the most it does", Sender.Path, _relays.Count);
+                return;
+            }
+
+            Forward(m);
+        });
         Receive<Relay.Idle>(idle =>
         {
             if (_relays.TryGetValue(idle.Worker, out var relay) && relay.Equals(idle.Relay))
@@ -50,8 +73,10 @@ public sealed class FrontGateway : ReceiveActor
         });
     }
 
-    public static Props Props(ActorSystem cluster, IActorRef entry, AggregatorMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new FrontGateway(cluster, entry, metrics));
+    public static Props Props(ActorSystem cluster, IActorRef entry, AggregatorMetrics metrics, int maxRelays = 100_000) =>
+        Akka.Actor.Props.Create(() => new FrontGateway(cluster, entry, metrics, maxRelays));
+
+    private bool Full(IActorRef worker) => !_relays.ContainsKey(worker) && _relays.Count >= _maxRelays;
 
     private void Forward(object message) => _entry.Tell(message, RelayFor(Sender));
 
