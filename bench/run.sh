@@ -644,14 +644,20 @@ stop_cluster() {
   local pid
   for pid in "${node_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 }
-# list_node LIST: the index of the node that holds LIST, as stats says.
+# list_node LIST: the index of the node that holds LIST, as stats says. A page taken while
+# the list's shard moves (a rebalance onto a restarted node) may not place it: asked again,
+# for 10 s at most.
 list_node() {
-  local address
+  poll 10 0.2 placed "$1" || fail "stats does not place list $1 on a node (asked for 10 s)"
+  cat "$work/placed"
+}
+# placed LIST: whether stats places LIST on a node now (its index then in $work/placed).
+placed() {
+  local address i
   address=$(dotnet "$wrk" stats --aggregator "$cluster_contacts" --json | grep -o "{[^}]*\"list\":\"$1\"[^}]*}" \
     | sed -n 's/.*"node":"[^"]*:\([0-9]*\)".*/\1/p' || true)
-  local i
-  for i in "${!cluster_ports[@]}"; do [ "${cluster_ports[$i]}" = "$address" ] && { echo "$i"; return 0; }; done
-  fail "stats does not place list $1 on a node"
+  for i in "${!cluster_ports[@]}"; do [ "${cluster_ports[$i]}" = "$address" ] && { echo "$i" > "$work/placed"; return 0; }; done
+  return 1
 }
 wait_for_count() { poll 300 0.1 count_reaches "$1" "$2" || fail "list $1 did not reach $2 items within 300 s"; }
 count_reaches() { [ "$(dotnet "$wrk" count --aggregator "$cluster_contacts" --list "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
