@@ -13,9 +13,9 @@ namespace Hosting;
 /// </summary>
 public sealed class HoconFile
 {
-    private readonly string[] _lines;
+    private readonly IReadOnlyDictionary<string, int> _lines;
 
-    private HoconFile(string path, Config config, string[] lines)
+    private HoconFile(string path, Config config, IReadOnlyDictionary<string, int> lines)
     {
         Path = path;
         Config = config;
@@ -26,13 +26,13 @@ public sealed class HoconFile
 
     public Config Config { get; }
 
-    /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
     /// <summary><paramref name="text"/> as a quoted HOCON string, for settings applied in code in front of a file.</summary>
     public static string Quote(string text) =>
         "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
+    /// <summary>The shipped file <paramref name="shippedName"/> (aggregator.hocon, worker.hocon) alone, as loaded.</summary>
     public static HoconFile Shipped(string shippedName) =>
-        new($"(shipped {shippedName})", ConfigurationFactory.FromResource<HoconFile>(shippedName), []);
+        new($"(shipped {shippedName})", ConfigurationFactory.FromResource<HoconFile>(shippedName), new Dictionary<string, int>());
 
     /// <summary>
     /// Loads <paramref name="path"/> (null: the copy of <paramref name="shippedName"/> next
@@ -58,7 +58,7 @@ public sealed class HoconFile
                 e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message);
         }
 
-        HoconSyntax.Check(text, path);
+        var lines = HoconSyntax.Check(text, path);
         Config file;
         try
         {
@@ -71,7 +71,6 @@ public sealed class HoconFile
 
         // Every key the file sets under actors. must be one the shipped file has.
         var shipped = Shipped(shippedName).Config;
-        var lines = text.Split('\n');
         var known = KeysUnder(shipped, "actors").ToArray();
         if (file.HasPath("actors") && KeysUnder(file, "actors").FirstOrDefault(key => !known.Contains(key)) is { } unknown)
         {
@@ -175,7 +174,8 @@ public sealed class HoconFile
     private ConfigurationException Invalid(string key, string value, string expected) =>
         new(Path, LineOf(_lines, key), key, $"'{value}' is not {expected}");
 
-    private static int? LineOf(string[] lines, string key) => HoconKeyLines.LineOf(lines, key);
+    /// <summary>The line of the file that sets <paramref name="key"/> last, or null (the shipped file's value).</summary>
+    private static int? LineOf(IReadOnlyDictionary<string, int> lines, string key) => lines.TryGetValue(key, out var line) ? line : null;
 }
 
 /// <summary>A configuration problem, with the file, line and key when they are known.</summary>

@@ -17,6 +17,7 @@ public sealed partial class HoconSyntax
     private readonly string _path;
     private readonly List<Token> _tokens;
     private readonly HoconSubstitutions _substitutions = new();
+    private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
     private int _i;
 
     private HoconSyntax(string path, List<Token> tokens)
@@ -25,9 +26,14 @@ public sealed partial class HoconSyntax
         _tokens = tokens;
     }
 
-    /// <summary>Checks <paramref name="text"/>, the content of the file <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Checks <paramref name="text"/>, the content of the file <paramref name="path"/>, and
+    /// returns the line of the last setting of each key it sets (its path made from the
+    /// blocks around it: <c>a { b { c = 1 } }</c>, <c>a.b { c = 1 }</c> and <c>a.b.c = 1</c>
+    /// all set <c>a.b.c</c>), for messages about a value.
+    /// </summary>
     /// <exception cref="ConfigurationException">the text is malformed: the file, the line and the problem.</exception>
-    public static void Check(string text, string path)
+    public static IReadOnlyDictionary<string, int> Check(string text, string path)
     {
         // The whole text may be one object in braces.
         var parser = new HoconSyntax(path, Tokenize(text));
@@ -43,6 +49,8 @@ public sealed partial class HoconSyntax
         {
             throw parser.Fail(problem.At, problem.Message);
         }
+
+        return parser._lines;
     }
 
     /// <summary>
@@ -162,6 +170,7 @@ public sealed partial class HoconSyntax
         if (separator.Text is "=" or ":")
         {
             Next();
+            _lines[full] = key.Line;
             Value(full, key.Text);
         }
         else if (separator.Text == "+=")
