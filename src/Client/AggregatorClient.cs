@@ -66,7 +66,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
         options.Validate();
         _ = options.Endpoints();
         return options.ActorSystem is { } system
-            ? new AggregatorClient(options, CheckHostSystem(system), ownsSystem: false)
+            ? new AggregatorClient(options, CheckHostSystem(system, options), ownsSystem: false)
             : new AggregatorClient(options, ClientSystem.Start(options), ownsSystem: true);
     }
 
@@ -75,7 +75,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
     /// wire's messages with <see cref="Protocol.ProtocolSerializer"/> (docs/client.md shows both
     /// with Akka.Hosting); else the aggregator would never understand it.
     /// </summary>
-    private static ActorSystem CheckHostSystem(ActorSystem system)
+    private static ActorSystem CheckHostSystem(ActorSystem system, AggregatorClientOptions options)
     {
         if (((ExtendedActorSystem)system).Provider is not Akka.Remote.IRemoteActorRefProvider)
         {
@@ -91,6 +91,7 @@ public sealed class AggregatorClient : IAsyncDisposable, IDisposable
                 nameof(AggregatorClientOptions.ActorSystem));
         }
 
+        options.CheckFrame(system.Settings.Config, system.Name);
         return system;
     }
 

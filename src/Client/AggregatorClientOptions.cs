@@ -17,6 +17,13 @@ public sealed class AggregatorClientOptions
     public const string DefaultContact = "127.0.0.1:25520";
 
     /// <summary>
+    /// What a batch needs of the transport's frame beside its packed items (names, offsets, the
+    /// serializer's manifest, remoting's envelope): a batch of <see cref="BatchMaxBytes"/> must
+    /// fit the frame with this much to spare.
+    /// </summary>
+    public const int BatchEnvelopeBytes = 2048;
+
+    /// <summary>
     /// The aggregator's HOST:PORT, or a cluster's nodes separated by commas (the first that
     /// answers is used; the next ones when it is lost). Empty: <c>$ACTORS_AGGREGATOR</c>, else
     /// <see cref="DefaultContact"/>.
@@ -130,6 +137,22 @@ public sealed class AggregatorClientOptions
             {
                 throw new ArgumentException($"{name} must be positive, not {value}");
             }
+        }
+    }
+
+    /// <summary>
+    /// A batch must fit the transport's frame of the actor system that sends it: the transport
+    /// drops a larger message with only a log line, and the batch would never be acknowledged.
+    /// </summary>
+    /// <exception cref="ArgumentException">it does not.</exception>
+    internal void CheckFrame(Akka.Configuration.Config config, string systemName)
+    {
+        var frame = config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128_000;
+        if (BatchMaxBytes + (long)BatchEnvelopeBytes > frame)
+        {
+            throw new ArgumentException(
+                $"{nameof(BatchMaxBytes)} ({BatchMaxBytes}) does not fit the akka.remote.dot-netty.tcp.maximum-frame-size of actor system '{systemName}' ({frame} bytes) with {BatchEnvelopeBytes} bytes to spare: lower it, or raise the frame on the client and on the aggregator",
+                nameof(BatchMaxBytes));
         }
     }
 }

@@ -63,6 +63,7 @@ internal static class ClientSystem
             config = ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on").WithFallback(config);
         }
 
+        options.CheckFrame(config, options.SystemName);
         var setup = BootstrapSetup.Create().WithConfig(config).And(ProtocolSerializer.Setup);
         if (options.LoggerFactory is { } factory)
         {

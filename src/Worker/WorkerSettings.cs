@@ -31,7 +31,7 @@ public static class WorkerSettings
             SystemName = Protocol.ActorNames.WorkerSystem,
             SystemConfig = file.Config,
         };
-        const long envelope = 2048; // in long: a size near int.MaxValue plus the envelope would wrap and pass
+        const long envelope = AggregatorClientOptions.BatchEnvelopeBytes; // in long: a size near int.MaxValue plus the envelope would wrap and pass
         if (options.BatchMaxBytes + envelope > frame)
         {
             throw new ConfigurationException(file.Path, null, prefix + "batch-max-bytes",
