@@ -8,7 +8,7 @@ namespace EndToEnd.Tests;
 /// demo</c> in a copy of the sources with nothing built. The aggregator's build builds the
 /// Worker the demo starts (it is not a ProjectReference: src/Aggregator/Aggregator.csproj), and
 /// stdout holds the list alone, the first time and the next; the next run skips what has not
-/// changed and redoes what has.
+/// changed and redoes what has, a property given on the command line included.
 /// </summary>
 public sealed class ReadmeCommandTests(ITestOutputHelper output) : IDisposable
 {
@@ -33,7 +33,8 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output) : IDisposable
         // (build/QuickRestore.targets, src/Aggregator/Aggregator.csproj): their records keep
         // the times of the first run.
         var restored = Path.Combine(copy, "src/Aggregator/obj/quick-restore.key");
-        var librariesBuilt = Path.Combine(copy, "src/Aggregator/obj/Debug/net10.0/libraries.stamp");
+        var librariesBuilt = Path.Combine(copy, "src/Aggregator/obj/Debug/net10.0/libraries.key");
+        Assert.True(File.Exists(restored) && File.Exists(librariesBuilt), "the first run recorded its restore and its libraries' build");
         var (restoredAt, librariesBuiltAt) = (File.GetLastWriteTimeUtc(restored), File.GetLastWriteTimeUtc(librariesBuilt));
         await RunDemo(copy, "second", TimeSpan.FromMinutes(2));
         Assert.Equal(restoredAt, File.GetLastWriteTimeUtc(restored));
@@ -57,6 +58,13 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output) : IDisposable
         File.Delete(probe);
         await RunDemo(copy, "after that file was deleted", TimeSpan.FromMinutes(3));
         Assert.False(Contains(client, "ReadmeCommandProbe"), "the aggregator's client library lost the deleted type");
+
+        // A property on the command line reaches the libraries as a build would take it: the
+        // version the aggregator prints is Hosting's.
+        await using var versioned = RunningProcess.StartProgram("dotnet", ["run", "--project", Path.Combine(copy, "src/Aggregator"), "-p:Version=9.9.9-readme", "--", "--version"]);
+        var version = await versioned.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        Assert.True(version.ExitCode == 0, $"dotnet run -p:Version exited {version.ExitCode}:\n{version.Stdout}\n{version.Stderr}");
+        Assert.Equal("9.9.9-readme", Assert.Single(version.Lines));
     }
 
     private async Task RunDemo(string copy, string run, TimeSpan bound)
