@@ -59,12 +59,17 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output) : IDisposable
         await RunDemo(copy, "after that file was deleted", TimeSpan.FromMinutes(3));
         Assert.False(Contains(client, "ReadmeCommandProbe"), "the aggregator's client library lost the deleted type");
 
-        // A property on the command line reaches the libraries as a build would take it: the
-        // version the aggregator prints is Hosting's.
+        // A property on the command line reaches the libraries and the Worker as a build would
+        // take it: the version each program prints is Hosting's.
         await using var versioned = RunningProcess.StartProgram("dotnet", ["run", "--project", Path.Combine(copy, "src/Aggregator"), "-p:Version=9.9.9-readme", "--", "--version"]);
         var version = await versioned.WaitForExitAsync(TimeSpan.FromMinutes(3));
         Assert.True(version.ExitCode == 0, $"dotnet run -p:Version exited {version.ExitCode}:\n{version.Stdout}\n{version.Stderr}");
         Assert.Equal("9.9.9-readme", Assert.Single(version.Lines));
+        // The demo's Worker, built by the same run, with the same properties.
+        await using var workerVersion = RunningProcess.StartProgram("dotnet", [worker, "--version"]);
+        var workerResult = await workerVersion.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(workerResult.ExitCode == 0, $"Worker --version exited {workerResult.ExitCode}:\n{workerResult.Stderr}");
+        Assert.Equal("9.9.9-readme", Assert.Single(workerResult.Lines));
     }
 
     private async Task RunDemo(string copy, string run, TimeSpan bound)
